@@ -1,0 +1,61 @@
+# Nordvik support: `make run` and `make test` set up whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup run test test-fast lint typecheck seed migrate train kb-build \
+        bench-chat bench-kb bench-nlu bench-slack web clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## Create .venv (Python 3.10) from requirements/lock.txt if missing or stale
+	@scripts/setup.sh
+
+run: setup ## Set up what is missing, then run the whole system on embedded defaults
+	@$(PY) -m scripts.run_all
+
+test: setup ## Set up what is missing, then run the whole test suite
+	@$(PY) -m pytest
+
+test-fast: setup ## Run the tests that start no servers and train no models
+	@$(PY) -m pytest -m "not integration and not browser and not slow"
+
+lint: setup ## ruff (lint) and mypy (types)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy actions bot kb_index store nlu
+
+typecheck: setup ## mypy on the project's packages
+	@$(VENV)/bin/mypy actions bot kb_index store nlu
+
+migrate: setup ## Upgrade the order/CRM store schema in place
+	@$(PY) -m store.cli migrate
+
+seed: setup ## Create, migrate and seed the order/CRM store if it is empty
+	@$(PY) -m store.cli seed
+
+train: setup ## Train the Rasa model when training data or config changed
+	@$(PY) -m scripts.train
+
+kb-build: setup ## Build the knowledge index (a new version, moved live when verified)
+	@$(VENV)/bin/kb build
+
+bench-chat: setup ## Latency/throughput of the REST channel at 1, 10 and 50 customers
+	@$(PY) -m bench.chat_latency
+
+bench-kb: setup ## Knowledge index: quality (shipped set, SweFAQ), latency, ANN recall, build and update
+	@$(PY) -m bench.kb_bench
+
+bench-nlu: setup ## NLU pipelines on Banking77 and CLINC150
+	@$(PY) -m bench.nlu_benchmark
+
+bench-slack: setup ## Slack app: request to ack and request to suggestions posted
+	@$(PY) -m bench.slack_latency
+
+clean: ## Remove generated state (var/, models/); keeps .venv
+	rm -rf var models .pytest_cache .mypy_cache .ruff_cache
