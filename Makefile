@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test test-fast lint typecheck seed migrate train kb-build \
+.PHONY: help setup setup-web run test test-fast lint typecheck seed migrate train kb-build \
         bench-chat bench-kb bench-nlu bench-slack web clean
 
 help: ## List the targets
@@ -17,10 +17,13 @@ help: ## List the targets
 setup: ## Create .venv (Python 3.10) from requirements/lock.txt if missing or stale
 	@scripts/setup.sh
 
-run: setup ## Set up what is missing, then run the whole system on embedded defaults
+setup-web: ## Install the chat widget bundle (npm) and Chromium for browser tests, if missing
+	@[ ! -x scripts/setup_web.sh ] || scripts/setup_web.sh
+
+run: setup setup-web ## Set up what is missing, then run the whole system on embedded defaults
 	@$(PY) -m scripts.run_all
 
-test: setup ## Set up what is missing, then run the whole test suite
+test: setup setup-web ## Set up what is missing, then run the whole test suite
 	@$(PY) -m pytest
 
 test-fast: setup ## Run the tests that start no servers and train no models
