@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.venv
+VENV=${VENV:-.venv}
 LOCK=requirements/lock.txt
 STAMP="$VENV/.lock-$(sha256sum "$LOCK" pyproject.toml | sha256sum | cut -c1-16)"
 
@@ -22,6 +22,11 @@ find_python310() {
     done
     return 1
 }
+
+if [ "${1:-}" = "--find-python" ]; then
+    find_python310 || { echo "setup: Python 3.10 not found" >&2; exit 1; }
+    exit 0
+fi
 
 if [ -f "$STAMP" ] && [ -x "$VENV/bin/python" ]; then
     exit 0
