@@ -15,3 +15,11 @@ class InvalidQuery(KnowledgeError):
 
 class KnowledgeUnavailable(KnowledgeError):
     """The index or the search service cannot be reached or has no live version."""
+
+
+class BuildError(KnowledgeError):
+    """A build or update could not produce a verified version (the live index is unchanged)."""
+
+
+class VersionNotFound(KnowledgeError):
+    """A named index version does not exist (or there is no live version yet)."""
