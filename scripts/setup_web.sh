@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what the web widget and the browser tests need, only when it is missing:
+#   - rasa-webchat (npm, pinned by web/package-lock.json) into web/node_modules
+#   - Debian's chromium at /usr/bin/chromium (Playwright drives it; browsers are never downloaded)
+# Quiet when there is nothing to do; a clear message and exit 1 when something cannot be installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "setup-web: $*" >&2; exit 1; }
+
+BUNDLE=web/node_modules/rasa-webchat/lib/index.js
+if [ ! -f "$BUNDLE" ]; then
+    command -v npm >/dev/null 2>&1 || fail "npm is not installed; install Node.js (apt-get install -y nodejs npm) and retry"
+    echo "setup-web: installing rasa-webchat into web/node_modules"
+    if [ -f web/package-lock.json ]; then
+        (cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+            || fail "npm ci in web/ failed (is the npm registry reachable?)"
+    else
+        (cd web && npm install --no-audit --no-fund --ignore-scripts --loglevel=error) \
+            || fail "npm install in web/ failed (is the npm registry reachable?)"
+    fi
+    [ -f "$BUNDLE" ] || fail "rasa-webchat installed but $BUNDLE is missing"
+fi
+
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+    command -v apt-get >/dev/null 2>&1 || fail "$CHROMIUM is missing and apt-get is unavailable; install Chromium and set CHROMIUM_PATH"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || fail "$CHROMIUM is missing; run as root: apt-get install -y chromium"
+        SUDO="sudo"
+    fi
+    echo "setup-web: installing Debian's chromium (for the browser tests)"
+    $SUDO apt-get update -qq >/dev/null || fail "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+        || fail "apt-get install chromium failed"
+    [ -x "$CHROMIUM" ] || fail "chromium installed but $CHROMIUM is missing; set CHROMIUM_PATH"
+fi

@@ -1,0 +1,1 @@
+"""The Nordvik Home demo store page that embeds the rasa-webchat widget."""

@@ -1,0 +1,49 @@
+/* Starts rasa-webchat against Rasa's socketio channel; config comes from /config.js (web/serve.py). */
+(function () {
+  "use strict";
+  var config = window.NORDVIK_CHAT || {};
+  var supported = ["en", "sv", "nb", "zh-TW"];
+
+  function pageLanguage() {
+    var wanted = (navigator.language || "en").toLowerCase();
+    if (wanted.indexOf("zh") === 0) { return "zh-TW"; }
+    if (wanted.indexOf("nb") === 0 || wanted.indexOf("no") === 0 || wanted.indexOf("nn") === 0) { return "nb"; }
+    if (wanted.indexOf("sv") === 0) { return "sv"; }
+    return supported[0];
+  }
+
+  var widget = { current: null };
+  window.NordvikChat = {
+    widget: widget,
+    send: function (text) {
+      if (!widget.current || !widget.current.sendMessage) { return false; }
+      if (window.WebChat && window.WebChat.open) { window.WebChat.open(); }
+      widget.current.sendMessage(text);
+      return true;
+    }
+  };
+
+  window.WebChat.default({
+    innerRef: widget,
+    socketUrl: config.socketUrl,
+    socketPath: config.socketPath || "/socket.io/",
+    customData: { language: pageLanguage() },
+    initPayload: config.initPayload || "/greet",
+    title: "Nordvik Home",
+    subtitle: "Customer service",
+    inputTextFieldHint: "Type your question...",
+    showMessageDate: true,
+    params: { storage: config.storage || "local" }
+  }, null);
+
+  var buttons = document.querySelectorAll("#quick-replies button");
+  Array.prototype.forEach.call(buttons, function (button) {
+    button.addEventListener("click", function () {
+      if (!window.NordvikChat.send(button.getAttribute("data-message"))) {
+        var toggle = document.querySelector(".rw-launcher");
+        if (toggle) { toggle.click(); }
+        window.setTimeout(function () { window.NordvikChat.send(button.getAttribute("data-message")); }, 500);
+      }
+    });
+  });
+})();
