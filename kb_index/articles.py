@@ -1,0 +1,150 @@
+"""Knowledge articles: Markdown files with YAML front matter, parsed and validated."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb_index.errors import ArticleError
+from kb_index.settings import ARTICLE_URL
+from kb_index.types import AUDIENCES, LANGUAGES, Article
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = ("id", "title", "language", "audience", "owner", "updated", "review_by")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ArticleProblem:
+    """A file a build skipped, and why."""
+
+    path: str
+    message: str
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_article(path: Path, raw: bytes | None = None) -> Article:
+    """Parse one article file; raises ArticleError naming the file and the problem."""
+    name = str(path)
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ArticleError(f"{name}: cannot be read ({exc.strerror})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(
+            f"{name}: unreadable encoding (not UTF-8: byte {exc.start})"
+        ) from exc
+    match = _FRONT.match(text)
+    if match is None:
+        raise ArticleError(f"{name}: bad front matter (the file must start with a '---' block)")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise ArticleError(f"{name}: bad front matter (invalid YAML{where})") from exc
+    if not isinstance(meta, dict):
+        raise ArticleError(f"{name}: bad front matter (expected key: value pairs)")
+    body = text[match.end() :].strip()
+    return _article_from(meta, body, name, content_hash(raw))
+
+
+def _article_from(meta: dict[str, Any], body: str, name: str, digest: str) -> Article:
+    if meta.get("id") in (None, ""):
+        raise ArticleError(f"{name}: missing id")
+    missing = [key for key in REQUIRED if meta.get(key) in (None, "")]
+    if missing:
+        raise ArticleError(f"{name}: bad front matter (missing {', '.join(missing)})")
+    article_id = str(meta["id"]).strip()
+    if not ID_PATTERN.match(article_id):
+        raise ArticleError(
+            f"{name}: bad id {article_id!r} (lower-case letters, digits and '-' only)"
+        )
+    language = str(meta["language"]).strip()
+    if language not in LANGUAGES:
+        raise ArticleError(
+            f"{name}: unknown language {language!r} (expected one of {', '.join(LANGUAGES)})"
+        )
+    audience = str(meta["audience"]).strip()
+    if audience not in AUDIENCES:
+        raise ArticleError(
+            f"{name}: unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})"
+        )
+    updated = _date(meta["updated"], "updated", name)
+    review_by = _date(meta["review_by"], "review_by", name)
+    tags_raw = meta.get("tags") or []
+    if isinstance(tags_raw, str):
+        tags_raw = [t for t in re.split(r"[,\s]+", tags_raw) if t]
+    if not isinstance(tags_raw, list):
+        raise ArticleError(f"{name}: bad front matter (tags must be a list)")
+    if not body or not re.sub(r"^#+.*$", "", body, flags=re.MULTILINE).strip():
+        raise ArticleError(f"{name}: empty body")
+    return Article(
+        id=article_id,
+        title=str(meta["title"]).strip(),
+        language=language,
+        audience=audience,
+        owner=str(meta["owner"]).strip(),
+        updated=updated,
+        review_by=review_by,
+        body=body,
+        path=name,
+        url=ARTICLE_URL.format(id=article_id),
+        tags=tuple(str(t).strip().lower() for t in tags_raw if str(t).strip()),
+        content_hash=digest,
+    )
+
+
+def _date(value: object, key: str, name: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ArticleError(f"{name}: bad date in {key}: {value!r} (expected YYYY-MM-DD)") from exc
+
+
+def article_files(source: Path) -> list[Path]:
+    if not source.is_dir():
+        raise ArticleError(f"{source}: article folder does not exist")
+    return sorted(p for p in source.rglob("*.md") if p.is_file() and p.name.lower() != "readme.md")
+
+
+def load_articles(source: Path) -> tuple[list[Article], list[ArticleProblem]]:
+    """All valid articles under ``source`` and the problems of the files that were skipped."""
+    articles: list[Article] = []
+    problems: list[ArticleProblem] = []
+    seen: dict[str, str] = {}
+    for path in article_files(source):
+        try:
+            article = parse_article(path)
+        except ArticleError as exc:
+            problems.append(ArticleProblem(str(path), str(exc)))
+            continue
+        if article.id in seen:
+            problems.append(
+                ArticleProblem(
+                    str(path), f"{path}: duplicate id {article.id!r} (also in {seen[article.id]})"
+                )
+            )
+            continue
+        seen[article.id] = str(path)
+        articles.append(article)
+    for problem in problems:
+        logger.warning("skipped article: %s", problem.message)
+    return articles, problems

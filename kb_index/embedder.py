@@ -1,0 +1,120 @@
+"""Sentence embedders: sentence-transformers models (default) and a hashing embedder for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from functools import lru_cache
+from typing import Any, Protocol
+
+import numpy as np
+
+from kb_index.errors import KnowledgeError
+
+logger = logging.getLogger(__name__)
+
+HASHING_PREFIX = "hashing"
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray: ...
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words vectors (signed feature hashing); for tests and dry runs only.
+
+    Configure with ``KB_MODEL=hashing`` or ``hashing-<dim>``.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        self._dim = dim
+        self.name = f"{HASHING_PREFIX}-{dim}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dim
+
+    def encode(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "big")
+                out[row, value % self._dim] += 1.0 if (value >> 63) & 1 else -1.0
+        return _normalize(out)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model (a name or local path), loaded on first use, on the CPU."""
+
+    def __init__(self, model: str) -> None:
+        self.name = model
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from sentence_transformers import SentenceTransformer
+
+                try:
+                    self._model = SentenceTransformer(self.name, device="cpu")
+                except Exception as exc:  # any load failure: offline, missing path, bad files
+                    raise KnowledgeError(f"embedding model {self.name!r} cannot be loaded") from exc
+                logger.info("loaded embedding model %s", self.name)
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._get()
+        getter = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension", None
+        )
+        dim = getter() if getter else None
+        if not dim:
+            dim = int(model.encode(["x"], convert_to_numpy=True).shape[1])
+        return int(dim)
+
+    def encode(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._get().encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def get_embedder(model: str) -> Embedder:
+    """The embedder for a model setting (cached: one model instance per process)."""
+    if model == HASHING_PREFIX or model.startswith(HASHING_PREFIX + "-"):
+        suffix = model[len(HASHING_PREFIX) + 1 :]
+        return HashingEmbedder(int(suffix) if suffix.isdigit() else 256)
+    return SentenceTransformerEmbedder(model)

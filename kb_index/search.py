@@ -1,0 +1,317 @@
+"""Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
+
+Hybrid ranking (see README): both retrievers give every candidate passage a score in [0, 1]
+with an absolute meaning (dense: cosine mapped from [DENSE_FLOOR, DENSE_CEIL]; BM25: share of an
+ideal match). They are mixed with weights that start from a prior per detected query language
+(the packaged model is English-only) and are then scaled by how confident each retriever is on
+this query (its best score), so a retriever that finds nothing gives way to the other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb_index import dense
+from kb_index.embedder import Embedder, get_embedder
+from kb_index.errors import InvalidQuery, KnowledgeUnavailable
+from kb_index.language import detect_language
+from kb_index.lexical import LexicalIndex
+from kb_index.nlp import analyze
+from kb_index.settings import KbSettings
+from kb_index.types import AUDIENCES, LANGUAGES, Hit
+from kb_index.versions import VersionStore, read_manifest
+
+logger = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "lexical")
+DENSE_FLOOR = 0.15
+DENSE_CEIL = 0.75
+# Share of the dense retriever per detected query language, before confidence scaling.
+DENSE_PRIOR = {"en": 0.6, "sv": 0.25, "nb": 0.25, "zh": 0.15, None: 0.4}
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    id: str
+    title: str
+    language: str
+    audience: str
+    url: str
+    tags: tuple[str, ...]
+    review_by: date
+    content_hash: str
+
+
+def validate_query(
+    query: str, k: int, lang: str | None, audience: tuple[str, ...], settings: KbSettings
+) -> None:
+    if not query.strip():
+        raise InvalidQuery("query is empty")
+    if len(query.encode("utf-8", "surrogatepass")) > settings.max_query_bytes:
+        raise InvalidQuery(f"query is longer than {settings.max_query_bytes} bytes")
+    if not 1 <= k <= settings.max_k:
+        raise InvalidQuery(f"k must be between 1 and {settings.max_k}")
+    if lang is not None and lang not in LANGUAGES:
+        raise InvalidQuery(f"unknown language {lang!r} (expected one of {', '.join(LANGUAGES)})")
+    bad = [a for a in audience if a not in AUDIENCES]
+    if bad or not audience:
+        raise InvalidQuery(f"unknown audience {','.join(bad)!r} (expected public and/or internal)")
+
+
+class IndexVersion:
+    """One complete version folder, fully loaded into memory (vectors memory-mapped)."""
+
+    def __init__(self, path: Path, settings: KbSettings, embedder: Embedder | None = None) -> None:
+        self.path = path
+        self.settings = settings
+        self.manifest = read_manifest(path)
+        self.name = str(self.manifest["version"])
+        self.embedder = embedder or get_embedder(str(self.manifest["model"]))
+        articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
+        self.articles = {
+            a["id"]: ArticleMeta(
+                id=a["id"],
+                title=a["title"],
+                language=a["language"],
+                audience=a["audience"],
+                url=a["url"],
+                tags=tuple(a["tags"]),
+                review_by=date.fromisoformat(a["review_by"]),
+                content_hash=a["content_hash"],
+            )
+            for a in articles
+        }
+        self.rows: list[dict[str, Any]] = []
+        with open(path / "passages.jsonl", encoding="utf-8") as handle:
+            for line in handle:
+                self.rows.append(json.loads(line))
+        self.ids = np.array([r["id"] for r in self.rows], dtype=np.int64)
+        self.row_of_id = {int(pid): i for i, pid in enumerate(self.ids)}
+        self.vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        self.index = dense.load_index(path / "dense.faiss")
+        dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
+        self.lexical = LexicalIndex.load(path / "lexical")
+        self.row_lang = np.array([r["language"] for r in self.rows])
+        self.row_audience = np.array([r["audience"] for r in self.rows])
+        self.row_article = [r["article_id"] for r in self.rows]
+
+    def check_counts(self) -> None:
+        counts = self.manifest["counts"]
+        found = {
+            "articles": len(self.articles),
+            "passages": len(self.rows),
+            "vectors": int(self.vectors.shape[0]),
+            "dense": int(self.index.ntotal),
+            "lexical": int(self.lexical.n_docs),
+        }
+        expected_passages = int(counts["passages"])
+        problems = [
+            f"{key}={value}"
+            for key, value in found.items()
+            if value != (int(counts["articles"]) if key == "articles" else expected_passages)
+        ]
+        if problems:
+            raise KnowledgeUnavailable(
+                f"version {self.name}: counts do not match the manifest ({', '.join(problems)})"
+            )
+
+    def _mask(
+        self, lang: str | None, audience: tuple[str, ...], tags: tuple[str, ...]
+    ) -> np.ndarray | None:
+        mask = np.ones(len(self.rows), dtype=bool)
+        if lang:
+            mask &= self.row_lang == lang
+        if set(audience) != set(AUDIENCES):
+            mask &= np.isin(self.row_audience, list(audience))
+        if tags:
+            wanted = set(tags)
+            mask &= np.array([bool(wanted.intersection(r["tags"])) for r in self.rows], dtype=bool)
+        return None if mask.all() else mask
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        lang: str | None = None,
+        audience: tuple[str, ...] = ("public",),
+        tags: tuple[str, ...] = (),
+        mode: str = "hybrid",
+        today: date | None = None,
+        query_lang: str | None = None,
+    ) -> list[Hit]:
+        validate_query(query, k, lang, audience, self.settings)
+        if mode not in MODES:
+            raise InvalidQuery(f"unknown mode {mode!r}")
+        if not self.rows:
+            return []
+        today = today or datetime.now(timezone.utc).date()
+        mask = self._mask(lang, tuple(audience), tuple(t.lower() for t in tags))
+        if mask is not None and not mask.any():
+            return []
+        qlang = query_lang or detect_language(query) or lang
+        n_cand = min(len(self.rows), max(50, k * 10))
+
+        candidates: set[int] = set()
+        nl_all: np.ndarray | None = None
+        if mode in ("hybrid", "lexical"):
+            nl_all, _coverage = self.lexical.normalized_scores(analyze(query, qlang or "en"))
+            if mask is not None:
+                nl_all = np.where(mask, nl_all, 0.0)
+            top = np.argpartition(-nl_all, n_cand - 1)[:n_cand] if n_cand < len(nl_all) else None
+            rows = np.arange(len(nl_all)) if top is None else top
+            candidates.update(int(r) for r in rows if nl_all[r] > 0)
+
+        qvec: np.ndarray | None = None
+        if mode in ("hybrid", "dense"):
+            qvec = self.embedder.encode([query])[0]
+            candidates.update(self._dense_candidates(qvec, n_cand, mask))
+
+        if not candidates:
+            return []
+        cand = np.fromiter(sorted(candidates), dtype=np.int64)
+        nl = nl_all[cand] if nl_all is not None else np.zeros(len(cand), dtype=np.float32)
+        if qvec is not None:
+            cos = np.asarray(self.vectors[cand], dtype=np.float32) @ qvec
+            nd = np.clip((cos - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR), 0.0, 1.0)
+        else:
+            nd = np.zeros(len(cand), dtype=np.float32)
+        if mode == "dense":
+            fused = nd
+        elif mode == "lexical":
+            fused = nl
+        else:
+            wd = fusion_weight(qlang, float(nd.max(initial=0.0)), float(nl.max(initial=0.0)))
+            fused = wd * nd + (1.0 - wd) * nl
+        return self._hits(cand, fused, k, today)
+
+    def _dense_candidates(
+        self, qvec: np.ndarray, n_cand: int, mask: np.ndarray | None
+    ) -> list[int]:
+        if mask is not None and mask.mean() < 0.3:
+            rows = np.flatnonzero(mask)
+            sims = np.asarray(self.vectors[rows], dtype=np.float32) @ qvec
+            top = np.argsort(-sims)[:n_cand]
+            return [int(rows[i]) for i in top]
+        share = 1.0 if mask is None else max(float(mask.mean()), 0.05)
+        fetch = min(len(self.rows), int(n_cand / share))
+        _scores, labels = self.index.search(qvec.reshape(1, -1), fetch)
+        out = []
+        for label in labels[0]:
+            row = self.row_of_id.get(int(label))
+            if row is not None and (mask is None or mask[row]):
+                out.append(row)
+        return out
+
+    def _hits(self, cand: np.ndarray, fused: np.ndarray, k: int, today: date) -> list[Hit]:
+        best: dict[str, tuple[float, int, bool]] = {}
+        for row, score in zip(cand.tolist(), fused.tolist(), strict=True):
+            article = self.articles[self.row_article[row]]
+            if score <= 0.0:
+                continue
+            stale = article.review_by < today
+            final = score * (self.settings.stale_penalty if stale else 1.0)
+            current = best.get(article.id)
+            if current is None or final > current[0]:
+                best[article.id] = (final, row, stale)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+        hits = []
+        for article_id, (score, row, stale) in ranked:
+            article = self.articles[article_id]
+            passage = self.rows[row]
+            hits.append(
+                Hit(
+                    article_id=article_id,
+                    title=article.title,
+                    passage=passage["text"],
+                    score=float(round(min(max(score, 0.0), 1.0), 6)),
+                    language=article.language,
+                    url=article.url,
+                    stale=stale,
+                    audience=article.audience,
+                    heading_path=tuple(passage["heading_path"]),
+                )
+            )
+        return hits
+
+
+def fusion_weight(qlang: str | None, dense_top: float, lexical_top: float) -> float:
+    """Dense share of the fused score: language prior scaled by each side's best score."""
+    prior = DENSE_PRIOR.get(qlang, DENSE_PRIOR[None])
+    d = prior * dense_top
+    lx = (1.0 - prior) * lexical_top
+    if d + lx <= 0:
+        return prior
+    return d / (d + lx)
+
+
+class LiveIndex:
+    """The live version, reloaded in full when the pointer moves, then swapped in one step."""
+
+    def __init__(self, settings: KbSettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = VersionStore(settings.kb_dir)
+        self._embedder = embedder
+        self._current: IndexVersion | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> IndexVersion:
+        current = self._current
+        if current is None:
+            self.reload()
+            current = self._current
+        if current is None:
+            raise KnowledgeUnavailable("no live knowledge index")
+        return current
+
+    def reload(self) -> bool:
+        """Load the live version if the pointer names another one; True when swapped."""
+        with self._lock:
+            name = self.store.live_name()
+            if name is None:
+                if self._current is None:
+                    raise KnowledgeUnavailable(
+                        f"no live knowledge index in {self.settings.kb_dir} (run `kb build`)"
+                    )
+                return False
+            if self._current is not None and self._current.name == name:
+                return False
+            path = self.store.live_path()
+            loaded = IndexVersion(path, self.settings, self._embedder)
+            loaded.check_counts()
+            self._current = loaded  # one reference swap: readers see old or new, never half
+            logger.info("serving knowledge index version %s", name)
+            return True
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        lang: str | None = None,
+        audience: tuple[str, ...] = ("public",),
+        tags: tuple[str, ...] = (),
+    ) -> list[Hit]:
+        return self.current.search(query, k=k, lang=lang, audience=audience, tags=tags)
+
+
+_live: LiveIndex | None = None
+_live_lock = threading.Lock()
+
+
+def get_search() -> LiveIndex:
+    """The in-process KnowledgeSearch over the live version (cached; loads on first search)."""
+    global _live
+    with _live_lock:
+        if _live is None:
+            _live = LiveIndex(KbSettings.from_env())
+        return _live
