@@ -47,7 +47,9 @@ class WebSettings:
         return cls(
             host=os.environ.get("WEB_HOST", "127.0.0.1"),
             port=port,
-            socket_url=os.environ.get("RASA_SOCKET_URL", "http://localhost:5005"),
+            socket_url=os.environ.get(
+                "RASA_SOCKET_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
+            ),
             storage=storage,
         )
 

@@ -1,0 +1,30 @@
+"""Slack side of the live handoff: agent replies in a handoff thread, and the end buttons."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+
+from bot.handoff_relay import RESOLVE_ACTION_ID, UNRESOLVED_ACTION_ID, HandoffSettings
+from bot.listeners.handoff.relay import (
+    end_handoff_button,
+    is_agent_reply_in_handoff_thread,
+    relay_agent_reply,
+)
+
+
+def register(app: App, settings: HandoffSettings | None = None) -> None:
+    """Register the handoff listeners. Register before any catch-all `message` listener."""
+    handoff = settings or HandoffSettings.from_env()
+
+    def matches(body: dict) -> bool:
+        return is_agent_reply_in_handoff_thread(body.get("event") or {}, handoff)
+
+    def on_reply(body: dict) -> None:
+        relay_agent_reply(body.get("event") or {}, handoff)
+
+    def on_end(ack: Ack, body: dict) -> None:
+        end_handoff_button(ack, body, handoff)
+
+    app.event("message", matchers=[matches])(on_reply)
+    app.action(RESOLVE_ACTION_ID)(on_end)
+    app.action(UNRESOLVED_ACTION_ID)(on_end)
