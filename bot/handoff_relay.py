@@ -132,12 +132,19 @@ def transcript_from_events(events: Iterable[Mapping[str, Any]]) -> list[Transcri
 
 
 def format_transcript(lines: Sequence[TranscriptLine], limit: int = TRANSCRIPT_LINES) -> str:
-    shown = list(lines)[-limit:]
-    skipped = len(lines) - len(shown)
-    rendered = [f"*{line.speaker}:* {_clip(line.text, 300)}" for line in shown]
+    """The newest lines (at most `limit`) that fit in one Slack section, oldest first."""
+    rendered: list[str] = []
+    budget = SECTION_LIMIT - 40  # room for the "earlier lines" note
+    for line in reversed(list(lines)[-limit:]):
+        item = f"*{line.speaker}:* {_clip(line.text, 300)}"
+        if len(item) + 1 > budget:
+            break
+        rendered.insert(0, item)
+        budget -= len(item) + 1
+    skipped = len(lines) - len(rendered)
     if skipped:
         rendered.insert(0, f"_({skipped} earlier lines not shown)_")
-    return _clip("\n".join(rendered) or "_(no messages yet)_", SECTION_LIMIT)
+    return "\n".join(rendered) or "_(no messages yet)_"
 
 
 def _clip(text: str, limit: int) -> str:

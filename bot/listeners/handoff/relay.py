@@ -18,7 +18,6 @@ from bot.handoff_relay import (
     RelayError,
     closed_blocks,
 )
-from store import get_store
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +26,13 @@ RESOLUTIONS = {
     RESOLVE_ACTION_ID: "resolved in chat",
     "handoff_unresolved": "not resolved in chat; follow up by e-mail",
 }
+
+
+def get_store() -> Any:
+    """The CRM store, imported on first use (nothing heavy at import time)."""
+    from store import get_store as store_getter
+
+    return store_getter()
 
 
 def is_agent_reply_in_handoff_thread(event: Mapping[str, Any], settings: HandoffSettings) -> bool:
