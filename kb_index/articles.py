@@ -23,6 +23,16 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date is reported by field name."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class ArticleProblem:
     """A file a build skipped, and why."""
@@ -53,7 +63,7 @@ def parse_article(path: Path, raw: bytes | None = None) -> Article:
     if match is None:
         raise ArticleError(f"{name}: bad front matter (the file must start with a '---' block)")
     try:
-        meta = yaml.safe_load(match.group(1))
+        meta = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 - safe subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

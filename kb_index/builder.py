@@ -166,8 +166,9 @@ def _build_locked(
     given: list[Article] | None,
 ) -> BuildResult:
     started = time.perf_counter()
+    problems: list[ArticleProblem] = []
     if given is not None:
-        articles, problems = list(given), []
+        articles = list(given)
     else:
         articles, problems = load_articles(settings.source)
     if strict and problems:

@@ -1,0 +1,224 @@
+"""`kb`: build, update, search, evaluate and roll back the knowledge index; serve it over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kb_index.errors import KnowledgeError
+from kb_index.settings import KbSettings
+from kb_index.types import AUDIENCES, LANGUAGES
+
+logger = logging.getLogger(__name__)
+
+
+def _quiet_environment() -> None:
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("TF_CPP_MIN_LOG_LEVEL", "3"),
+    ):
+        os.environ.setdefault(name, value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("build", "full build of a new version"), ("update", "re-embed changes")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--strict", action="store_true", help="fail on any bad article")
+        p.add_argument("--source", type=Path, help="article folder (default KB_SOURCE)")
+    p = sub.add_parser("search", help="search the live version")
+    p.add_argument("query")
+    p.add_argument("--lang", choices=LANGUAGES)
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--audience", default="public,internal", help="comma list")
+    p.add_argument("--tags", default="", help="comma list (any of)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p = sub.add_parser("eval", help="recall/MRR/nDCG of dense, BM25 and hybrid on a qrels file")
+    p.add_argument("qrels", type=Path)
+    p.add_argument("--votes", action="store_true", help="fold agents' helpful votes in")
+    p.add_argument("--report", type=Path, help="also write the table to this file")
+    sub.add_parser("versions", help="list versions (* = live)")
+    p = sub.add_parser("rollback", help="make an earlier version live (default: the previous)")
+    p.add_argument("version", nargs="?")
+    p = sub.add_parser("stale", help="articles past their review date")
+    p.add_argument("--source", type=Path)
+    sub.add_parser("gaps", help="questions the index could not answer")
+    sub.add_parser("votes", help="agents' votes on suggested articles")
+    p = sub.add_parser("serve", help="HTTP search service with hot reload")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_environment()
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = KbSettings.from_env()
+        return int(_run(args, settings) or 0)
+    except KnowledgeError as exc:
+        print(f"kb {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"kb {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: KbSettings) -> int:
+    import dataclasses
+
+    if getattr(args, "source", None):
+        settings = dataclasses.replace(settings, source=args.source.resolve())
+    command = args.command
+    if command in ("build", "update"):
+        return _build(settings, args.strict, command == "update")
+    if command == "search":
+        return _search(args, settings)
+    if command == "eval":
+        return _eval(args, settings)
+    if command == "versions":
+        from kb_index.versions import VersionStore
+
+        infos = VersionStore(settings.kb_dir).infos()
+        if not infos:
+            print(f"no versions in {settings.kb_dir}")
+        for info in infos:
+            mark = "*" if info.live else " "
+            print(
+                f"{mark} {info.name}  {info.created_at}  {info.articles} articles  "
+                f"{info.passages} passages  model={Path(info.model).name}"
+            )
+        return 0
+    if command == "rollback":
+        from kb_index.builder import rollback
+
+        print(f"live version is now {rollback(settings, args.version)}")
+        return 0
+    if command == "stale":
+        return _stale(settings)
+    if command == "gaps":
+        from kb_index.feedback import FeedbackStore
+
+        gaps = FeedbackStore().gaps()
+        print("| count | language | last seen | sources | question |\n|---|---|---|---|---|")
+        for g in gaps:
+            print(f"| {g.count} | {g.language} | {g.last_seen:%Y-%m-%d %H:%M} | "
+                  f"{','.join(g.sources)} | {g.query} |")
+        return 0
+    if command == "votes":
+        from kb_index.feedback import FeedbackStore
+
+        print("| article | helpful | not helpful | last vote |\n|---|---|---|---|")
+        for v in FeedbackStore().votes():
+            print(f"| {v.article_id} | {v.helpful} | {v.not_helpful} | "
+                  f"{v.last_seen:%Y-%m-%d %H:%M} |")
+        return 0
+    if command == "serve":
+        from urllib.parse import urlparse
+
+        from kb_index.service import serve
+
+        default = urlparse(settings.url)
+        serve(settings, args.host or default.hostname or "127.0.0.1",
+              args.port or default.port or 8900)
+        return 0
+    raise KnowledgeError(f"unknown command {command}")
+
+
+def _build(settings: KbSettings, strict: bool, incremental: bool) -> int:
+    from kb_index.builder import build
+
+    result = build(settings, strict=strict, incremental=incremental, progress=True)
+    for problem in result.problems:
+        print(f"skipped: {problem.message}", file=sys.stderr)
+    if result.unchanged:
+        print(f"no changes; live version stays {result.version}")
+        return 0
+    print(
+        f"version {result.version} is live: {result.articles} articles, {result.passages} "
+        f"passages ({result.embedded} embedded, {result.reused} reused, {result.removed} "
+        f"articles removed) in {result.seconds:.1f} s"
+    )
+    return 0
+
+
+def _search(args: argparse.Namespace, settings: KbSettings) -> int:
+    from kb_index.search import LiveIndex
+
+    audience = tuple(a for a in args.audience.split(",") if a) or AUDIENCES
+    tags = tuple(t for t in args.tags.split(",") if t)
+    hits = LiveIndex(settings).current.search(
+        args.query, k=args.k, lang=args.lang, audience=audience, tags=tags, mode=args.mode
+    )
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        flags = " [stale]" if hit.stale else ""
+        flags += "" if hit.score >= settings.min_score else " [below KB_MIN_SCORE]"
+        print(f"{rank}. {hit.score:.3f} {hit.article_id} ({hit.language}, {hit.audience})"
+              f" {hit.title}{flags}")
+        print(f"   {' > '.join(hit.heading_path)}: {hit.passage[:200]}")
+        print(f"   {hit.url}")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
+    from kb_index.evaluation import evaluate, fold_votes, load_qrels, markdown_table
+    from kb_index.search import LiveIndex
+
+    queries = load_qrels(args.qrels)
+    if args.votes:
+        from kb_index.feedback import FeedbackStore
+
+        queries = fold_votes(queries, FeedbackStore().helpful_pairs())
+    version = LiveIndex(settings).current
+    results = {}
+    for label, mode in (("dense", "dense"), ("bm25", "lexical"), ("hybrid", "hybrid")):
+        results[label] = evaluate(
+            lambda q, mode=mode: [  # type: ignore[misc]
+                h.article_id
+                for h in version.search(q.query, k=10, audience=AUDIENCES, mode=mode)
+            ],
+            queries,
+            progress=True,
+            desc=label,
+        )
+    table = markdown_table(results)
+    print(f"{len(queries)} queries, version {version.name}\n\n{table}")
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+def _stale(settings: KbSettings) -> int:
+    from kb_index.articles import load_articles
+
+    today = datetime.now(timezone.utc).date()
+    articles, problems = load_articles(settings.source)
+    stale = sorted((a for a in articles if a.is_stale(today)), key=lambda a: a.review_by)
+    if not stale:
+        print("no stale articles")
+    for a in stale:
+        print(f"{a.id}  review_by {a.review_by}  ({(today - a.review_by).days} days over)  "
+              f"owner {a.owner}  {a.path}")
+    for problem in problems:
+        print(f"skipped: {problem.message}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
