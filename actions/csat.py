@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +104,20 @@ class ActionSubmitCsat(Action):
         if rating_text in (None, SKIPPED):
             dispatcher.utter_message(response="utter_csat_skipped")
             return reset
-        store = get_store()
         case_id = tracker.get_slot("csat_case_id")
         order_number = tracker.get_slot("verified_order")
-        customer_id = store.customer_id_for_order(order_number) if order_number else None
-        if customer_id is None and case_id is not None:
-            case = store.get_case(int(case_id))
-            customer_id = case.customer_id if case else None
-        store.record_csat(
-            conversation_id=tracker.sender_id, rating=int(rating_text),
-            comment=None if comment in (None, SKIPPED) else str(comment),
-            customer_id=customer_id, case_id=int(case_id) if case_id is not None else None,
-        )
+        try:
+            store = get_store()
+            customer_id = store.customer_id_for_order(order_number) if order_number else None
+            store.record_csat(
+                conversation_id=tracker.sender_id, rating=int(rating_text),
+                comment=None if comment in (None, SKIPPED) else str(comment),
+                customer_id=customer_id, case_id=int(case_id) if case_id is not None else None,
+            )
+        except StoreError:
+            logger.exception("CSAT rating could not be stored")
+            dispatcher.utter_message(response="utter_csat_not_saved")
+            return reset
         logger.info("CSAT %s recorded", rating_text)
         dispatcher.utter_message(response="utter_csat_thanks")
         return reset

@@ -26,6 +26,7 @@ from bot.handoff_relay import (
     transcript_from_events,
 )
 from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,12 @@ class ActionHandoffToHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Mapping[str, Any]) -> list[EventType]:
-        return start_handoff(dispatcher, tracker, HandoffSettings.from_env())
+        try:
+            return start_handoff(dispatcher, tracker, HandoffSettings.from_env())
+        except StoreError:
+            logger.exception("handoff not started: the CRM store is unavailable")
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
 class ActionDefaultFallback(ActionHandoffToHuman):
@@ -156,16 +162,25 @@ class ActionForwardToAgent(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Mapping[str, Any]) -> list[EventType]:
         settings = HandoffSettings.from_env()
-        store = get_store()
-        case = store.find_open_handoff(tracker.sender_id)
+        try:
+            store = get_store()
+            case = store.find_open_handoff(tracker.sender_id)
+        except StoreError:
+            logger.exception("customer message not forwarded: the CRM store is unavailable")
+            dispatcher.utter_message(response="utter_handoff_message_not_delivered")
+            return []
         if case is None or not case.slack_thread_ts:
             # The agent closed the case while the chat server was away: the CRM decides.
             dispatcher.utter_message(response="utter_handoff_ended")
             return [SlotSet("handoff_active", False), SlotSet("handoff_case_id", None)]
         text = str(tracker.latest_message.get("text") or "")
-        store.record_interaction(conversation_id=tracker.sender_id, channel=CHANNEL,
-                                 direction="in", text=text,
-                                 customer_id=case.customer_id, order_number=case.order_number)
+        try:
+            store.record_interaction(conversation_id=tracker.sender_id, channel=CHANNEL,
+                                     direction="in", text=text, customer_id=case.customer_id,
+                                     order_number=case.order_number)
+        except StoreError:
+            logger.exception("customer message of case %s not recorded as an interaction",
+                             case.id)
         try:
             settings.slack_client().chat_postMessage(
                 channel=case.slack_channel or settings.channel, thread_ts=case.slack_thread_ts,

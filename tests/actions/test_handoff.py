@@ -172,3 +172,21 @@ async def test_handoff_end_hands_back_and_keeps_the_case_for_csat() -> None:
                                          slots={"handoff_active": True, "handoff_case_id": 7.0}))
     assert [m["response"] for m in messages] == ["utter_handoff_ended"]
     assert SlotSet("handoff_active", False) in events and SlotSet("csat_case_id", 7.0) in events
+
+
+async def test_store_unavailable_is_said_plainly(tmp_path: Path, slack: FakeSlack,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import store
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    store.get_store.cache_clear()
+    try:
+        messages, events = await run(ActionHandoffToHuman(), tracker("request_human", "a person"))
+        forwarded, _ = await run(ActionForwardToAgent(),
+                                 tracker("greet", "hello?", slots={"handoff_active": True}))
+    finally:
+        store.get_store.cache_clear()
+    assert [m["response"] for m in messages] == ["utter_store_unavailable"]
+    assert SlotSet("handoff_active", True) not in events
+    assert [m["response"] for m in forwarded] == ["utter_handoff_message_not_delivered"]
+    assert slack.posts() == []
