@@ -143,7 +143,10 @@ def create_app(settings: KbSettings, live: LiveIndex | None = None) -> web.Appli
         "reloads": Counter("kb_index_reloads", "Live version swaps", registry=registry),
         "passages": Gauge("kb_index_passages", "Passages in the served version", registry=registry),
     }
-    app = web.Application()
+    # long queries must reach the handler (which answers 400 with a JSON message), so the
+    # request line may hold a percent-encoded query somewhat over the limit
+    line = settings.max_query_bytes * 3 + 8192
+    app = web.Application(handler_args={"max_line_size": line, "max_field_size": 8190})
     app[LIVE_KEY] = live or LiveIndex(settings)
     app[METRICS_KEY] = metrics
     app.router.add_get("/search", search_handler)
