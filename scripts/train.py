@@ -1,0 +1,128 @@
+"""`make train`: train the Rasa model only when its inputs changed.
+
+The inputs are config.yml and every YAML file under domain/ and data/. Their SHA-256 is the
+model's name (`models/nordvik-<hash>.tar.gz`), so an existing model with the same name is by
+definition up to date and nothing is trained. A file lock serialises concurrent trainings (for
+example `make run` while the tests train).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
+MODEL_PREFIX = "nordvik-"
+KEEP_OLD_MODELS = 2
+
+
+class TrainingFailed(RuntimeError):
+    """`rasa train` exited with an error."""
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    model: Path
+    trained: bool
+    seconds: float
+
+
+def training_inputs(root: Path = ROOT) -> list[Path]:
+    files = [root / "config.yml"]
+    for folder in ("domain", "data"):
+        files.extend(sorted((root / folder).rglob("*.yml")))
+    return files
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    for path in training_inputs(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(models_dir: Path = MODELS_DIR, root: Path = ROOT) -> Path:
+    return models_dir / f"{MODEL_PREFIX}{fingerprint(root)}.tar.gz"
+
+
+@contextmanager
+def _training_lock(models_dir: Path) -> Iterator[None]:
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with open(models_dir / ".train.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _prune(models_dir: Path, keep: Path) -> None:
+    old = sorted(
+        (p for p in models_dir.glob(f"{MODEL_PREFIX}*.tar.gz") if p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in old[KEEP_OLD_MODELS:]:
+        path.unlink(missing_ok=True)
+
+
+def ensure_model(*, force: bool = False, models_dir: Path = MODELS_DIR, quiet: bool = False) -> TrainOutcome:
+    """Return an up-to-date model, training one (niced) if the inputs changed."""
+    started = time.monotonic()
+    with _training_lock(models_dir):
+        target = model_path(models_dir)
+        if target.exists() and not force:
+            target.touch()  # newest model is the one `rasa run --model models` loads
+            return TrainOutcome(target, trained=False, seconds=time.monotonic() - started)
+        rasa = Path(sys.executable).parent / "rasa"
+        argv = [
+            "nice", "-n", "5", str(rasa), "train",
+            "--domain", "domain", "--data", "data", "--config", "config.yml",
+            "--out", str(models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            "--force",
+        ]
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+                   TF_CPP_MIN_LOG_LEVEL="2")
+        output = subprocess.DEVNULL if quiet else None
+        result = subprocess.run(argv, cwd=ROOT, env=env, stdout=output, check=False)  # noqa: S603
+        if result.returncode != 0 or not target.exists():
+            raise TrainingFailed(
+                f"rasa train failed (exit {result.returncode}); run `{' '.join(argv[3:])}` "
+                "from the repository root to see why"
+            )
+        _prune(models_dir, target)
+        return TrainOutcome(target, trained=True, seconds=time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the Rasa model if its inputs changed.")
+    parser.add_argument("--force", action="store_true", help="train even if nothing changed")
+    args = parser.parse_args(argv)
+    try:
+        outcome = ensure_model(force=args.force)
+    except TrainingFailed as error:
+        print(f"train: {error}", file=sys.stderr)
+        return 1
+    rel = outcome.model.relative_to(ROOT) if outcome.model.is_relative_to(ROOT) else outcome.model
+    if outcome.trained:
+        print(f"train: trained {rel} in {outcome.seconds:.0f} s")
+    else:
+        print(f"train: nothing changed in config.yml, domain/ or data/; using {rel}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
