@@ -1,0 +1,104 @@
+"""Schema migrations (Alembic, configured in code; no alembic.ini needed).
+
+``upgrade(engine_or_url)`` brings a database to the newest revision in place, keeping its rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from store.db import describe_url, is_unavailable, make_engine, unavailable_error
+from store.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "store_schema_version"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its revisions
+        raise StoreError(f"no migrations found in {MIGRATIONS_DIR}")
+    return str(head)
+
+
+def _engine(target: Engine | str | None) -> tuple[Engine, bool]:
+    if isinstance(target, Engine):
+        return target, False
+    if target is None:
+        from store.settings import StoreSettings
+
+        target = StoreSettings.from_env().database_url
+    return make_engine(target), True
+
+
+def current_revision(target: Engine | str | None = None) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    engine, owned = _engine(target)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    except DBAPIError as exc:
+        if is_unavailable(exc):
+            raise unavailable_error(exc, engine.url) from exc
+        raise
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def upgrade(target: Engine | str | None = None, revision: str = "head") -> str | None:
+    """Upgrade the database in place to ``revision`` (default: the newest); returns it."""
+    engine, owned = _engine(target)
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as conn:
+            if sqlite:
+                # Batch migrations rebuild tables; foreign keys must be off while they do
+                # (the pragma has no effect inside a transaction, hence before Alembic begins).
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                command.upgrade(alembic_config(conn), revision)
+                conn.commit()
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"migration left {len(broken)} rows with broken foreign keys in "
+                            f"{describe_url(engine.url)} (first: {broken[0]!r})"
+                        )
+            finally:
+                if sqlite:
+                    conn.rollback()
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            now = context.get_current_revision()
+        logger.info("order store %s is at revision %s", describe_url(engine.url), now)
+        return now
+    except DBAPIError as exc:
+        if is_unavailable(exc):
+            raise unavailable_error(exc, engine.url) from exc
+        raise
+    finally:
+        if owned:
+            engine.dispose()

@@ -1,0 +1,360 @@
+"""OrderStore behaviour on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from store.errors import InvalidInput, InvalidTransition, NotFound
+from store.repository import OrderStore, normalize_order_number
+from tests.store.factories import ANNA, LIN, TODAY
+
+
+def test_verify_order_returns_the_whole_order_for_the_right_pair(store: OrderStore) -> None:
+    order = store.verify_order(" a10004 ", "  Anna.Svensson@EXAMPLE.com ")
+    assert order is not None
+    assert order.number == "A10004"
+    assert order.status == "in_transit"
+    assert store.verify_order("A10004\n", ANNA) == order  # surrounding whitespace is trimmed
+    assert order.customer_name == "Anna Svensson"
+    assert order.total == Decimal("548.00") and order.currency == "SEK"
+    assert [(ln.sku, ln.qty) for ln in order.lines] == [("NV-LAMP-01", 1), ("NV-BULB-02", 1)]
+    assert order.shipment is not None
+    assert order.shipment.carrier == "PostNord"
+    assert order.shipment.tracking_number == "PN000000004SE"
+    assert order.shipment.tracking_url == "https://tracking.postnord.example/?id=PN000000004SE"
+    assert [e.status for e in order.shipment.events] == ["shipped", "in_transit"]
+    assert order.eta == TODAY + timedelta(days=1)
+    assert "PostNord" in order.status_note and "on its way" in order.status_note
+
+
+@pytest.mark.parametrize(
+    ("number", "email"),
+    [
+        ("A10004", LIN),  # a real order, another customer's e-mail
+        ("A10004", "anna.svensson@example.co"),  # one letter short
+        ("A99999", ANNA),  # no such order, a real e-mail
+        ("A99999", "nobody@example.com"),
+    ],
+)
+def test_a_wrong_pair_and_an_unknown_order_look_the_same(
+    store: OrderStore, number: str, email: str
+) -> None:
+    assert store.verify_order(number, email) is None
+    cancel = store.cancel_order(number, email)
+    assert (cancel.outcome, cancel.order_status) == ("not_verified", None)
+    ret = store.start_return(number, email, reason="broken", conversation_id="c1")
+    assert (ret.outcome, ret.return_id, ret.case_id, ret.days_left) == (
+        "not_verified",
+        None,
+        None,
+        None,
+    )
+    # Nothing was changed behind the refusal.
+    assert store.get_order("A10004") is not None
+    assert store.get_order("A10004").status == "in_transit"  # type: ignore[union-attr]
+
+
+def test_wrong_email_and_unknown_order_give_equal_results(store: OrderStore) -> None:
+    wrong = (
+        store.verify_order("A10003", LIN),
+        store.cancel_order("A10003", LIN),
+        store.start_return("A10001", LIN, reason="x", conversation_id=None),
+    )
+    unknown = (
+        store.verify_order("A77777", LIN),
+        store.cancel_order("A77777", LIN),
+        store.start_return("A77777", LIN, reason="x", conversation_id=None),
+    )
+    assert wrong == unknown
+    assert store.get_order("A10003").status == "paid"  # type: ignore[union-attr]
+
+
+JUNK_ORDER_NUMBERS: list[object] = [
+    "A10004' OR '1'='1",
+    "A10004; DROP TABLE orders; --",
+    "' UNION SELECT email FROM customers --",
+    "<script>alert('A10004')</script>",
+    "<b>A10004</b>",
+    "A" * 10_000,
+    "A1" + "0" * 9_998,
+    "📦A10004",
+    "A10004🙂",
+    "🙂🙂🙂",
+    "\u202eA10004",  # right-to-left override
+    "הזמנה A10004",
+    "طلب ١٠٠٠٤",
+    "A١٠٠٠٤",  # Arabic-Indic digits look like digits to \d
+    "A10004\x00",
+    "\x00",
+    "A 10004",
+    "A1000",
+    "A100044",
+    "",
+    "   ",
+    None,
+    10004,
+    ["A10004"],
+]
+
+
+@pytest.mark.parametrize("junk", JUNK_ORDER_NUMBERS, ids=lambda j: repr(j)[:30])
+def test_junk_order_numbers_take_the_not_found_path(store: OrderStore, junk: object) -> None:
+    assert normalize_order_number(junk) is None
+    assert store.verify_order(junk, ANNA) is None  # type: ignore[arg-type]
+    assert store.get_order(junk) is None  # type: ignore[arg-type]
+    assert store.customer_card(junk) is None  # type: ignore[arg-type]
+    assert store.customer_id_for_order(junk) is None  # type: ignore[arg-type]
+    assert store.cancel_order(junk, ANNA).outcome == "not_verified"  # type: ignore[arg-type]
+    result = store.start_return(junk, ANNA, reason="x", conversation_id="c")  # type: ignore[arg-type]
+    assert result.outcome == "not_verified"
+
+
+@pytest.mark.parametrize("junk", JUNK_ORDER_NUMBERS, ids=lambda j: repr(j)[:30])
+def test_junk_order_numbers_never_reach_the_database(junk: object) -> None:
+    # A store on a closed port raises StoreUnavailable on any query: these must not query.
+    down = OrderStore.from_url("postgresql+psycopg2://postgres@127.0.0.1:1/nordvik")
+    assert down.verify_order(junk, ANNA) is None  # type: ignore[arg-type]
+    assert down.get_order(junk) is None  # type: ignore[arg-type]
+    assert down.cancel_order(junk, ANNA).outcome == "not_verified"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["", "   ", None, "anna.svensson@example.com\x00", "a" * 5000 + "@example.com", "' OR 1=1 --"],
+    ids=lambda e: repr(e)[:20],
+)
+def test_junk_emails_do_not_verify(store: OrderStore, email: object) -> None:
+    assert store.verify_order("A10004", email) is None  # type: ignore[arg-type]
+    assert store.cancel_order("A10003", email).outcome == "not_verified"  # type: ignore[arg-type]
+
+
+def test_status_notes_explain_delays_cancellations_returns_and_refunds(store: OrderStore) -> None:
+    delayed = store.verify_order("A10005", ANNA)
+    assert delayed is not None and delayed.status == "delayed"
+    assert "severe weather at the Jönköping hub" in delayed.status_note
+    assert "23 November 2026" in delayed.status_note  # the new ETA
+    cancelled = store.verify_order("A10006", ANNA)
+    assert cancelled is not None
+    assert "cancelled on 1 November 2026" in cancelled.status_note
+    assert "payment was not completed" in cancelled.status_note
+    returned = store.verify_order("A10007", ANNA)
+    assert returned is not None and "499.00 SEK" in returned.status_note
+    assert "received your return on 5 November 2026" in returned.status_note
+    refunded = store.verify_order("A10008", ANNA)
+    assert refunded is not None and "548.00 SEK" in refunded.status_note
+    assert "3-5" in refunded.status_note
+    delivered = store.verify_order("A10001", ANNA)
+    assert delivered is not None
+    assert delivered.return_deadline == TODAY + timedelta(days=20)
+    assert delivered.return_days_left == 20
+    assert "10 December 2026" in delivered.status_note
+    closed = store.verify_order("A10002", ANNA)
+    assert closed is not None and closed.return_days_left == 0
+    assert "closed" in closed.status_note
+    for number in ("A10009", "A10003", "A10010", "A10011"):
+        order = store.verify_order(number, ANNA)
+        assert order is not None and order.status_note
+
+
+def test_cancel_is_idempotent(store: OrderStore) -> None:
+    first = store.cancel_order("A10003", ANNA)
+    assert (first.outcome, first.order_status) == ("cancelled", "cancelled")
+    after_first = store.get_order("A10003")
+    assert after_first is not None and after_first.status == "cancelled"
+    assert after_first.cancelled_at is not None
+    second = store.cancel_order("a10003", ANNA.upper())
+    assert (second.outcome, second.order_status) == ("already_cancelled", "cancelled")
+    after_second = store.get_order("A10003")
+    assert after_second is not None
+    assert after_second.cancelled_at == after_first.cancelled_at
+    assert after_second.updated_at == after_first.updated_at
+
+
+@pytest.mark.parametrize("number", ["A10009", "A10010"])
+def test_pending_and_packed_orders_can_be_cancelled(store: OrderStore, number: str) -> None:
+    assert store.cancel_order(number, ANNA).outcome == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("number", "status"),
+    [
+        ("A10011", "shipped"),
+        ("A10004", "in_transit"),
+        ("A10005", "delayed"),
+        ("A10001", "delivered"),
+        ("A10007", "returned"),
+        ("A10008", "refunded"),
+    ],
+)
+def test_shipped_orders_are_not_cancellable(store: OrderStore, number: str, status: str) -> None:
+    result = store.cancel_order(number, ANNA)
+    assert (result.outcome, result.order_status) == ("not_cancellable", status)
+    order = store.get_order(number)
+    assert order is not None and order.status == status and order.cancelled_at is None
+
+
+def test_start_return_creates_a_return_and_a_case_once(store: OrderStore) -> None:
+    first = store.start_return("A10001", ANNA, reason="too small", conversation_id="conv-7")
+    assert first.outcome == "created"
+    assert first.return_id is not None and first.case_id is not None
+    assert first.days_left == 20
+    case = store.get_case(first.case_id)
+    assert case is not None
+    assert (case.status, case.order_number, case.conversation_id) == ("open", "A10001", "conv-7")
+    order = store.get_order("A10001")
+    assert order is not None
+    assert [(r.id, r.status, r.reason, r.case_id) for r in order.returns] == [
+        (first.return_id, "requested", "too small", first.case_id)
+    ]
+    second = store.start_return("A10001", ANNA, reason="again", conversation_id="conv-8")
+    assert (second.outcome, second.return_id, second.case_id) == (
+        "already_open",
+        first.return_id,
+        first.case_id,
+    )
+    again = store.get_order("A10001")
+    assert again is not None and len(again.returns) == 1
+
+
+def test_return_window(store: OrderStore) -> None:
+    # Delivered 29 days ago: the last but one day.
+    edge = store.start_return("A20001", LIN, reason="broken", conversation_id=None)
+    assert (edge.outcome, edge.days_left) == ("created", 1)
+    assert store.start_return("A10002", ANNA, reason="x", conversation_id=None).outcome == (
+        "window_closed"
+    )
+    # The clock is injectable: 21 days later, A10001 (delivered 10 days ago) is outside too.
+    late = store.start_return(
+        "A10001", ANNA, reason="x", conversation_id=None, today=TODAY + timedelta(days=21)
+    )
+    assert (late.outcome, late.return_id) == ("window_closed", None)
+    last_day = store.start_return(
+        "A10001", ANNA, reason="x", conversation_id=None, today=TODAY + timedelta(days=20)
+    )
+    assert (last_day.outcome, last_day.days_left) == ("created", 0)
+
+
+@pytest.mark.parametrize("number", ["A10009", "A10003", "A10011", "A10004", "A10005", "A10006"])
+def test_only_delivered_orders_can_be_returned(store: OrderStore, number: str) -> None:
+    result = store.start_return(number, ANNA, reason="x", conversation_id=None)
+    assert (result.outcome, result.return_id, result.case_id) == ("not_delivered", None, None)
+
+
+def test_a_returned_order_reports_its_open_return(store: OrderStore) -> None:
+    result = store.start_return("A10007", ANNA, reason="x", conversation_id=None)
+    assert result.outcome == "already_open" and result.return_id is not None
+
+
+def test_case_lifecycle(store: OrderStore) -> None:
+    case = store.open_case(
+        subject="Customer asks for a human",
+        channel="chat",
+        order_number="a10004",
+        conversation_id="conv-1",
+        status="handoff",
+    )
+    customer_id = store.customer_id_for_order("A10004")
+    assert customer_id is not None
+    assert (case.status, case.order_number, case.customer_id) == ("handoff", "A10004", customer_id)
+    assert store.find_open_handoff("conv-1") == case
+    assert store.find_open_handoff("conv-2") is None
+    store.attach_slack_thread(case.id, "C012AB3CD", "1700000000.000100")
+    store.attach_slack_thread(case.id, "C012AB3CD", "1700000000.000100")  # same thread: no-op
+    by_thread = store.find_case_by_thread("C012AB3CD", "1700000000.000100")
+    assert by_thread is not None and by_thread.id == case.id
+    assert store.find_case_by_thread("C012AB3CD", "1700000000.999999") is None
+    with pytest.raises(InvalidTransition):
+        store.attach_slack_thread(case.id, "C012AB3CD", "1700000000.000200")
+    closed = store.close_case(case.id, "Told the customer the parcel arrives tomorrow")
+    assert closed.status == "closed" and closed.closed_at is not None
+    again = store.close_case(case.id, "another resolution")
+    assert again.resolution == "Told the customer the parcel arrives tomorrow"
+    assert again.closed_at == closed.closed_at
+    assert store.find_open_handoff("conv-1") is None
+    with pytest.raises(InvalidTransition):
+        store.attach_slack_thread(case.id, "C999", "1.2")
+
+
+def test_case_errors(store: OrderStore) -> None:
+    with pytest.raises(NotFound):
+        store.close_case(999_999, "x")
+    with pytest.raises(NotFound):
+        store.attach_slack_thread(999_999, "C1", "1.0")
+    assert store.get_case(999_999) is None
+    with pytest.raises(InvalidInput):
+        store.open_case(subject="x", channel="chat", status="archived")
+    with pytest.raises(NotFound):
+        store.open_case(subject="x", channel="chat", customer_id=999_999)
+    junk = store.open_case(subject="x\x00y", channel="slack", order_number="<b>A1</b>")
+    assert junk.order_number is None and junk.customer_id is None and junk.subject == "xy"
+
+
+def test_interactions_and_csat_land_on_the_customer_card(store: OrderStore) -> None:
+    store.record_interaction(
+        conversation_id="conv-9",
+        channel="web",
+        direction="in",
+        text="where is A10004?",
+        order_number="A10004",
+    )
+    time.sleep(0.01)
+    store.record_interaction(
+        conversation_id="conv-9",
+        channel="web",
+        direction="out",
+        text="On its way\x00!",
+        order_number="A10004",
+    )
+    store.record_interaction(  # junk order number: kept as text, not linked
+        conversation_id="conv-9", channel="web", direction="in", text="x", order_number="💥"
+    )
+    store.record_csat(conversation_id="conv-9", rating=5, customer_id=None, case_id=None)
+    customer_id = store.customer_id_for_order("A10004")
+    store.record_csat(conversation_id="conv-9", rating=4, comment="quick", customer_id=customer_id)
+    card = store.customer_card("A10004", interactions=5)
+    assert card is not None
+    assert (card.name, card.email, card.country, card.language) == (
+        "Anna Svensson",
+        ANNA,
+        "SE",
+        "sv",
+    )
+    assert card.order.number == "A10004"
+    assert [(t.direction, t.text) for t in card.recent_interactions] == [
+        ("out", "On its way!"),
+        ("in", "where is A10004?"),
+    ]
+    assert card.csat_average == 4.0
+    assert card.order_count == 11
+    # Lifetime value leaves out the cancelled and the refunded order.
+    assert card.lifetime_value == Decimal("548.00") * 9
+    assert len(card.recent_orders) == 5
+    assert card.recent_orders[0].number == "A10009"
+
+
+@pytest.mark.parametrize("rating", [0, 6, -1, True, "5", 4.5, None])
+def test_csat_rating_must_be_1_to_5(store: OrderStore, rating: object) -> None:
+    with pytest.raises(InvalidInput):
+        store.record_csat(conversation_id="c", rating=rating)  # type: ignore[arg-type]
+
+
+def test_interaction_direction_is_checked(store: OrderStore) -> None:
+    with pytest.raises(InvalidInput):
+        store.record_interaction(conversation_id="c", channel="web", direction="up", text="x")
+    with pytest.raises(NotFound):
+        store.record_interaction(
+            conversation_id="c", channel="web", direction="in", text="x", customer_id=999_999
+        )
+
+
+def test_counts_and_samples(store: OrderStore) -> None:
+    counts = store.order_counts_by_status()
+    assert counts["delivered"] == 3 and counts["paid"] == 1 and sum(counts.values()) == 12
+    samples = store.sample_orders()
+    assert ("delayed", "A10005", ANNA) in samples
+    assert len(samples) == 10
+    store.ping()
