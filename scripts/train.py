@@ -79,7 +79,9 @@ def _prune(models_dir: Path, keep: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def ensure_model(*, force: bool = False, models_dir: Path = MODELS_DIR, quiet: bool = False) -> TrainOutcome:
+def ensure_model(
+    *, force: bool = False, models_dir: Path = MODELS_DIR, quiet: bool = False
+) -> TrainOutcome:
     """Return an up-to-date model, training one (niced) if the inputs changed."""
     started = time.monotonic()
     with _training_lock(models_dir):
