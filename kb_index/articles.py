@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -135,14 +136,29 @@ def article_files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*.md") if p.is_file() and p.name.lower() != "readme.md")
 
 
-def load_articles(source: Path) -> tuple[list[Article], list[ArticleProblem]]:
-    """All valid articles under ``source`` and the problems of the files that were skipped."""
+def load_articles(
+    source: Path, known: dict[str, Article] | None = None
+) -> tuple[list[Article], list[ArticleProblem]]:
+    """All valid articles under ``source`` and the problems of the files that were skipped.
+
+    ``known`` maps content hashes to articles already parsed (by an earlier version): files with
+    the same bytes are not parsed again.
+    """
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
     seen: dict[str, str] = {}
     for path in article_files(source):
         try:
-            article = parse_article(path)
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(ArticleProblem(str(path), f"{path}: cannot be read ({exc.strerror})"))
+            continue
+        try:
+            previous = known.get(content_hash(raw)) if known else None
+            if previous is not None:
+                article = dataclasses.replace(previous, path=str(path))
+            else:
+                article = parse_article(path, raw)
         except ArticleError as exc:
             problems.append(ArticleProblem(str(path), str(exc)))
             continue

@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,27 @@ def _base_version(store: VersionStore, settings: KbSettings) -> Path | None:
     return path if same else None
 
 
+def _known_articles(base: Path) -> dict[str, Article]:
+    """Articles of the base version by content hash (bodies are not kept: their passages are)."""
+    known = {}
+    for a in json.loads((base / "articles.json").read_text(encoding="utf-8")):
+        known[a["content_hash"]] = Article(
+            id=a["id"],
+            title=a["title"],
+            language=a["language"],
+            audience=a["audience"],
+            owner=a["owner"],
+            updated=date.fromisoformat(a["updated"]),
+            review_by=date.fromisoformat(a["review_by"]),
+            body="",
+            path=a["path"],
+            url=a["url"],
+            tags=tuple(a["tags"]),
+            content_hash=a["content_hash"],
+        )
+    return known
+
+
 def build(
     settings: KbSettings,
     *,
@@ -167,10 +188,12 @@ def _build_locked(
 ) -> BuildResult:
     started = time.perf_counter()
     problems: list[ArticleProblem] = []
+    base = _base_version(store, settings) if incremental else None
     if given is not None:
         articles = list(given)
     else:
-        articles, problems = load_articles(settings.source)
+        known = _known_articles(base) if base is not None else None
+        articles, problems = load_articles(settings.source, known)
     if strict and problems:
         raise BuildError(f"{len(problems)} bad article(s); first: {problems[0].message}")
     if not articles:
@@ -178,7 +201,6 @@ def _build_locked(
     _stage("parsed")
     embedder = embedder or get_embedder(settings.model)
 
-    base = _base_version(store, settings) if incremental else None
     base_rows: dict[str, list[int]] = {}
     base_hash: dict[str, str] = {}
     base_all: list[dict[str, Any]] = []
@@ -313,7 +335,7 @@ def verify(path: Path, settings: KbSettings, embedder: Embedder | None, probe: A
     try:
         version = IndexVersion(path, settings, embedder)
         version.check_counts()
-        query = probe.title.strip() or probe.body[:200]
+        query = probe.title.strip() or probe.body[:200] or probe.id
         hits = version.search(query, k=10, audience=AUDIENCES, query_lang=probe.language)
     except KnowledgeError as exc:
         raise BuildError(f"version {path.name} failed verification: {exc}") from exc

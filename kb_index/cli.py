@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", default="", help="comma list (any of)")
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     p = sub.add_parser("eval", help="recall/MRR/nDCG of dense, BM25 and hybrid on a qrels file")
-    p.add_argument("qrels", type=Path)
+    p.add_argument("qrels", type=Path, nargs="+", help="one or more JSON-lines files")
     p.add_argument("--votes", action="store_true", help="fold agents' helpful votes in")
     p.add_argument("--report", type=Path, help="also write the table to this file")
     sub.add_parser("versions", help="list versions (* = live)")
@@ -179,7 +179,7 @@ def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
     from kb_index.evaluation import evaluate, fold_votes, load_qrels, markdown_table
     from kb_index.search import LiveIndex
 
-    queries = load_qrels(args.qrels)
+    queries = [q for path in args.qrels for q in load_qrels(path)]
     if args.votes:
         from kb_index.feedback import FeedbackStore
 
