@@ -1,0 +1,1 @@
+from tests.support.fixtures import test_store  # noqa: F401
