@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -32,6 +32,7 @@ from store.settings import StoreSettings
 logger = logging.getLogger(__name__)
 
 
+WRITE_OPTION = "store_write"
 _MISSING_SCHEMA_MARKERS = ("no such table", "undefinedtable", "does not exist", "no such column")
 
 
@@ -94,6 +95,10 @@ def make_engine(
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, *, wal: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit transactions are turned off; _on_begin emits BEGIN itself
+        # (SQLAlchemy's documented recipe), so DDL is transactional and writers can ask for
+        # BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -104,6 +109,13 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, *, wal: bool) 
                 cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the write lock up front (waiting up to busy_timeout), so
+        # two processes writing at once queue instead of failing with "database is locked".
+        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 @functools.lru_cache(maxsize=8)
@@ -159,11 +171,16 @@ def translate_errors(engine: Engine) -> Iterator[None]:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session in one transaction: committed on success, rolled back on any error."""
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    ``write=True`` starts SQLite transactions with BEGIN IMMEDIATE (no effect elsewhere).
+    """
     with translate_errors(engine):
         session = Session(engine, future=True, expire_on_commit=False)
         try:
+            if write:
+                session.connection(execution_options={WRITE_OPTION: True})
             yield session
             session.commit()
         except BaseException:

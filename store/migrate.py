@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -65,6 +66,16 @@ def current_revision(target: Engine | str | None = None) -> str | None:
             engine.dispose()
 
 
+def _sqlite_pragma(conn: Connection, statement: str) -> list[Any]:
+    """Run a PRAGMA outside any transaction (on the driver connection, no BEGIN emitted)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(statement)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def upgrade(target: Engine | str | None = None, revision: str = "head") -> str | None:
     """Upgrade the database in place to ``revision`` (default: the newest); returns it."""
     engine, owned = _engine(target)
@@ -74,13 +85,12 @@ def upgrade(target: Engine | str | None = None, revision: str = "head") -> str |
             if sqlite:
                 # Batch migrations rebuild tables; foreign keys must be off while they do
                 # (the pragma has no effect inside a transaction, hence before Alembic begins).
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                conn.commit()
+                _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
             try:
                 command.upgrade(alembic_config(conn), revision)
                 conn.commit()
                 if sqlite:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    broken = _sqlite_pragma(conn, "PRAGMA foreign_key_check")
                     if broken:
                         raise StoreError(
                             f"migration left {len(broken)} rows with broken foreign keys in "
@@ -89,8 +99,7 @@ def upgrade(target: Engine | str | None = None, revision: str = "head") -> str |
             finally:
                 if sqlite:
                     conn.rollback()
-                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                    conn.commit()
+                    _sqlite_pragma(conn, "PRAGMA foreign_keys=ON")
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             now = context.get_current_revision()
         logger.info("order store %s is at revision %s", describe_url(engine.url), now)

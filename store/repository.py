@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from store.carriers import tracking_url
-from store.db import describe_url, make_engine, session_scope
+from store.db import describe_url, get_engine, make_engine, session_scope
 from store.errors import InvalidInput, InvalidTransition, NotFound
 from store.models import (
     CASE_STATUSES,
@@ -169,13 +169,8 @@ class OrderStore:
 
     @classmethod
     def from_settings(cls, settings: StoreSettings) -> OrderStore:
-        engine = make_engine(
-            settings.database_url,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-            pool_timeout_s=settings.pool_timeout_s,
-            echo=settings.echo_sql,
-        )
-        return cls(engine, return_window_days=settings.return_window_days)
+        """Shares the cached engine of ``store.db.get_engine`` for these settings."""
+        return cls(get_engine(settings), return_window_days=settings.return_window_days)
 
     @classmethod
     def from_url(cls, database_url: str, *, return_window_days: int = 30) -> OrderStore:
@@ -421,7 +416,7 @@ class OrderStore:
         given = normalize_email(email)
         if number is None or given is None:
             return CancelResult(outcome="not_verified", order_status=None)
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             order_id = self._verified_order_id(session, number, given)
             if order_id is None:
                 return CancelResult(outcome="not_verified", order_status=None)
@@ -461,7 +456,7 @@ class OrderStore:
         if number is None or given is None:
             return ReturnResult(outcome="not_verified")
         day = self._today_date(today)
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             order_id = self._verified_order_id(session, number, given)
             if order_id is None:
                 return ReturnResult(outcome="not_verified")
@@ -548,7 +543,7 @@ class OrderStore:
         if channel_value is None:
             raise InvalidInput("a case needs a channel (chat, slack, email, phone)")
         number = normalize_order_number(order_number) if order_number is not None else None
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             order_id: int | None = None
             if number is not None:
                 row = session.execute(
@@ -625,7 +620,7 @@ class OrderStore:
         ts_value = _optional_text(thread_ts, 40)
         if channel_value is None or ts_value is None:
             raise InvalidInput("a Slack thread needs a channel id and a thread_ts")
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             case = session.get(SupportCase, case_id, with_for_update=True)
             if case is None:
                 raise NotFound(f"case {case_id} does not exist")
@@ -643,7 +638,7 @@ class OrderStore:
 
     def close_case(self, case_id: int, resolution: str) -> CaseView:
         """Close a case. Idempotent: closing a closed case keeps the first resolution."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             case = session.get(SupportCase, case_id, with_for_update=True)
             if case is None:
                 raise NotFound(f"case {case_id} does not exist")
@@ -674,7 +669,7 @@ class OrderStore:
         if conversation is None:
             raise InvalidInput("an interaction needs a conversation_id")
         number = normalize_order_number(order_number) if order_number is not None else None
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             if customer_id is None and number is not None:
                 found = session.execute(
                     select(Order.customer_id).where(Order.number == number)
@@ -709,7 +704,7 @@ class OrderStore:
         conversation = _optional_text(conversation_id, 200)
         if conversation is None:
             raise InvalidInput("a CSAT rating needs a conversation_id")
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, write=True) as session:
             if case_id is not None:
                 case = session.get(SupportCase, case_id)
                 if case is None:
