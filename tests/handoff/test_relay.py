@@ -1,4 +1,4 @@
-"""Unit tests of the handoff relay's pure parts and its Rasa client (against a local HTTP server)."""
+"""Unit tests of the handoff relay: pure parts, and its Rasa client on a local HTTP server."""
 
 from __future__ import annotations
 
