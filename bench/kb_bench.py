@@ -1,0 +1,522 @@
+"""Knowledge index benchmarks: quality, latency, ANN recall at 1M, build throughput, update time.
+
+    python -m bench.kb_bench [quality|latency|ann|build|update|all] [options]
+
+Each part prints a markdown table and writes reports/kb_<part>.md. Run it with `nice -n 10` on a
+shared machine. Scale runs use synthetic vectors (clustered Gaussians, 384 dimensions) but every
+query is embedded for real with the configured model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from kb_index import dense  # noqa: E402
+from kb_index.articles import load_articles  # noqa: E402
+from kb_index.builder import build  # noqa: E402
+from kb_index.embedder import get_embedder  # noqa: E402
+from kb_index.evaluation import LabelledQuery, evaluate, load_qrels  # noqa: E402
+from kb_index.lexical import LexicalIndex  # noqa: E402
+from kb_index.nlp import analyze  # noqa: E402
+from kb_index.passages import passage_id  # noqa: E402
+from kb_index.search import IndexVersion, LiveIndex  # noqa: E402
+from kb_index.settings import REPO_ROOT, KbSettings  # noqa: E402
+from kb_index.types import AUDIENCES, Article  # noqa: E402
+from kb_index.versions import VersionStore  # noqa: E402
+
+WORK = REPO_ROOT / "var" / "bench-kb"
+REPORTS = REPO_ROOT / "reports"
+SWEFAQ = REPO_ROOT.parent / "shared" / "datasets" / "swefaq" / "swefaq_dev.jsonl"
+EVAL_DIR = REPO_ROOT / "knowledge" / "eval"
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+MODES = (("dense", "dense"), ("BM25", "lexical"), ("hybrid", "hybrid"))
+
+
+def _settings(kb_dir: Path, **changes: object) -> KbSettings:
+    base = KbSettings.from_env()
+    return dataclasses.replace(base, kb_dir=kb_dir, **changes)  # type: ignore[arg-type]
+
+
+def _machine() -> str:
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
+        f"torch threads {_torch_threads()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _write_report(name: str, title: str, body: str) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    text = (
+        f"# {title}\n\nMeasured by `python -m bench.kb_bench {name}` on {_machine()}."
+        f"\n\n{body}\n"
+    )
+    (REPORTS / f"kb_{name}.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+# ---------------------------------------------------------------- quality
+
+
+def swefaq_corpus() -> tuple[list[Article], list[LabelledQuery]]:
+    """SweFAQ dev: every distinct candidate answer pooled into one corpus."""
+    rows = [json.loads(line) for line in SWEFAQ.read_text(encoding="utf-8").splitlines() if line]
+    ids: dict[str, str] = {}
+    for row in rows:
+        for answer in row["candidate_answers"]:
+            ids.setdefault(answer, f"swefaq-{len(ids):03d}")
+    articles = [
+        Article(
+            id=aid, title="", language="sv", audience="public", owner="swefaq",
+            updated=date(2024, 1, 1), review_by=date(2099, 1, 1), body=text, path=str(SWEFAQ),
+            url="", content_hash=aid,
+        )
+        for text, aid in ids.items()
+    ]
+    queries = [
+        LabelledQuery(
+            row["question"], "sv", frozenset([ids[row["candidate_answers"][row["label"]]]])
+        )
+        for row in rows
+    ]
+    return articles, queries
+
+
+def _eval_modes(version: IndexVersion, queries: list[LabelledQuery]) -> dict[str, dict]:
+    results = {}
+    for label, mode in MODES:
+        results[label] = evaluate(
+            lambda q, mode=mode: [
+                h.article_id
+                for h in version.search(q.query, k=10, audience=AUDIENCES, mode=mode)
+            ],
+            queries,
+        )
+    return results
+
+
+def run_quality(args: argparse.Namespace) -> None:
+    sets: dict[str, dict[str, dict]] = {}
+    notes = []
+    qrels = sorted(EVAL_DIR.glob("*.jsonl"))
+    source = REPO_ROOT / "knowledge" / "articles"
+    if qrels and source.is_dir():
+        shipped = _settings(WORK / "shipped", source=source)
+        shutil.rmtree(shipped.kb_dir, ignore_errors=True)
+        result = build(shipped)
+        queries = [q for path in qrels for q in load_qrels(path)]
+        version = LiveIndex(shipped).current
+        sets["shipped"] = _eval_modes(version, queries)
+        by_lang: dict[str, list[LabelledQuery]] = {}
+        for q in queries:
+            by_lang.setdefault(q.lang or "?", []).append(q)
+        for lang, subset in sorted(by_lang.items()):
+            sets[f"shipped/{lang}"] = _eval_modes(version, subset)
+        notes.append(
+            f"shipped: {result.articles} articles, {result.passages} passages, "
+            f"{len(queries)} queries from {', '.join(p.name for p in qrels)}"
+            + (f"; {len(result.problems)} article files skipped" if result.problems else "")
+        )
+    articles, queries = swefaq_corpus()
+    swe = _settings(WORK / "swefaq")
+    shutil.rmtree(swe.kb_dir, ignore_errors=True)
+    result = build(swe, articles=articles)
+    sets["SweFAQ dev"] = _eval_modes(LiveIndex(swe).current, queries)
+    notes.append(f"SweFAQ dev: {result.articles} pooled answers ({result.passages} passages), "
+                 f"{len(queries)} questions")
+    lines = ["| set | retriever | " + " | ".join(METRICS) + " |", "|---|---|" + "---|" * 5]
+    for name, rows in sets.items():
+        for retriever, metrics in rows.items():
+            cells = " | ".join(f"{metrics[m]:.3f}" for m in METRICS)
+            lines.append(f"| {name} | {retriever} | {cells} |")
+    verdicts = []
+    for name, rows in sets.items():
+        if "/" in name:
+            continue
+        best_single = max(rows["dense"]["mrr@10"], rows["BM25"]["mrr@10"])
+        hybrid = rows["hybrid"]["mrr@10"]
+        verdicts.append(
+            f"- {name}: hybrid MRR@10 {hybrid:.3f} vs best single {best_single:.3f} "
+            f"({'ok' if hybrid >= best_single else 'MISS'}; higher than both: "
+            f"{'yes' if hybrid > best_single else 'no'})"
+        )
+    body = "\n".join(["\n".join(f"- {n}" for n in notes), "", "\n".join(lines), "", *verdicts])
+    _write_report("quality", "Knowledge index: retrieval quality", body)
+
+
+# ---------------------------------------------------------------- synthetic corpora
+
+
+def clustered_vectors(n: int, dim: int, rng: np.random.Generator, clusters: int) -> np.ndarray:
+    """Unit vectors around ``clusters`` random topic centres (like passages about topics)."""
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    out = np.empty((n, dim), dtype=np.float32)
+    step = 100_000
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        noise = rng.standard_normal((m, dim)).astype(np.float32) * (0.8 / np.sqrt(dim))
+        block = centres[rng.integers(0, clusters, m)] + noise
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start : start + m] = block
+    return out
+
+
+def _real_terms() -> list[str]:
+    source = REPO_ROOT / "knowledge" / "articles"
+    articles, _ = load_articles(source) if source.is_dir() else ([], [])
+    terms: list[str] = []
+    for a in articles:
+        terms.extend(analyze(a.body, a.language))
+    return terms or ["return", "refund", "deliveri", "order", "payment"]
+
+
+def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Flat") -> Path:
+    """A complete version of ``n`` passages: synthetic vectors, terms drawn from the real
+    articles' vocabulary (Zipf-like) plus filler words, real manifest and live pointer."""
+    rng = np.random.default_rng(42)
+    dim = get_embedder(model).dimension
+    vectors = clustered_vectors(n, dim, rng, clusters=max(n // 50, 10))
+    real = _real_terms()
+    filler = [f"w{i}" for i in range(50_000)]
+    zipf = 1.0 / np.arange(1, len(filler) + 1)
+    zipf /= zipf.sum()
+    per_article = 4
+    rows = []
+    articles = []
+    langs = ("en", "sv", "nb", "zh")
+    for i in range(n):
+        aid = f"syn-{i // per_article:06d}"
+        if i % per_article == 0:
+            articles.append({
+                "id": aid, "title": f"Synthetic {aid}", "language": langs[(i // 4) % 4],
+                "audience": "public", "owner": "bench", "updated": "2026-01-01",
+                "review_by": "2099-01-01", "url": f"https://help.nordvik.example/articles/{aid}",
+                "tags": [], "content_hash": aid, "path": aid,
+            })
+        terms = [real[j] for j in rng.integers(0, len(real), 25)]
+        terms += [filler[j] for j in rng.choice(len(filler), 25, p=zipf)]
+        rows.append({
+            "id": passage_id(aid, i % per_article), "article_id": aid, "title": f"Synthetic {aid}",
+            "heading_path": [], "text": " ".join(terms[:40]), "language": langs[(i // 4) % 4],
+            "audience": "public", "tags": [], "terms": terms,
+        })
+    ids = np.array([r["id"] for r in rows], dtype=np.int64)
+    store = VersionStore(kb_dir)
+    shutil.rmtree(kb_dir, ignore_errors=True)
+    name, building = store.start_building()
+    dense.save_index(dense.build_index(factory, ids, vectors), building / "dense.faiss")
+    np.save(building / "vectors.npy", vectors)
+    LexicalIndex.build([r["terms"] for r in rows]).save(building / "lexical")
+    with open(building / "passages.jsonl", "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    (building / "articles.json").write_text(json.dumps(articles), encoding="utf-8")
+    manifest = {
+        "format": 1, "version": name, "created_at": datetime.now(timezone.utc).isoformat(),
+        "model": model, "dimension": dim, "index_factory": factory, "search_params": "",
+        "passage_chars": 700, "passage_overlap": 1,
+        "counts": {"articles": len(articles), "passages": n},
+        "articles": {a["id"]: a["content_hash"] for a in articles}, "synthetic": True,
+    }
+    (building / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    store.finish_building(name, building)
+    store.set_live(name)
+    return store.live_path()
+
+
+def _bench_queries() -> list[str]:
+    queries = [q.query for p in sorted(EVAL_DIR.glob("*.jsonl")) for q in load_qrels(p)]
+    return queries or ["where is my parcel", "how do I return an item", "refund time"]
+
+
+def _time(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def run_latency(args: argparse.Namespace) -> None:
+    settings = _settings(WORK / "latency")
+    path = write_synthetic_version(settings.kb_dir, args.latency_n, settings.model)
+    version = IndexVersion(path, settings)
+    queries = _bench_queries()
+    embedder = version.embedder
+    for q in queries[:20]:  # warm up model, caches and language detector
+        version.search(q, k=5, audience=AUDIENCES)
+    n = args.latency_queries
+    picks = [queries[i % len(queries)] for i in range(n)]
+    it = iter(picks)
+    total = _time(lambda: version.search(next(it), k=5, audience=AUDIENCES), n)
+    it = iter(picks)
+    embed = _time(lambda: embedder.encode([next(it)]), n)
+    qvec = embedder.encode([picks[0]])
+    flat = _time(lambda: version.index.search(qvec, 100), n)
+    it = iter(picks)
+    bm25 = _time(lambda: version.lexical.normalized_scores(analyze(next(it), "en")), n)
+    rows = [
+        ("hybrid search, end to end (incl. query embedding)", total),
+        ("  query embedding only", embed),
+        ("  FAISS Flat top-100 only", flat),
+        ("  BM25 scoring only", bm25),
+    ]
+    lines = ["| step | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|"]
+    for label, values in rows:
+        lines.append(f"| {label} | {_pct(values, 50):.1f} | {_pct(values, 95):.1f} | "
+                     f"{_pct(values, 99):.1f} |")
+    p50, p99 = _pct(total, 50), _pct(total, 99)
+    verdict = (f"Target p50 <= 20 ms: {'ok' if p50 <= 20 else 'MISS'} ({p50:.1f}); "
+               f"p99 <= 60 ms: {'ok' if p99 <= 60 else 'MISS'} ({p99:.1f}).")
+    body = (f"{args.latency_n:,} passages (synthetic clustered vectors, 384 d; BM25 terms drawn "
+            f"from the real articles' vocabulary), Flat index, {n} single queries from the shipped "
+            f"query set, each embedded with `{Path(settings.model).name}`, k=5, "
+            f"one query at a time.\n\n" + "\n".join(lines) + "\n\n" + verdict)
+    _write_report("latency", "Knowledge index: single-query latency", body)
+
+
+def run_ann(args: argparse.Namespace) -> None:
+    import faiss
+
+    n, dim, nq = args.ann_n, 384, 200
+    rng = np.random.default_rng(7)
+    t0 = time.perf_counter()
+    data = clustered_vectors(n, dim, rng, clusters=max(n // 200, 10))
+    picks = rng.choice(n, nq, replace=False)
+    queries = data[picks] + rng.standard_normal((nq, dim)).astype(np.float32) * (0.5 / np.sqrt(dim))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = faiss.IndexFlatIP(dim)
+    exact.add(data)
+    _, truth = exact.search(queries, 10)
+    flat_ms = _time(lambda: exact.search(queries[:1], 10), 20)
+    exact.reset()
+    gen_s = time.perf_counter() - t0
+    ids = np.arange(n, dtype=np.int64)
+    factory = args.ann_factory
+    t0 = time.perf_counter()
+    index = dense.build_index(factory, ids, data)
+    build_s = time.perf_counter() - t0
+    del data
+    lines = ["| search params | recall@10 vs exact | p50 ms | p99 ms |", "|---|---|---|---|"]
+    chosen = None
+    for params in args.ann_params.split(";"):
+        dense.apply_search_params(index, params)
+        _, found = index.search(queries, 10)
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found,
+                                                                          strict=True)]))
+        lat = []
+        for row in range(nq):
+            start = time.perf_counter()
+            index.search(queries[row : row + 1], 10)
+            lat.append((time.perf_counter() - start) * 1000)
+        lines.append(f"| {params} | {recall:.3f} | {_pct(lat, 50):.2f} | {_pct(lat, 99):.2f} |")
+        if chosen is None and recall >= 0.95:
+            chosen = (params, recall, _pct(lat, 50), _pct(lat, 99))
+    verdict = (
+        f"Recall@10 >= 0.95 reached with `{factory}` + `{chosen[0]}`: recall {chosen[1]:.3f}, "
+        f"p50 {chosen[2]:.2f} ms, p99 {chosen[3]:.2f} ms." if chosen
+        else "MISS: no tried setting reached recall@10 >= 0.95."
+    )
+    body = (f"{n:,} synthetic vectors ({dim} d, clustered, unit length), {nq} queries near data "
+            f"points; ground truth from exact inner-product search (exact Flat single query p50 "
+            f"{_pct(flat_ms, 50):.1f} ms). Index `{factory}` trained and filled in {build_s:.0f} s "
+            f"(data + ground truth {gen_s:.0f} s).\n\n" + "\n".join(lines) + "\n\n" + verdict)
+    _write_report("ann", "Knowledge index: approximate search at scale", body)
+
+
+# ---------------------------------------------------------------- build and update
+
+
+def _replicated_source(target: Path, copies: int) -> int:
+    source = REPO_ROOT / "knowledge" / "articles"
+    shutil.rmtree(target, ignore_errors=True)
+    count = 0
+    for path in sorted(source.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for c in range(copies):
+            aid = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                        if ln.startswith("id:")), None)
+            if aid is None:
+                continue
+            out = target / f"c{c}" / path.relative_to(source)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text.replace(f"id: {aid}", f"id: {aid}-c{c}", 1), encoding="utf-8")
+            count += 1
+    return count
+
+
+def run_build(args: argparse.Namespace) -> None:
+    source = WORK / "build-src"
+    files = _replicated_source(source, args.build_copies)
+    settings = _settings(WORK / "build", source=source)
+    shutil.rmtree(settings.kb_dir, ignore_errors=True)
+    embedder = get_embedder(settings.model)
+    embedder.encode(["warm up"])
+    result = build(settings, embedder=embedder)
+    version = IndexVersion(VersionStore(settings.kb_dir).live_path(), settings, embedder)
+    texts = ["\n".join((" > ".join(h for h in (r["title"], *r["heading_path"]) if h), r["text"]))
+             for r in version.rows]
+    t0 = time.perf_counter()
+    embedder.encode(texts, batch_size=settings.embed_batch)
+    encode_s = time.perf_counter() - t0
+    lines = [
+        "| what | passages | seconds | passages/s |", "|---|---|---|---|",
+        f"| full `build` (parse, split, analyse, embed, index, write, verify, go live) | "
+        f"{result.passages} | {result.seconds:.1f} | {result.passages / result.seconds:.1f} |",
+        f"| raw `model.encode` of the same passages (batch {settings.embed_batch}) | "
+        f"{len(texts)} | {encode_s:.1f} | {len(texts) / encode_s:.1f} |",
+    ]
+    body = (f"{files} article files (the shipped articles x{args.build_copies}), model "
+            f"`{Path(settings.model).name}` on CPU.\n\n" + "\n".join(lines))
+    _write_report("build", "Knowledge index: build throughput", body)
+
+
+class _RandomEmbedder:
+    """Stands in for the real model when building the large base corpus (scale only)."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name = name
+        self._dim = dim
+        self._rng = np.random.default_rng(3)
+
+    @property
+    def dimension(self) -> int:
+        return self._dim
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+               ) -> np.ndarray:
+        v = self._rng.standard_normal((len(texts), self._dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _synthetic_articles(target: Path, n: int) -> list[Path]:
+    source = REPO_ROOT / "knowledge" / "articles"
+    templates = [p for p in sorted(source.rglob("*.md"))]
+    parsed = []
+    for p in templates:
+        try:
+            from kb_index.articles import parse_article
+
+            parsed.append(parse_article(p))
+        except Exception:  # noqa: BLE001 - skip bad templates
+            continue
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    paths = []
+    for i in range(n):
+        a = parsed[i % len(parsed)]
+        path = target / f"art-{i:05d}.md"
+        path.write_text(
+            f"---\nid: art-{i:05d}\ntitle: {a.title} ({i})\nlanguage: {a.language}\n"
+            f"tags: [{', '.join(a.tags)}]\naudience: {a.audience}\nowner: bench\n"
+            f"updated: 2026-01-01\nreview_by: 2099-01-01\n---\n{a.body}\n\nArticle number {i}.\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    return paths
+
+
+def run_update(args: argparse.Namespace) -> None:
+    source = WORK / "update-src"
+    paths = _synthetic_articles(source, args.update_articles)
+    settings = _settings(WORK / "update", source=source)
+    shutil.rmtree(settings.kb_dir, ignore_errors=True)
+    real = get_embedder(settings.model)
+    fake = _RandomEmbedder(settings.model, real.dimension)
+    t0 = time.perf_counter()
+    base = build(settings, embedder=fake)  # type: ignore[arg-type]
+    base_s = time.perf_counter() - t0
+    real.encode(["warm up"])
+    timings = []
+    for round_no in range(args.update_rounds):
+        path = paths[(round_no * 997) % len(paths)]
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"\nEdited in round {round_no}: new opening hours apply.\n")
+        t0 = time.perf_counter()
+        result = build(settings, incremental=True, embedder=real)
+        timings.append((time.perf_counter() - t0, result.embedded, result.reused))
+    # one cold update through the CLI (new process: imports, model load)
+    with open(paths[1], "a", encoding="utf-8") as handle:
+        handle.write("\nEdited for the CLI run.\n")
+    env = dict(os.environ, KB_SOURCE=str(source), KB_DIR=str(settings.kb_dir))
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "kb_index.cli", "update"], env=env,
+                          capture_output=True, text=True)
+    cli_s = time.perf_counter() - t0
+    secs = [t for t, _, _ in timings]
+    lines = ["| round | seconds | passages embedded | passages reused |", "|---|---|---|---|"]
+    for i, (t, emb, reused) in enumerate(timings, 1):
+        lines.append(f"| {i} (in-process, model loaded) | {t:.2f} | {emb} | {reused} |")
+    lines.append(f"| cold `kb update` CLI (new process) | {cli_s:.2f} | - | - |")
+    verdict = (f"Target <= 3 s for one changed article: median {statistics.median(secs):.2f} s, "
+               f"max {max(secs):.2f} s in-process ({'ok' if max(secs) <= 3 else 'MISS'}); "
+               f"the cold CLI adds process start-up (imports of torch/spaCy, model load)"
+               f"{'' if proc.returncode == 0 else ' - CLI run FAILED: ' + proc.stderr[-200:]}.")
+    body = (f"{base.articles:,} articles / {base.passages:,} passages (bodies cycled from the "
+            f"shipped articles; base vectors random, built in {base_s:.0f} s), one article "
+            f"edited per round, re-embedded with `{Path(settings.model).name}`; the update "
+            f"includes re-hashing all files, BM25 rebuild, FAISS remove/add, writing the "
+            f"version, verification and moving the pointer.\n\n" + "\n".join(lines) + "\n\n"
+            + verdict)
+    _write_report("update", "Knowledge index: incremental update", body)
+
+
+PARTS = {
+    "quality": run_quality,
+    "latency": run_latency,
+    "ann": run_ann,
+    "build": run_build,
+    "update": run_update,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"])
+    parser.add_argument("--latency-n", type=int, default=100_000)
+    parser.add_argument("--latency-queries", type=int, default=300)
+    parser.add_argument("--ann-n", type=int, default=1_000_000)
+    parser.add_argument("--ann-factory", default="IVF1024,Flat")
+    parser.add_argument("--ann-params", default="nprobe=4;nprobe=8;nprobe=16;nprobe=32;nprobe=64")
+    parser.add_argument("--build-copies", type=int, default=8)
+    parser.add_argument("--update-articles", type=int, default=10_000)
+    parser.add_argument("--update-rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    for name, fn in PARTS.items():
+        if args.part in (name, "all"):
+            fn(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
