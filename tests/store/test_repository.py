@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from store.carriers import tracking_url
 from store.errors import InvalidInput, InvalidTransition, NotFound
 from store.repository import OrderStore, normalize_order_number
 from tests.store.factories import ANNA, LIN, TODAY
@@ -373,3 +375,28 @@ def test_counts_and_samples(store: OrderStore) -> None:
     assert ("delayed", "A10005", ANNA) in samples
     assert len(samples) == 10
     store.ping()
+
+
+def test_no_email_addresses_in_logs(store: OrderStore, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    store.verify_order("A10004", ANNA)
+    store.verify_order("A10004", LIN)
+    store.cancel_order("A10003", ANNA)
+    store.start_return("A10001", ANNA, reason="too small", conversation_id="conv-log")
+    case = store.open_case(subject="help", channel="chat", order_number="A10004")
+    store.close_case(case.id, "done")
+    assert caplog.records, "the writes above log what they did"
+    for record in caplog.records:
+        message = record.getMessage()
+        assert "@" not in message and "Svensson" not in message, message
+
+
+def test_tracking_urls_per_carrier() -> None:
+    assert tracking_url("PostNord", "PN1SE") == "https://tracking.postnord.example/?id=PN1SE"
+    assert tracking_url("Budbee", "BUD1") == "https://track.budbee.example/BUD1"
+    assert tracking_url("Bring", "70123") == "https://tracking.bring.example/tracking/70123"
+    assert tracking_url("DHL", "123") == "https://www.dhl.example/track?tracking-id=123"
+    assert tracking_url("UPS", "1Z9") == "https://www.ups.example/track?tracknum=1Z9"
+    assert tracking_url("Pigeon", "a b&c") == (
+        "https://nordvik.example/track?carrier=Pigeon&id=a%20b%26c"
+    )
