@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -87,7 +88,13 @@ def upgrade(target: Engine | str | None = None, revision: str = "head") -> str |
                 # (the pragma has no effect inside a transaction, hence before Alembic begins).
                 _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
             try:
-                command.upgrade(alembic_config(conn), revision)
+                try:
+                    command.upgrade(alembic_config(conn), revision)
+                except CommandError as exc:
+                    raise StoreError(
+                        f"cannot migrate {describe_url(engine.url)} to {revision!r}: {exc} "
+                        "(is the database from a newer version of this code?)"
+                    ) from exc
                 conn.commit()
                 if sqlite:
                     broken = _sqlite_pragma(conn, "PRAGMA foreign_key_check")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from store.db import make_engine
+from store.errors import StoreError
 from store.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from store.models import Base
 from store.repository import OrderStore
@@ -124,3 +126,14 @@ def test_the_migrated_schema_matches_the_models(empty_url: str) -> None:
     engine.dispose()
     unexpected = [d for d in diff if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
     assert unexpected == []
+
+
+def test_a_database_from_an_unknown_revision_is_refused_clearly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'future.db'}"
+    upgrade(url)
+    engine = create_engine(url, future=True)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer version"):
+        upgrade(url)
