@@ -16,7 +16,7 @@ from store.errors import StoreError
 from store.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from store.models import Base
 from store.repository import OrderStore
-from tests.store.conftest import fresh_pg_database
+from tests.store.pg import fresh_pg_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
