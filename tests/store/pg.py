@@ -30,7 +30,8 @@ def fresh_pg_database() -> Iterator[str]:
     except OperationalError as exc:
         admin.dispose()
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        pytest.skip(f"PostgreSQL at {make_url(PG_ADMIN_URL).host} is unreachable: {first}")
+        where = make_url(PG_ADMIN_URL)
+        pytest.skip(f"PostgreSQL at {where.host}:{where.port or 5432} is unreachable: {first}")
     try:
         yield str(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
     finally:
