@@ -98,13 +98,15 @@ def ensure_model(
         ]
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                    TF_CPP_MIN_LOG_LEVEL="2")
-        output = subprocess.DEVNULL if quiet else None
-        result = subprocess.run(argv, cwd=ROOT, env=env, stdout=output, check=False)  # noqa: S603
-        if result.returncode != 0 or not target.exists():
-            raise TrainingFailed(
-                f"rasa train failed (exit {result.returncode}); run `{' '.join(argv[3:])}` "
-                "from the repository root to see why"
+        log_path = models_dir / "last_train.log"
+        with open(log_path, "wb") as log:
+            result = subprocess.run(  # noqa: S603 - fixed argv
+                argv, cwd=ROOT, env=env, check=False,
+                stdout=log if quiet else None, stderr=subprocess.STDOUT if quiet else None,
             )
+        if result.returncode != 0 or not target.exists():
+            where = f"see {log_path}" if quiet else "see the output above"
+            raise TrainingFailed(f"rasa train failed (exit {result.returncode}); {where}")
         _prune(models_dir, target)
         return TrainOutcome(target, trained=True, seconds=time.monotonic() - started)
 

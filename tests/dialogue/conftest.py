@@ -1,0 +1,1 @@
+from tests.support.fixtures import rasa_model  # noqa: F401

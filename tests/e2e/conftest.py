@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store.repository import OrderStore
+from tests.support.fixtures import rasa_model  # noqa: F401
+from tests.support.rasa_stack import RasaStack, start_rasa_stack
+from tests.support.store import make_test_store, sqlite_url
+
+
+@pytest.fixture(scope="package")
+def bot_store(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
+    url = sqlite_url(tmp_path_factory.mktemp("e2e-store") / "store.db")
+    return make_test_store(url)
+
+
+@pytest.fixture(scope="package")
+def bot_stack(
+    rasa_model: Path,  # noqa: F811
+    bot_store: OrderStore,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RasaStack]:
+    """The real Rasa server and action server on loopback, sharing the seeded test store."""
+    with start_rasa_stack(
+        tmp_path_factory.mktemp("e2e-stack"), str(bot_store.engine.url), model=rasa_model
+    ) as stack:
+        yield stack
