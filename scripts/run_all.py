@@ -146,6 +146,7 @@ def _services(env: dict[str, str]) -> list[Service]:
             "Rasa server",
             [
                 rasa, "run", "--enable-api", "--cors", "*", "--port", rasa_port,
+                "--interface", env.get("RASA_HOST", "127.0.0.1"),
                 "--model", "models", "--endpoints", str(endpoints),
                 "--credentials", "credentials.yml",
             ],
