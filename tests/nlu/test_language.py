@@ -1,0 +1,64 @@
+"""Language detection on short customer messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.language import SUPPORTED_LANGUAGES, detect_language, language_confidences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("where is my parcel?", "en"),
+        ("how do I return a broken lamp", "en"),
+        ("can I pay with Klarna", "en"),
+        ("var är mitt paket?", "sv"),
+        ("hur lång är leveranstiden till Göteborg", "sv"),
+        ("jag vill returnera min beställning", "sv"),
+        ("hvor er pakken min?", "nb"),
+        ("hvordan returnerer jeg en vare", "nb"),
+        ("jeg vil endre leveringsadressen", "nb"),
+        ("我的包裹在哪裡？", "zh"),
+        ("如何退貨", "zh"),
+        ("運費多少", "zh"),
+    ],
+)
+def test_short_messages_in_all_four_languages(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, "ok", "?!", "A10234", "12345 678", "😀😀"])
+def test_empty_or_too_short_input_gives_the_default(text: str | None) -> None:
+    assert detect_language(text) == "en"
+    assert detect_language(text, default="sv") == "sv"
+
+
+def test_order_numbers_and_addresses_do_not_sway_the_guess() -> None:
+    assert detect_language("var är order A10234? kund@example.com") == "sv"
+    assert detect_language("hvor er ordre A10234 https://nordvik.example/x") == "nb"
+
+
+def test_any_han_character_means_chinese_even_when_mixed() -> None:
+    assert detect_language("order A10234 退貨") == "zh"
+
+
+def test_mixed_input_returns_a_supported_language() -> None:
+    result = detect_language("hej, where is my order?")
+    assert result in SUPPORTED_LANGUAGES
+
+
+def test_low_confidence_falls_back_to_the_default() -> None:
+    assert detect_language("var är mitt paket?", min_confidence=1.01) == "en"
+
+
+def test_unsupported_default_is_rejected() -> None:
+    with pytest.raises(ValueError, match="default language 'de'"):
+        detect_language("hello there", default="de")
+
+
+def test_confidences_cover_only_the_four_languages() -> None:
+    confidences = language_confidences("hvor er pakken min")
+    assert set(confidences) <= set(SUPPORTED_LANGUAGES)
+    assert max(confidences, key=lambda code: confidences[code]) == "nb"
+    assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-6)
