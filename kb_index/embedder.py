@@ -111,6 +111,15 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def limit_query_threads(threads: int) -> None:
+    """Single queries gain nothing from thread pools on a busy machine: cap torch and FAISS."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(threads)
+    faiss.omp_set_num_threads(threads)
+
+
 @lru_cache(maxsize=4)
 def get_embedder(model: str) -> Embedder:
     """The embedder for a model setting (cached: one model instance per process)."""

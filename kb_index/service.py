@@ -157,6 +157,9 @@ def create_app(settings: KbSettings, live: LiveIndex | None = None) -> web.Appli
 
 
 def serve(settings: KbSettings, host: str, port: int) -> None:
+    from kb_index.embedder import limit_query_threads
+
+    limit_query_threads(settings.query_threads)
     live = LiveIndex(settings)
     live.reload()  # fail fast with a clear message when there is no live version
     # warm the query embedder so the first request is not slow

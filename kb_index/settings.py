@@ -68,6 +68,7 @@ class KbSettings:
     max_k: int = 50
     reload_interval: float = 1.0
     embed_batch: int = 64
+    query_threads: int = 1
 
     @classmethod
     def from_env(cls) -> KbSettings:
@@ -86,6 +87,7 @@ class KbSettings:
             max_k=_env_int("KB_MAX_K", 50, low=1),
             reload_interval=_env_float("KB_RELOAD_INTERVAL", 1.0),
             embed_batch=_env_int("KB_EMBED_BATCH", 64, low=1),
+            query_threads=_env_int("KB_QUERY_THREADS", 1, low=1),
         )
 
     def with_model(self) -> KbSettings:
