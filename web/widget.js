@@ -18,7 +18,7 @@
     send: function (text) {
       if (!widget.current || !widget.current.sendMessage) { return false; }
       if (window.WebChat && window.WebChat.open) { window.WebChat.open(); }
-      widget.current.sendMessage(text);
+      widget.current.sendMessage(text, text);  // (payload, text shown as the customer's)
       return true;
     }
   };
