@@ -1,0 +1,89 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from kb_index.cli import main
+from kb_index.feedback import FeedbackStore
+from kb_index.settings import KbSettings
+
+
+@pytest.fixture()
+def env(settings: KbSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KbSettings:
+    monkeypatch.setenv("KB_SOURCE", str(settings.source))
+    monkeypatch.setenv("KB_DIR", str(settings.kb_dir))
+    monkeypatch.setenv("KB_MODEL", settings.model)
+    monkeypatch.setenv("KB_PASSAGE_CHARS", str(settings.passage_chars))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fb.db'}")
+    return settings
+
+
+def test_cli_build_search_versions_rollback_stale(
+    env: KbSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "returns"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kb search: no live knowledge index") and "\n" not in err
+    assert main(["build"]) == 0
+    assert "is live: 7 articles" in capsys.readouterr().out
+    assert main(["update"]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert main(["search", "return label free", "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. ") and "returns-policy" in out
+    assert main(["build"]) == 0
+    capsys.readouterr()
+    assert main(["versions"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("*")
+    assert main(["rollback"]) == 0
+    assert main(["versions"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1].startswith("*")
+    assert main(["rollback", "v-missing"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["stale"]) == 0
+    assert capsys.readouterr().out.startswith("gift-cards  review_by 2025-01-01")
+
+
+def test_cli_strict_build_fails_with_one_line(
+    env: KbSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env.source / "en/bad.md").write_bytes(b"---\nid: bad\n---\n\xff\xfe")
+    assert main(["build", "--strict"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("kb build: 1 bad article(s)")
+    assert main(["build"]) == 0
+    assert "skipped:" in capsys.readouterr().err
+
+
+def test_cli_eval_with_votes_gaps(
+    env: KbSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qrels = tmp_path / "q.jsonl"
+    qrels.write_text(
+        "\n".join(
+            json.dumps(x)
+            for x in [
+                {"query": "return label free", "lang": "en", "relevant": ["returns-policy"]},
+                {"query": "returnera varor", "lang": "sv", "relevant": ["retur-sv"]},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    assert main(["build"]) == 0
+    report = tmp_path / "report.md"
+    assert main(["eval", str(qrels), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| hybrid | 1.000 |" in out and report.read_text().startswith("| retriever |")
+    store = FeedbackStore()
+    store.record_vote("U1", "agent goodwill", "refund-authority", "helpful", "slack")
+    store.record_gap("do you sell bikes", "rasa", "en")
+    assert main(["eval", str(qrels), "--votes"]) == 0
+    assert "3 queries" in capsys.readouterr().out
+    assert main(["votes"]) == 0
+    assert "| refund-authority | 1 | 0 |" in capsys.readouterr().out
+    assert main(["gaps"]) == 0
+    assert "do you sell bikes" in capsys.readouterr().out
+    qrels.write_text("{broken", encoding="utf-8")
+    assert main(["eval", str(qrels)]) == 1
+    assert "q.jsonl:1: not valid JSON" in capsys.readouterr().err
