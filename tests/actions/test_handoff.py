@@ -20,7 +20,7 @@ from actions.handoff import (
 )
 from store.repository import OrderStore
 from tests.handoff.fake_slack import FakeSlack
-from tests.handoff.store_fixture import ORDER_NUMBER, interactions, make_store
+from tests.handoff.store_fixture import CUSTOMER_NAME, ORDER_NUMBER, interactions, make_store
 
 CHANNEL = "CHANDOFF"
 
@@ -73,7 +73,7 @@ async def test_handoff_opens_case_posts_to_slack_and_tells_the_customer(
     post = slack.posts(channel=CHANNEL)[0]
     assert case.slack_channel == CHANNEL and case.slack_thread_ts is not None
     blocks = str(post["blocks"])
-    assert "Astrid Berg" in blocks and ORDER_NUMBER in blocks and "delivered" in blocks
+    assert CUSTOMER_NAME in blocks and ORDER_NUMBER in blocks and "in_transit" in blocks
     assert "I want to talk to a person" in blocks and "the customer asked for a person" in blocks
     assert "knowledge index unavailable" in blocks
     assert [m["response"] for m in messages] == ["utter_handoff_started"]
@@ -86,7 +86,7 @@ async def test_handoff_opens_case_posts_to_slack_and_tells_the_customer(
 async def test_unverified_customer_is_not_named(crm: OrderStore, slack: FakeSlack) -> None:
     await run(ActionHandoffToHuman(), tracker("complaint", "this is outrageous"))
     blocks = str(slack.posts(channel=CHANNEL)[0]["blocks"])
-    assert "not verified" in blocks and "Astrid" not in blocks
+    assert "not verified" in blocks and CUSTOMER_NAME not in blocks
     case = crm.find_open_handoff("conv-1")
     assert case is not None and case.customer_id is None and case.order_number is None
 

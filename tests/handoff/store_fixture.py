@@ -1,10 +1,8 @@
-"""A real SQLite order/CRM store with one customer and one delivered order, for handoff tests."""
+"""The shared test store (tests/support/store.py) for the handoff tests, plus CSAT read-back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import store
-from store.migrate import upgrade
-from store.models import CsatFeedback, Customer, Interaction, Order, OrderLine
+from store.models import CsatFeedback
 from store.repository import OrderStore
+from tests.support.store import ORDERS, make_test_store, sqlite_url
+from tests.support.store import interactions as recorded_interactions
 
-ORDER_NUMBER = "A54321"
-EMAIL = "astrid.berg@example.com"
+ORDER_NUMBER = ORDERS["in_transit"].number
+EMAIL = ORDERS["in_transit"].email
+CUSTOMER_NAME = "Anna Berg"
 
 
 @dataclass(frozen=True)
@@ -30,43 +30,24 @@ class CsatRow:
 
 
 def make_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
-    """Create, migrate and fill a store; DATABASE_URL points the code under test at it."""
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    upgrade(url)
+    """A migrated store with the known orders; DATABASE_URL points the code under test at it."""
+    url = sqlite_url(tmp_path / "store.db")
+    crm = make_test_store(url)
     monkeypatch.setenv("DATABASE_URL", url)
     store.get_store.cache_clear()
-    crm = store.get_store()
-    now = datetime.now(timezone.utc)
-    with Session(crm.engine, future=True) as session, session.begin():
-        customer = Customer(name="Astrid Berg", email=EMAIL, country="SE", language="sv")
-        session.add(customer)
-        session.flush()
-        order = Order(number=ORDER_NUMBER, customer_id=customer.id, status="delivered",
-                      placed_at=now - timedelta(days=6), updated_at=now - timedelta(days=2),
-                      delivered_at=now - timedelta(days=2), total=Decimal("599.00"),
-                      currency="SEK", shipping_address="Storgatan 1, Stockholm",
-                      shipping_country="SE")
-        session.add(order)
-        session.flush()
-        session.add(OrderLine(order_id=order.id, sku="LIN-THROW-SAGE", name="Linen throw, sage",
-                              qty=1, unit_price=Decimal("599.00")))
     return crm
 
 
 def csat_rows(crm: OrderStore) -> list[CsatRow]:
     with Session(crm.engine, future=True) as session:
-        rows = session.execute(select(CsatFeedback)).scalars().all()
+        rows = session.execute(select(CsatFeedback).order_by(CsatFeedback.id)).scalars().all()
         return [CsatRow(r.conversation_id, r.rating, r.comment, r.customer_id, r.case_id)
                 for r in rows]
 
 
 def interactions(crm: OrderStore, conversation_id: str) -> list[tuple[str, str]]:
-    with Session(crm.engine, future=True) as session:
-        rows = session.execute(
-            select(Interaction).where(Interaction.conversation_id == conversation_id)
-            .order_by(Interaction.id)
-        ).scalars().all()
-        return [(r.direction, r.text) for r in rows]
+    return [(direction, text) for direction, text, _ in
+            recorded_interactions(crm, conversation_id)]
 
 
 def customer_id(crm: OrderStore) -> int:
