@@ -1,0 +1,45 @@
+"""`python -m bot`: Socket Mode when SLACK_APP_TOKEN is set, HTTP mode on SLACK_PORT otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from dotenv import load_dotenv
+
+
+def main() -> int:
+    load_dotenv()
+    from bot.settings import SlackSettings
+
+    settings = SlackSettings.from_env()
+    missing = settings.missing()
+    if missing:
+        print(f"Skipping the Slack app: {missing} (see bot/README.md).")
+        return 0
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.app import create_app
+
+    app = create_app(settings)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        print("Slack app: Socket Mode")
+        SocketModeHandler(app, settings.app_token).start()
+    else:
+        from bot.http_server import EVENTS_PATH, make_server
+
+        host = os.environ.get("SLACK_HOST", "127.0.0.1")
+        server = make_server(app, host, settings.port)
+        print(f"Slack app: HTTP mode on http://{host}:{settings.port}{EVENTS_PATH}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Block Kit layouts: pure functions from domain records to message/view dicts."""

@@ -1,0 +1,116 @@
+"""What the listeners need, built lazily: knowledge search, order store, feedback, dedupe.
+
+`get_services()` is built from the environment on first use; tests and the bench install their
+own with `configure(Services(...))`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from bot.settings import SlackSettings
+from kb_index.types import KnowledgeSearch
+
+if TYPE_CHECKING:
+    from kb_index.feedback import FeedbackStore
+    from store.repository import OrderStore
+
+
+class EventDedupe:
+    """Remembers Slack event ids for a while so a retried delivery is handled once."""
+
+    def __init__(self, ttl_seconds: float = 3600.0, max_size: int = 100_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_size = max_size
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time `event_id` is seen (and remember it); False afterwards."""
+        now = time.monotonic()
+        with self._lock:
+            seen_at = self._seen.get(event_id)
+            if seen_at is not None and now - seen_at < self.ttl:
+                return False
+            if len(self._seen) >= self.max_size:
+                self._expire(now)
+            self._seen[event_id] = now
+            return True
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, at in self._seen.items() if now - at >= self.ttl]:
+            del self._seen[key]
+        while len(self._seen) >= self.max_size:  # still full: forget the oldest
+            del self._seen[next(iter(self._seen))]
+
+
+class Services:
+    """Holds the dependencies; each one is built on first use unless given."""
+
+    def __init__(
+        self,
+        settings: SlackSettings | None = None,
+        *,
+        knowledge: KnowledgeSearch | None = None,
+        order_store: OrderStore | None = None,
+        feedback: FeedbackStore | None = None,
+        dedupe: EventDedupe | None = None,
+    ) -> None:
+        self.settings = settings or SlackSettings.from_env()
+        self._knowledge = knowledge
+        self._store = order_store
+        self._feedback = feedback
+        self._dedupe = dedupe
+        self._lock = threading.Lock()
+
+    def knowledge(self) -> KnowledgeSearch:
+        with self._lock:
+            if self._knowledge is None:
+                from kb_index.client import HttpKnowledgeClient
+
+                self._knowledge = HttpKnowledgeClient(self.settings.kb_url)
+            return self._knowledge
+
+    def store(self) -> OrderStore:
+        """The order/CRM store; raises store.errors.StoreUnavailable when it cannot be opened."""
+        with self._lock:
+            if self._store is None:
+                from store import get_store
+
+                self._store = get_store()
+            return self._store
+
+    def feedback(self) -> FeedbackStore:
+        with self._lock:
+            if self._feedback is None:
+                from kb_index.feedback import FeedbackStore
+
+                self._feedback = FeedbackStore()
+            return self._feedback
+
+    def dedupe(self) -> EventDedupe:
+        with self._lock:
+            if self._dedupe is None:
+                self._dedupe = EventDedupe(float(self.settings.dedupe_seconds))
+            return self._dedupe
+
+
+_services: Services | None = None
+_services_lock = threading.Lock()
+
+
+def get_services() -> Services:
+    global _services
+    with _services_lock:
+        if _services is None:
+            _services = Services()
+        return _services
+
+
+def configure(services: Services | None) -> None:
+    """Install the services the listeners use (None: build from the environment again)."""
+    global _services
+    with _services_lock:
+        _services = services
