@@ -1,0 +1,195 @@
+"""Knowledge fallback actions against a real `kb serve` (tiny index, deterministic embedder)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import knowledge
+from actions.knowledge import (
+    ActionKnowledgeFeedback,
+    ActionKnowledgeSearch,
+    answer_from_knowledge,
+    find_answer,
+)
+from kb_index.builder import build
+from kb_index.client import HttpKnowledgeClient
+from kb_index.service import create_app
+from kb_index.settings import KbSettings
+from tests.kb_index.conftest import write_articles
+from tests.support.trackers import make_tracker
+
+
+@pytest.fixture()
+def kb_url(tmp_path: Path) -> Iterator[str]:
+    """The real kb serve app on a free loopback port, in a thread."""
+    settings = dataclasses.replace(
+        KbSettings(),
+        source=write_articles(tmp_path / "articles"),
+        kb_dir=tmp_path / "kb",
+        model="hashing-256",
+        passage_chars=200,
+    )
+    build(settings)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(settings))
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def _closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def _slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def _texts(dispatcher: CollectingDispatcher) -> list[str]:
+    return [str(m.get("text") or "") for m in dispatcher.messages]
+
+
+def test_answer_found_shows_passage_link_and_asks_if_it_helped(kb_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(
+        dispatcher,
+        "how many days do I have to return an item",
+        search=HttpKnowledgeClient(kb_url, timeout=10),
+        min_score=0.05,
+    )
+    texts = _texts(dispatcher)
+    assert "https://help.nordvik.example/articles/returns-policy" in texts[0]
+    assert "30 days" in texts[0]
+    assert texts[-1] == "Did that answer your question?"
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert _slots(events) == {
+        "customer_language": "en", "kb_article_id": "returns-policy", "kb_offered_human": False,
+    }
+    assert not any(e.get("event") == "followup" for e in events)
+
+
+def test_swedish_question_gets_a_swedish_article_and_a_swedish_human_note(kb_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(
+        dispatcher,
+        "hur många dagar har jag på mig att returnera en vara",
+        search=HttpKnowledgeClient(kb_url, timeout=10),
+        min_score=0.05,
+    )
+    texts = _texts(dispatcher)
+    assert texts[0].startswith("Den här artikeln kan hjälpa dig: Returnera en vara")
+    assert "svenska" in texts[1]
+    assert texts[-1] == "Besvarade det din fråga?"
+    assert _slots(events)["customer_language"] == "sv"
+    assert _slots(events)["kb_article_id"] == "retur-sv"
+
+
+def test_chinese_question_gets_the_chinese_article(kb_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(
+        dispatcher, "退貨期限是多久", search=HttpKnowledgeClient(kb_url, timeout=10),
+        min_score=0.05,
+    )
+    assert _slots(events)["kb_article_id"] == "returns-zh"
+    assert "中文" in _texts(dispatcher)[1]
+
+
+def test_below_threshold_goes_to_the_two_stage_fallback(kb_url: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(
+        dispatcher,
+        "how many days do I have to return an item",
+        search=HttpKnowledgeClient(kb_url, timeout=10),
+        min_score=1.01,
+    )
+    assert dispatcher.messages == []
+    assert events[-1] == FollowupAction("action_two_stage_fallback")
+    assert _slots(events)["kb_article_id"] is None
+
+
+def test_internal_articles_are_never_shown(kb_url: str) -> None:
+    answer = find_answer(
+        HttpKnowledgeClient(kb_url, timeout=10),
+        "agent refund authority goodwill limit",
+        language="en",
+        min_score=0.0,
+    )
+    assert answer is None or answer.article_id != "refund-authority"
+
+
+def test_knowledge_service_down_is_polite_logged_and_falls_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(
+        dispatcher,
+        "var är min retur",
+        search=HttpKnowledgeClient(_closed_url(), timeout=0.5),
+        min_score=0.3,
+    )
+    texts = _texts(dispatcher)
+    assert texts[0] == "Tyvärr kan jag inte söka i våra hjälpartiklar just nu."
+    assert all("Errno" not in t and "refused" not in t for t in texts)
+    assert events[-1] == FollowupAction("action_two_stage_fallback")
+    assert "knowledge service is unavailable" in caplog.text
+
+
+def test_search_action_reads_the_latest_message_and_env(
+    kb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_URL", kb_url)
+    monkeypatch.setenv("KB_MIN_SCORE", "0.05")
+    knowledge.knowledge_client.cache_clear()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text="how much does shipping within Sweden cost", intent="nlu_fallback")
+    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
+    knowledge.knowledge_client.cache_clear()
+    assert _slots(events)["kb_article_id"] == "shipping-sweden"
+
+
+def test_after_a_declined_answer_a_second_miss_offers_a_person() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        text="blorp the flange", intent="nlu_fallback",
+        slots={"kb_declined": True, "customer_language": "nb"},
+    )
+    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
+    assert _texts(dispatcher)[0].startswith("Vil du at jeg setter deg i kontakt")
+    assert events == [SlotSet("kb_declined", False), SlotSet("kb_offered_human", True)]
+
+
+def test_feedback_yes_and_no() -> None:
+    dispatcher = CollectingDispatcher()
+    yes = ActionKnowledgeFeedback().run(
+        dispatcher, make_tracker(text="yes", intent="affirm", slots={"customer_language": "en"}), {}
+    )
+    assert _texts(dispatcher) == ["Great, glad that helped! Anything else I can do for you?"]
+    assert yes == [SlotSet("kb_article_id", None)]
+
+    dispatcher = CollectingDispatcher()
+    no = ActionKnowledgeFeedback().run(
+        dispatcher, make_tracker(text="nei", intent="deny", slots={"customer_language": "nb"}), {}
+    )
+    assert _texts(dispatcher) == [
+        "Beklager at det ikke hjalp.", "Kan du fortelle litt mer, med andre ord?",
+    ]
+    assert no == [SlotSet("kb_article_id", None), SlotSet("kb_declined", True)]
