@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
 OOS_LABEL = "out_of_scope"
-_INTENT_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_NOT_INTENT_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
 class DatasetError(ValueError):
@@ -47,9 +47,11 @@ def _clean(text: str) -> str:
 
 
 def _check_label(label: str, where: str) -> str:
-    if not _INTENT_NAME.match(label):
-        raise DatasetError(f"{where}: label {label!r} is not a valid intent name")
-    return label
+    """The label as a Rasa intent name (Banking77 has 'reverted_card_payment?')."""
+    name = _NOT_INTENT_CHARS.sub("", label.strip().replace(" ", "_"))
+    if not name:
+        raise DatasetError(f"{where}: label {label!r} is not a usable intent name")
+    return name
 
 
 def _read_banking_csv(path: Path) -> list[Example]:

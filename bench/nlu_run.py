@@ -56,7 +56,9 @@ def _predict(model: Path, texts: list[str]) -> tuple[list[dict[str, Any]], float
             ranking = [
                 r for r in (message.get("intent_ranking") or []) if r["name"] != FALLBACK_INTENT
             ]
-            top: dict[str, Any] = ranking[0] if ranking else {"name": intent.get("name"), "confidence": 0.0}
+            top: dict[str, Any] = (
+                ranking[0] if ranking else {"name": intent.get("name"), "confidence": 0.0}
+            )
             second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
             out.append(
                 {

@@ -29,7 +29,8 @@ def _banking(tmp_path: Path) -> Path:
         "text,category\n"
         "I am still waiting on my card?,card_arrival\n"
         '"Why is my [card] declined, again?",declined_card_payment\n'
-        "How do I top up?,top_up\n",
+        "How do I top up?,top_up\n"
+        "My payment was reverted,reverted_card_payment?\n",
         encoding="utf-8",
     )
     (directory / "test.csv").write_text(
@@ -55,10 +56,12 @@ def _clinc(tmp_path: Path, **override: object) -> Path:
 
 def test_banking77_converts_to_rasa_nlu_yaml(tmp_path: Path) -> None:
     dataset = load_banking77(_banking(tmp_path))
-    assert len(dataset.train) == 3 and len(dataset.test) == 1
+    assert len(dataset.train) == 4 and len(dataset.test) == 1
     path = write_training_data(dataset, tmp_path / "out")
     training = RasaYAMLReader().read(path)
-    assert training.intents == {"card_arrival", "declined_card_payment", "top_up"}
+    assert training.intents == {
+        "card_arrival", "declined_card_payment", "top_up", "reverted_card_payment"
+    }
     texts = {m.get("text") for m in training.intent_examples}
     assert "Why is my (card) declined, again?" in texts  # brackets are not entity markup
     assert not training.entity_examples
@@ -78,7 +81,7 @@ def test_clinc150_trains_in_scope_only_and_tests_with_out_of_scope(tmp_path: Pat
         ({"train": "nope"}, "split 'train' is missing or not a list"),
         ({"test": [["only text"]]}, r"test\[0\] is not a \[text, intent\] pair"),
         ({"test": [["  ", "calculator"]]}, r"test\[0\] has an empty text"),
-        ({"train": [["hi", "bad intent!"]]}, "is not a valid intent name"),
+        ({"train": [["hi", "?!"]]}, "is not a usable intent name"),
         ({"train": [["hi", "oos"]]}, "contains out-of-scope examples"),
     ],
 )
