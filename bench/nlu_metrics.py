@@ -31,6 +31,16 @@ def final_labels(predictions: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
+def top_labels(predictions: Sequence[dict[str, Any]]) -> list[str]:
+    """The classifier's top intent per example, whether or not FallbackClassifier fired."""
+    return [str(p["top_intent"]) for p in predictions]
+
+
+def fallback_rate(predictions: Sequence[dict[str, Any]]) -> float:
+    fired = sum(p["intent"] in (FALLBACK_INTENT, None) for p in predictions)
+    return fired / max(len(predictions), 1)
+
+
 def thresholded_labels(
     predictions: Sequence[dict[str, Any]], threshold: float, ambiguity: float
 ) -> list[str]:

@@ -17,7 +17,13 @@ from bench.nlu_data import (
     to_rasa_nlu_yaml,
     write_training_data,
 )
-from bench.nlu_metrics import final_labels, score, thresholded_labels
+from bench.nlu_metrics import (
+    fallback_rate,
+    final_labels,
+    score,
+    thresholded_labels,
+    top_labels,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,3 +142,13 @@ def test_nlu_config_takes_the_pipeline_without_response_selector(tmp_path: Path)
     broken.write_text("policies: []\n", encoding="utf-8")
     with pytest.raises(BenchConfigError, match="no 'pipeline' list"):
         nlu_config(broken)
+
+
+def test_top_labels_ignore_the_fallback_and_the_rate_counts_it() -> None:
+    predictions = [
+        {"intent": "nlu_fallback", "top_intent": "a", "top_confidence": 0.2,
+         "second_confidence": 0.1},
+        {"intent": "b", "top_intent": "b", "top_confidence": 0.9, "second_confidence": 0.05},
+    ]
+    assert top_labels(predictions) == ["a", "b"]
+    assert fallback_rate(predictions) == 0.5
