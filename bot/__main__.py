@@ -32,7 +32,7 @@ def main() -> int:
         from bot.http_server import EVENTS_PATH, make_server
 
         host = os.environ.get("SLACK_HOST", "127.0.0.1")
-        server = make_server(app, host, settings.port)
+        server = make_server(app, settings.signing_secret, host, settings.port)
         print(f"Slack app: HTTP mode on http://{host}:{settings.port}{EVENTS_PATH}")
         try:
             server.serve_forever()

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,12 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000
 
 
-def make_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+def make_server(
+    app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 3000
+) -> ThreadingHTTPServer:
+    """Serve `app`; `signing_secret` checks requests whose body Bolt cannot parse."""
+    verifier = SignatureVerifier(signing_secret)
+
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             if urlparse(self.path).path != EVENTS_PATH:
@@ -33,7 +39,15 @@ def make_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> Threadin
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             headers: dict[str, str | Sequence[str]] = {
                 k.lower(): [v] for k, v in self.headers.items()}
-            response = app.dispatch(BoltRequest(body=body, headers=headers))
+            try:
+                request = BoltRequest(body=body, headers=headers)
+            except ValueError:  # a body Bolt cannot parse (e.g. payload= that is not JSON)
+                signed = verifier.is_valid_request(body, dict(self.headers.items()))
+                logger.warning("unparseable Slack request (signature %s)",
+                               "valid" if signed else "invalid")
+                self._send(400 if signed else 401, b"malformed request" if signed else b"", {})
+                return
+            response = app.dispatch(request)
             out = (response.body or "").encode()
             self._send(response.status, out, {k: v[0] for k, v in response.headers.items() if v})
 
@@ -57,8 +71,10 @@ def make_server(app: App, host: str = "127.0.0.1", port: int = 3000) -> Threadin
     return server
 
 
-def serve_in_thread(app: App, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def serve_in_thread(
+    app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 0
+) -> ThreadingHTTPServer:
     """Start serving in a daemon thread (tests and benches); stop with shutdown()."""
-    server = make_server(app, host, port)
+    server = make_server(app, signing_secret, host, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -40,7 +40,8 @@ def test_suggestions_show_title_link_draft_language_and_buttons() -> None:
     message = suggestions_message("delivery to Norway?", [hit(), hit("returns-policy", 0.5)],
                                   source="slack_mention", target=ReplyTarget("C1", "1.2"))
     text = json.dumps(message["blocks"])
-    assert "<https://help.nordvik.example/articles/shipping-norway|Title of shipping-norway>" in text
+    link = "<https://help.nordvik.example/articles/shipping-norway|Title of shipping-norway>"
+    assert link in text
     assert "Parcels to Norway arrive in 2-5 business days." in text
     assert "English" in text
     assert "past its review date" not in text
