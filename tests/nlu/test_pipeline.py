@@ -75,6 +75,7 @@ async def test_linear_classifier_pipeline_trains_and_predicts(
         *SPARSE,
         {"name": "nlu.classifiers.LinearIntentClassifier", "C": 10.0},
         {"name": "FallbackClassifier", "threshold": 0.4, "ambiguity_threshold": 0.05},
+        {"name": "nlu.language_gate.LanguageFallbackGate"},
     ]
     config, data = _write(tmp_path, pipeline)
     model = train_nlu(str(config), str(data), str(tmp_path / "models"))
@@ -82,9 +83,16 @@ async def test_linear_classifier_pipeline_trains_and_predicts(
     # paraphrases that are not in the training data
     parsed = await _parse(
         model,
-        ["where's my shipment", "I need to send this product back", "do you accept Visa cards"],
+        [
+            "where's my shipment", "I need to send this product back", "do you accept Visa cards",
+            "var är mitt paket någonstans",
+        ],
     )
-    assert [p["intent"]["name"] for p in parsed] == ["order_status", "return_item", "payment"]
+    assert [p["intent"]["name"] for p in parsed] == [
+        "order_status", "return_item", "payment", "nlu_fallback",
+    ]
+    assert [p["language"] for p in parsed] == ["en", "en", "en", "sv"]
+    parsed = parsed[:3]
     for p in parsed:
         ranking = p["intent_ranking"]
         assert {r["name"] for r in ranking} >= set(INTENTS)
