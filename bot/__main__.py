@@ -6,11 +6,11 @@ import logging
 import os
 import sys
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 
 def main() -> int:
-    load_dotenv()
+    load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it is started in
     from bot.settings import SlackSettings
 
     settings = SlackSettings.from_env()
