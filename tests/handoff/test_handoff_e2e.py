@@ -15,7 +15,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,29 +35,38 @@ CHANNEL = "CHANDOFF"
 SECRET = "test-signing-secret"
 
 
-@pytest.fixture()
+# One stack for the module (starting Rasa takes a while on two shared cores); each test holds
+# its own conversation.
+@pytest.fixture(scope="module")
+def env_patch() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
 def slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
 
 
-@pytest.fixture()
-def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OrderStore:
-    return make_store(tmp_path, monkeypatch)
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory,
+        env_patch: pytest.MonkeyPatch) -> OrderStore:
+    return make_store(tmp_path_factory.mktemp("handoff-store"), env_patch)
 
 
-@pytest.fixture()
-def stack(tmp_path: Path, crm: OrderStore, slack: FakeSlack,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, crm: OrderStore, slack: FakeSlack,
+          env_patch: pytest.MonkeyPatch) -> Iterator[Stack]:
     env = {"DATABASE_URL": str(crm.engine.url), "SLACK_API_URL": slack.url,
            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_HANDOFF_CHANNEL": CHANNEL,
            "KB_URL": "http://127.0.0.1:9", "HANDOFF_RETRY_MS": "300",
            "HANDOFF_DELIVERY_ATTEMPTS": "400"}
-    running = Stack.create(tmp_path, env)
+    running = Stack.create(tmp_path_factory.mktemp("handoff-stack"), env)
     for name, value in running.env.items():
         if name in env or name in ("RASA_URL", "RASA_PORT"):
-            monkeypatch.setenv(name, value)
+            env_patch.setenv(name, value)
     try:
         running.start_actions()
         running.start_rasa()
@@ -67,11 +75,10 @@ def stack(tmp_path: Path, crm: OrderStore, slack: FakeSlack,
         running.stop_all()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def bolt(stack: Stack, slack: FakeSlack) -> App:
     """The real Bolt app, with the handoff listeners, talking to the fake Web API."""
-    app = App(signing_secret=SECRET,
-              client=WebClient(token="xoxb-test", base_url=slack.url))
+    app = App(signing_secret=SECRET, client=WebClient(token="xoxb-test", base_url=slack.url))
     handoff_listeners.register(app, HandoffSettings.from_env())
     return app
 
@@ -126,6 +133,16 @@ async def wait_for_bot_text(stack: Stack, conversation_id: str, text: str,
         await asyncio.sleep(0.5)
 
 
+def wait_for_call(slack: FakeSlack, method: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c.params for c in list(slack.calls) if c.method == method]
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no {method} within {timeout}s")
+
+
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [str(m.get("text", "")) for m in messages]
 
@@ -135,10 +152,13 @@ async def start_handoff(widget: WidgetClient, slack: FakeSlack,
     await widget.say("I want to talk to a person")
     said = await widget.messages_until(lambda m: "colleague" in str(m.get("text", "")))
     assert any("case #" in t for t in texts(said))
-    root = await asyncio.to_thread(slack.wait_for_post, channel=CHANNEL)
     case = crm.find_open_handoff(widget.session_id)
     assert case is not None and case.status == "handoff"
-    assert case.slack_thread_ts == root["ts"] if "ts" in root else case.slack_thread_ts
+    assert case.slack_channel == CHANNEL and case.slack_thread_ts
+    roots = [p for p in slack.posts(channel=CHANNEL) if "thread_ts" not in p
+             and str(p.get("text", "")).startswith(f"Chat handoff: case #{case.id} ")]
+    assert len(roots) == 1
+    root = roots[0]
     return case, root
 
 
@@ -167,15 +187,16 @@ async def test_handoff_round_trip_to_csat(stack: Stack, slack: FakeSlack, crm: O
     assert closed is not None and closed.status == "closed"
     assert "resolved in chat" in str(closed.resolution)
     assert crm.find_open_handoff(widget.session_id) is None
-    updates = [c for c in slack.calls if c.method == "chat.update"]
-    assert updates and "Handoff ended" in json.dumps(updates[-1].params)
+    update = await asyncio.to_thread(wait_for_call, slack, "chat.update")
+    assert "Handoff ended" in json.dumps(update) and "case #" in json.dumps(update)
+    assert '"type": "actions"' not in json.dumps(update["blocks"])  # the buttons are gone
 
     # CSAT: a rating and a comment, stored against the conversation and the case
     await widget.say('/csat_rating{"csat_rating": "5"}')
     await widget.messages_until(lambda m: "tell us" in str(m.get("text", "")))
     await widget.say("Anna was quick and kind")
     await widget.messages_until(lambda m: "feedback" in str(m.get("text", "")))
-    rows = csat_rows(crm)
+    rows = [r for r in csat_rows(crm) if r.conversation_id == widget.session_id]
     assert [(r.conversation_id, r.rating, r.comment, r.case_id) for r in rows] == [
         (widget.session_id, 5, "Anna was quick and kind", case.id)]
 
