@@ -61,9 +61,9 @@ class HandoffSettings:
         return cls(
             channel=source.get("SLACK_HANDOFF_CHANNEL", ""),
             bot_token=source.get("SLACK_BOT_TOKEN", ""),
-            slack_api_url=source.get("SLACK_API_URL", "https://slack.com/api/"),
+            slack_api_url=source.get("SLACK_API_URL", "").strip() or "https://slack.com/api/",
             rasa_url=source.get("RASA_URL", f"http://127.0.0.1:{source.get('RASA_PORT', '5005')}"),
-            rasa_token=source.get("RASA_TOKEN", ""),
+            rasa_token=source.get("RASA_TOKEN", ""),  # Rasa's --auth-token, if it runs with one
             expected_wait_minutes=_int(source, "HANDOFF_EXPECTED_WAIT_MINUTES", 5),
             delivery_attempts=_int(source, "HANDOFF_DELIVERY_ATTEMPTS", 30),
             retry_seconds=float(_int(source, "HANDOFF_RETRY_MS", 2000)) / 1000.0,

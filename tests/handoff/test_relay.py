@@ -103,6 +103,9 @@ def test_settings_from_env_and_bad_values() -> None:
     settings = HandoffSettings.from_env({"SLACK_HANDOFF_CHANNEL": "C1", "RASA_PORT": "5999"})
     assert settings.rasa_url == "http://127.0.0.1:5999"
     assert settings.missing() == "SLACK_BOT_TOKEN not set"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert HandoffSettings.from_env({"SLACK_API_URL": " "}).slack_api_url == (
+        "https://slack.com/api/")
     with pytest.raises(ValueError, match="HANDOFF_EXPECTED_WAIT_MINUTES"):
         HandoffSettings.from_env({"HANDOFF_EXPECTED_WAIT_MINUTES": "soon"})
     with pytest.raises(ValueError, match="must not be negative"):
