@@ -19,7 +19,7 @@ from actions.handoff import (
     ActionRelayAgentMessage,
 )
 from store.repository import OrderStore
-from tests.handoff.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlackApi as FakeSlack
 from tests.handoff.store_fixture import CUSTOMER_NAME, ORDER_NUMBER, interactions, make_store
 
 CHANNEL = "CHANDOFF"

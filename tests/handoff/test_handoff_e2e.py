@@ -25,7 +25,7 @@ from slack_sdk import WebClient
 from bot.handoff_relay import HandoffSettings
 from bot.listeners import handoff as handoff_listeners
 from store.repository import OrderStore
-from tests.handoff.fake_slack import FakeSlack
+from tests.fakes.slack_api import FakeSlackApi as FakeSlack
 from tests.handoff.stack import Stack, WidgetClient
 from tests.handoff.store_fixture import csat_rows, customer_id, interactions, make_store
 
@@ -133,16 +133,6 @@ async def wait_for_bot_text(stack: Stack, conversation_id: str, text: str,
         await asyncio.sleep(0.5)
 
 
-def wait_for_call(slack: FakeSlack, method: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [c.params for c in list(slack.calls) if c.method == method]
-        if found:
-            return found[-1]
-        time.sleep(0.1)
-    raise AssertionError(f"no {method} within {timeout}s")
-
-
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [str(m.get("text", "")) for m in messages]
 
@@ -170,7 +160,7 @@ async def test_handoff_round_trip_to_csat(stack: Stack, slack: FakeSlack, crm: O
 
     # customer -> Slack thread, and the bot stays quiet
     await widget.say("My lamp arrived broken, what now?")
-    forwarded = await asyncio.to_thread(slack.wait_for_post, thread_ts=thread)
+    forwarded = await asyncio.to_thread(slack.wait_for_post, 30.0, thread_ts=thread)
     assert forwarded["text"] == "Customer: My lamp arrived broken, what now?"
     assert await widget.quiet_for(2.0) == []
 
@@ -187,7 +177,7 @@ async def test_handoff_round_trip_to_csat(stack: Stack, slack: FakeSlack, crm: O
     assert closed is not None and closed.status == "closed"
     assert "resolved in chat" in str(closed.resolution)
     assert crm.find_open_handoff(widget.session_id) is None
-    update = await asyncio.to_thread(wait_for_call, slack, "chat.update")
+    update = (await asyncio.to_thread(slack.wait_for, "chat.update", 30.0))[-1]
     assert "Handoff ended" in json.dumps(update) and "case #" in json.dumps(update)
     assert '"type": "actions"' not in json.dumps(update["blocks"])  # the buttons are gone
 
@@ -215,7 +205,8 @@ async def test_rasa_restart_mid_handoff_loses_no_state_and_no_message(
     case, _ = await start_handoff(widget, slack, crm)
     thread = str(case.slack_thread_ts)
     await widget.say("Are you there?")
-    await asyncio.to_thread(slack.wait_for_post, thread_ts=thread, text="Customer: Are you there?")
+    await asyncio.to_thread(slack.wait_for_post, 30.0, thread_ts=thread,
+                            text="Customer: Are you there?")
 
     # the Rasa server goes away; the agent answers meanwhile
     await widget.disconnect()
@@ -235,7 +226,8 @@ async def test_rasa_restart_mid_handoff_loses_no_state_and_no_message(
     # the widget reconnects with its session id: both directions still work
     await widget.connect()
     await widget.say("Great, thanks")
-    await asyncio.to_thread(slack.wait_for_post, thread_ts=thread, text="Customer: Great, thanks")
+    await asyncio.to_thread(slack.wait_for_post, 30.0, thread_ts=thread,
+                            text="Customer: Great, thanks")
     assert await widget.quiet_for(2.0) == []
     assert await asyncio.to_thread(agent_reply, bolt, thread, "A new lamp ships today.") == 200
     said = await widget.messages_until(lambda m: m.get("text") == "A new lamp ships today.")

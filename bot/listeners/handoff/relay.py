@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.handoff_relay import (
 logger = logging.getLogger(__name__)
 
 CHANNEL = "chat"
+CASE_ID = re.compile(r"[0-9]{1,10}")
 RESOLUTIONS = {
     RESOLVE_ACTION_ID: "resolved in chat",
     "handoff_unresolved": "not resolved in chat; follow up by e-mail",
@@ -52,8 +54,17 @@ def is_agent_reply_in_handoff_thread(event: Mapping[str, Any], settings: Handoff
 def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
                       rasa: RasaConversations | None = None) -> bool:
     """Send the agent's thread reply to the customer's chat. True when it was delivered."""
-    store = get_store()
-    case = store.find_case_by_thread(str(event.get("channel")), str(event.get("thread_ts")))
+    from store.errors import StoreError
+
+    try:
+        store = get_store()
+        case = store.find_case_by_thread(str(event.get("channel")), str(event.get("thread_ts")))
+    except StoreError:
+        logger.exception("agent reply not relayed: the CRM store is unavailable")
+        _say_in_thread(settings, str(event.get("channel")), str(event.get("thread_ts")),
+                       ":warning: That reply did not reach the customer: the order/CRM store is "
+                       "unavailable. Please send it again in a minute.")
+        return False
     if case is None or case.status != "handoff" or not case.conversation_id:
         logger.info("thread reply outside an open handoff ignored")
         return False
@@ -68,9 +79,12 @@ def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
                        ":warning: That reply did not reach the customer: the chat server is "
                        "unavailable. Please send it again in a minute.")
         return False
-    store.record_interaction(conversation_id=case.conversation_id, channel=CHANNEL,
-                             direction="out", text=text, customer_id=case.customer_id,
-                             order_number=case.order_number)
+    try:
+        store.record_interaction(conversation_id=case.conversation_id, channel=CHANNEL,
+                                 direction="out", text=text, customer_id=case.customer_id,
+                                 order_number=case.order_number)
+    except StoreError:
+        logger.exception("agent reply of case %s delivered but not recorded", case.id)
     return True
 
 
@@ -83,11 +97,26 @@ def end_handoff_button(ack: Callable[..., Any], body: Mapping[str, Any],
     channel = str((body.get("channel") or {}).get("id") or settings.channel)
     message = body.get("message") or {}
     thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-    try:
-        case_id = int(str(action.get("value")))
-    except ValueError:
+    value = str(action.get("value") or "")
+    if not CASE_ID.fullmatch(value) or not 0 < int(value) < 2**31:
         logger.warning("end-handoff button with a malformed case id")
         return False
+    case_id = int(value)
+    from store.errors import StoreError
+
+    try:
+        return _end_handoff(settings, rasa, case_id, agent, action, channel, thread_ts, message)
+    except StoreError:
+        logger.exception("handoff of case %s not ended: the CRM store is unavailable", case_id)
+        _say_in_thread(settings, channel, thread_ts,
+                       ":warning: The handoff could not be ended: the order/CRM store is "
+                       "unavailable. Please press the button again in a minute.")
+        return False
+
+
+def _end_handoff(settings: HandoffSettings, rasa: RasaConversations | None, case_id: int,
+                 agent: str, action: Mapping[str, Any], channel: str, thread_ts: str,
+                 message: Mapping[str, Any]) -> bool:
     store = get_store()
     case = store.get_case(case_id)
     if case is None or not case.conversation_id:
