@@ -21,7 +21,7 @@ from bot.settings import SlackSettings
 from kb_index.client import HttpKnowledgeClient
 from kb_index.feedback import FeedbackStore
 from kb_index.search import LiveIndex
-from tests.bot.conftest import TOKEN, command_body, dispatch
+from tests.bot.conftest import SECRET, TOKEN, command_body, dispatch, sign
 from tests.fakes.slack_api import FakeSlackApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,3 +71,41 @@ def test_suggest_through_kb_serve(kb_url: str, settings: SlackSettings,
     text = json.dumps(posted["blocks"])
     assert "Agent refund authority" in text  # internal audience reached over HTTP
     assert "1,000 SEK" in text
+
+
+def test_python_m_bot_serves_http_mode(tmp_path: Path, fake_api: FakeSlackApi) -> None:
+    """`python -m bot` with tokens: HTTP mode on SLACK_PORT, signed requests answered."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    slack_port, closed_kb_port = ports
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_APP_TOKEN": "", "SLACK_API_URL": fake_api.url, "SLACK_PORT": str(slack_port),
+           "KB_URL": f"http://127.0.0.1:{closed_kb_port}",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{slack_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "python -m bot did not start"
+                time.sleep(0.3)
+        body = command_body("/suggest", "delivery to Norway", fake_api)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        with urllib.request.urlopen(urllib.request.Request(f"{url}/slack/events", body.encode(),
+                                                          headers), timeout=10) as answer:
+            assert answer.status == 200
+        posted = fake_api.wait_for("response_url", timeout=20)[0]
+        assert "knowledge base is unavailable" in posted["text"]
+        assert "auth.test" in fake_api.methods()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
