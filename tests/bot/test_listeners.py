@@ -233,3 +233,22 @@ def test_python_m_bot_skips_without_tokens(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "Skipping the Slack app: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set" in (
         done.stdout)
+
+
+def test_post_reply_in_a_handoff_thread_is_relayed_to_the_customer(
+        unit_services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.listeners.actions as actions
+
+    relayed: list[dict] = []
+    monkeypatch.setattr(actions, "relay_agent_reply",
+                        lambda event, settings: relayed.append(dict(event)) or True)
+    monkeypatch.setenv("SLACK_HANDOFF_CHANNEL", "CHANDOFF")
+    client = Mock(spec=WebClient)
+    client.chat_postMessage.return_value = {"ok": True, "ts": "9.9"}
+    respond = Mock()
+    for channel in ("COTHER", "CHANDOFF"):
+        value = json.dumps({"a": "x", "c": channel, "t": "1.1", "d": "Your parcel ships today."})
+        post_reply(Mock(), {"user": {"id": AGENT}}, {"value": value}, respond, client)
+    assert relayed == [{"type": "message", "channel": "CHANDOFF", "thread_ts": "1.1",
+                        "ts": "9.9", "user": AGENT, "text": "Your parcel ships today."}]
+    assert "sent it to the customer's chat" in respond.call_args.kwargs["text"]

@@ -16,6 +16,8 @@ from bot.blocks.suggestions import (
     parse_value,
     posted_draft_message,
 )
+from bot.handoff_relay import HandoffSettings
+from bot.listeners.handoff.relay import relay_agent_reply
 from bot.services import get_services
 
 logger = logging.getLogger(__name__)
@@ -59,13 +61,27 @@ def post_reply(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: 
         _reply(respond, MALFORMED)
         return
     try:
-        client.chat_postMessage(channel=data["c"], thread_ts=data["t"],
-                                **posted_draft_message(data["d"], agent))
+        posted = client.chat_postMessage(channel=data["c"], thread_ts=data["t"],
+                                         **posted_draft_message(data["d"], agent))
     except SlackApiError:
         logger.exception("could not post a reply draft to %s", data["c"])
         _reply(respond, "I could not post to that thread. Is the app a member of the channel?")
         return
+    if relay_to_customer(data["c"], data["t"], str(posted.get("ts") or ""), agent, data["d"]):
+        _reply(respond, "Posted the reply to the thread and sent it to the customer's chat.")
+        return
     _reply(respond, "Posted the reply to the thread.")
+
+
+def relay_to_customer(channel: str, thread_ts: str, ts: str, agent: str, draft: str) -> bool:
+    """In a live handoff thread, the posted draft also goes to the customer (the relay ignores
+    the app's own messages, so hand it over as the agent's reply)."""
+    handoff = HandoffSettings.from_env()
+    if not handoff.channel or channel != handoff.channel:
+        return False
+    event = {"type": "message", "channel": channel, "thread_ts": thread_ts, "ts": ts,
+             "user": agent, "text": draft}
+    return relay_agent_reply(event, handoff)
 
 
 def register(app: App) -> None:
