@@ -368,3 +368,24 @@ def test_http_mode_serves_signed_requests(app: App, fake_api: FakeSlackApi) -> N
 def test_real_index_is_used(services: Services) -> None:
     assert isinstance(services.knowledge(), LiveIndex)
     assert SECRET
+
+
+def test_plain_channel_messages_and_context_changes_post_nothing(
+        app: App, fake_api: FakeSlackApi) -> None:
+    message = {"type": "message", "channel": "CSUPPORT", "channel_type": "channel",
+               "user": "UCUSTOMER", "text": "hello", "ts": "1700000600.1"}
+    assert dispatch(app, event_body(message, "EvM1"), content_type="application/json").status == 200
+    changed = {"type": "assistant_thread_context_changed", "event_ts": "1700000600.2",
+               "assistant_thread": {"user_id": AGENT, "channel_id": "DAGENT",
+                                    "thread_ts": "1700000400.000001",
+                                    "context": {"channel_id": "CSUPPORT"}}}
+    fake_api.replies[("DAGENT", "1700000400.000001")] = [
+        {"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": "1700000400.000002",
+         "text": "Hi!", "blocks": []}]
+    assert dispatch(app, event_body(changed, "EvM2"), content_type="application/json"
+                    ).status == 200
+    saved = fake_api.wait_for("chat.update")[0]  # Bolt keeps the context in message metadata
+    assert saved["channel"] == "DAGENT"
+    time.sleep(0.3)
+    assert fake_api.calls_to("chat.postMessage") == []
+    assert fake_api.calls_to("chat.postEphemeral") == []
