@@ -57,7 +57,7 @@ def write_report(gold: list[str], predicted: list[str], texts: list[str], model:
         "| metric | value |",
         "|---|---|",
         f"| intent macro-F1 (each FAQ topic a label: intent + ResponseSelector) | {macro:.3f} |",
-        f"| intent macro-F1 (DIET intents, `faq` as one label) | {coarse_macro:.3f} |",
+        f"| intent macro-F1 (intent classifier alone, `faq` as one label) | {coarse_macro:.3f} |",
         f"| accuracy (each FAQ topic a label) | {accuracy:.3f} |",
         "",
         "| label | precision | recall | F1 | support |",
