@@ -12,14 +12,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.order_text import status_text
 from actions.verification import (
-    SLOT_EMAIL,
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_ORDER,
-    is_locked,
-    locked_reply,
+    Claim,
+    claimed_order,
     order_store,
     record_turn,
-    slot_text,
     store_unavailable,
     verification_failed,
 )
@@ -37,12 +35,10 @@ class ActionStartReturn(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if is_locked(tracker):
-            return locked_reply(dispatcher)
-        number = slot_text(tracker, SLOT_ORDER_NUMBER)
-        email = slot_text(tracker, SLOT_EMAIL)
-        if number is None or email is None:
-            return verification_failed(tracker, dispatcher)
+        claim = claimed_order(tracker, dispatcher)
+        if not isinstance(claim, Claim):
+            return claim
+        number, email = claim.order_number, claim.email
         crm = order_store()
         try:
             order = crm.verify_order(number, email)

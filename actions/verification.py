@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -114,6 +115,26 @@ def verification_failed(tracker: Tracker, dispatcher: CollectingDispatcher) -> l
         dispatcher.utter_message(response="utter_offer_human")
         events.append(SlotSet(SLOT_LOCKED, True))
     return events
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The order number and e-mail a customer gave, not yet checked against the store."""
+
+    order_number: str
+    email: str
+
+
+def claimed_order(tracker: Tracker, dispatcher: CollectingDispatcher) -> Claim | list[EventType]:
+    """The claim to verify, or the events that end the turn: the lock reply after three failed
+    verifications, or a failed verification when the number or the e-mail is missing."""
+    if is_locked(tracker):
+        return locked_reply(dispatcher)
+    number = slot_text(tracker, SLOT_ORDER_NUMBER)
+    email = slot_text(tracker, SLOT_EMAIL)
+    if number is None or email is None:
+        return verification_failed(tracker, dispatcher)
+    return Claim(number, email)
 
 
 def store_unavailable(dispatcher: CollectingDispatcher, what: str) -> list[EventType]:
