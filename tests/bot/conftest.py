@@ -27,7 +27,7 @@ from kb_index.types import Hit
 from tests.fakes.slack_api import FakeSlackApi
 
 SECRET = "test-signing-secret-0123456789"
-TOKEN = "xoxb-test-token"
+TOKEN = "xoxb-fake"  # Bolt reads a bot token by its xoxb- prefix
 AGENT = "UAGENT1"
 OUTSIDER = "UOUTSIDER"
 AGENT_GROUP = "SAGENTS"
