@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -32,14 +33,15 @@ import numpy as np  # noqa: E402
 
 from kb_index import dense  # noqa: E402
 from kb_index.articles import load_articles  # noqa: E402
-from kb_index.builder import build  # noqa: E402
+from kb_index.builder import build, full_plan, write_version  # noqa: E402
 from kb_index.embedder import get_embedder, limit_query_threads  # noqa: E402
 from kb_index.errors import KnowledgeError  # noqa: E402
 from kb_index.evaluation import LabelledQuery, evaluate, load_qrels  # noqa: E402
-from kb_index.lexical import LexicalIndex  # noqa: E402
+from kb_index.lexical import TermCounts  # noqa: E402
 from kb_index.nlp import analyze  # noqa: E402
 from kb_index.passages import passage_id  # noqa: E402
 from kb_index.search import IndexVersion, LiveIndex  # noqa: E402
+from kb_index.segments import SegmentData  # noqa: E402
 from kb_index.settings import REPO_ROOT, KbSettings  # noqa: E402
 from kb_index.types import AUDIENCES, Article  # noqa: E402
 from kb_index.versions import VersionStore  # noqa: E402
@@ -211,18 +213,18 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     zipf = 1.0 / np.arange(1, len(filler) + 1)
     zipf /= zipf.sum()
     per_article = 4
-    rows = []
+    rows: list[dict[str, Any]] = []
     articles = []
     langs = ("en", "sv", "nb", "zh")
     for i in range(n):
         aid = f"syn-{i // per_article:06d}"
         if i % per_article == 0:
-            articles.append({
-                "id": aid, "title": f"Synthetic {aid}", "language": langs[(i // 4) % 4],
-                "audience": "public", "owner": "bench", "updated": "2026-01-01",
-                "review_by": "2099-01-01", "url": f"https://help.nordvik.example/articles/{aid}",
-                "tags": [], "content_hash": aid, "path": aid,
-            })
+            articles.append(Article(
+                id=aid, title=f"Synthetic {aid}", language=langs[(i // 4) % 4],
+                audience="public", owner="bench", updated=date(2026, 1, 1),
+                review_by=date(2099, 1, 1), body="", path=aid,
+                url=f"https://help.nordvik.example/articles/{aid}", content_hash=aid,
+            ))
         terms = [real[j] for j in rng.integers(0, len(real), 25)]
         terms += [filler[j] for j in rng.choice(len(filler), 25, p=zipf)]
         rows.append({
@@ -233,24 +235,12 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     ids = np.array([r["id"] for r in rows], dtype=np.int64)
     store = VersionStore(kb_dir)
     shutil.rmtree(kb_dir, ignore_errors=True)
+    settings = _settings(kb_dir, model=model, index_factory=factory)
+    counts = TermCounts.from_documents([r.pop("terms") for r in rows])
     name, building = store.start_building()
-    dense.save_index(dense.build_index(factory, ids, vectors), building / "dense.faiss")
-    np.save(building / "vectors.npy", vectors)
-    LexicalIndex.build([r["terms"] for r in rows]).save(building / "lexical")
-    with open(building / "passages.jsonl", "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    (building / "articles.json").write_text(json.dumps(articles), encoding="utf-8")
-    manifest = {
-        "format": 1, "version": name, "created_at": datetime.now(timezone.utc).isoformat(),
-        "model": model, "dimension": dim, "index_factory": factory, "search_params": "",
-        "passage_chars": 700, "passage_overlap": 1,
-        "counts": {"articles": len(articles), "passages": n},
-        "articles": {a["id"]: a["content_hash"] for a in articles}, "synthetic": True,
-    }
-    (building / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    store.finish_building(name, building)
-    store.set_live(name)
+    plan = full_plan(name, SegmentData.from_rows(rows, vectors, counts))
+    write_version(settings, store, get_embedder(model), name, building, articles, plan,
+                  dense.build_index(factory, ids, vectors))
     return store.live_path()
 
 
@@ -404,7 +394,7 @@ def run_build(args: argparse.Namespace) -> None:
     result = build(settings, embedder=embedder)
     version = IndexVersion(VersionStore(settings.kb_dir).live_path(), settings, embedder)
     texts = ["\n".join((" > ".join(h for h in (r["title"], *r["heading_path"]) if h), r["text"]))
-             for r in version.rows]
+             for r in map(version.records.get, range(version.n_passages))]
     t0 = time.perf_counter()
     embedder.encode(texts, batch_size=settings.embed_batch)
     encode_s = time.perf_counter() - t0
@@ -456,7 +446,8 @@ def _synthetic_articles(target: Path, n: int) -> list[Path]:
         a = parsed[i % len(parsed)]
         path = target / f"art-{i:05d}.md"
         path.write_text(
-            f"---\nid: art-{i:05d}\ntitle: {a.title} ({i})\nlanguage: {a.language}\n"
+            f"---\nid: art-{i:05d}\ntitle: {json.dumps(f'{a.title} ({i})')}\n"
+            f"language: {a.language}\n"
             f"tags: [{', '.join(a.tags)}]\naudience: {a.audience}\nowner: bench\n"
             f"updated: 2026-01-01\nreview_by: 2099-01-01\n---\n{a.body}\n\nArticle number {i}.\n",
             encoding="utf-8",

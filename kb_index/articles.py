@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -131,9 +132,28 @@ def _date(value: object, key: str, name: str) -> date:
 
 
 def article_files(source: Path) -> list[Path]:
+    return [Path(name) for name, _stamp in _article_files_with_stamps(source)]
+
+
+def _article_files_with_stamps(source: Path) -> list[tuple[str, tuple[int, int]]]:
+    """Article files below ``source`` (sorted paths) with their (size, mtime_ns)."""
     if not source.is_dir():
         raise ArticleError(f"{source}: article folder does not exist")
-    return sorted(p for p in source.rglob("*.md") if p.is_file() and p.name.lower() != "readme.md")
+    found: list[tuple[str, tuple[int, int]]] = []
+    pending = [str(source)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    pending.append(entry.path)
+                elif (
+                    entry.is_file()
+                    and entry.name.endswith(".md")
+                    and entry.name.lower() != "readme.md"
+                ):
+                    st = entry.stat()
+                    found.append((entry.path, (st.st_size, st.st_mtime_ns)))
+    return sorted(found)
 
 
 def load_articles(
@@ -141,35 +161,44 @@ def load_articles(
 ) -> tuple[list[Article], list[ArticleProblem]]:
     """All valid articles under ``source`` and the problems of the files that were skipped.
 
-    ``known`` maps content hashes to articles already parsed (by an earlier version): files with
-    the same bytes are not parsed again.
+    ``known`` maps content hashes to articles already parsed (by an earlier version). A file
+    whose path, size and modification time match a known article is not read again; a file with
+    the same bytes as a known article is not parsed again.
     """
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
     seen: dict[str, str] = {}
-    for path in article_files(source):
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            problems.append(ArticleProblem(str(path), f"{path}: cannot be read ({exc.strerror})"))
-            continue
-        try:
-            previous = known.get(content_hash(raw)) if known else None
-            if previous is not None:
-                article = dataclasses.replace(previous, path=str(path))
-            else:
-                article = parse_article(path, raw)
-        except ArticleError as exc:
-            problems.append(ArticleProblem(str(path), str(exc)))
-            continue
+    by_path = {a.path: a for a in known.values()} if known else {}
+    for name, stamp in _article_files_with_stamps(source):
+        previous = by_path.get(name)
+        if previous is not None and previous.file_stamp == stamp:
+            article = previous
+        else:
+            path = Path(name)
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                problems.append(
+                    ArticleProblem(str(path), f"{path}: cannot be read ({exc.strerror})")
+                )
+                continue
+            try:
+                previous = known.get(content_hash(raw)) if known else None
+                if previous is not None:
+                    article = dataclasses.replace(previous, path=str(path), file_stamp=stamp)
+                else:
+                    article = dataclasses.replace(parse_article(path, raw), file_stamp=stamp)
+            except ArticleError as exc:
+                problems.append(ArticleProblem(str(path), str(exc)))
+                continue
         if article.id in seen:
             problems.append(
                 ArticleProblem(
-                    str(path), f"{path}: duplicate id {article.id!r} (also in {seen[article.id]})"
+                    name, f"{name}: duplicate id {article.id!r} (also in {seen[article.id]})"
                 )
             )
             continue
-        seen[article.id] = str(path)
+        seen[article.id] = name
         articles.append(article)
     for problem in problems:
         logger.warning("skipped article: %s", problem.message)

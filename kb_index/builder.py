@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -21,22 +22,26 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from kb_index import dense
+from kb_index import dense, segments
 from kb_index.articles import ArticleProblem, load_articles
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import BuildError, KnowledgeError
-from kb_index.lexical import LexicalIndex
+from kb_index.lexical import TermCounts
 from kb_index.nlp import analyze
-from kb_index.passages import passage_document, split_article
+from kb_index.passages import passage_document, passage_id, split_article
 from kb_index.search import IndexVersion
+from kb_index.segments import SegmentData
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, Article
-from kb_index.versions import VersionStore, read_manifest
+from kb_index.versions import FORMAT, VersionStore, read_manifest
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("parsed", "embedded", "written", "renamed", "verified", "live")
-FORMAT = 1
+# An update adds a segment; past this many, or when more than this share of the stored
+# passages are dead (changed or deleted since), it rewrites the live passages as one segment.
+MAX_SEGMENTS = 16
+MAX_DEAD_SHARE = 0.3
 
 
 @dataclass
@@ -91,6 +96,7 @@ def _article_json(a: Article) -> dict[str, Any]:
         "tags": list(a.tags),
         "content_hash": a.content_hash,
         "path": a.path,
+        "file_stamp": list(a.file_stamp),
     }
 
 
@@ -113,10 +119,9 @@ def _embed(
     return np.vstack(parts).astype(np.float32)
 
 
-def _base_version(store: VersionStore, settings: KbSettings) -> Path | None:
-    """The live version if an update may reuse its passages and vectors."""
-    name = store.live_name()
-    if name is None:
+def _base_version(store: VersionStore, settings: KbSettings) -> tuple[Path, dict[str, Any]] | None:
+    """The live version and its manifest, if an update may reuse its passages and vectors."""
+    if store.live_name() is None:
         return None
     try:
         path = store.live_path()
@@ -130,7 +135,7 @@ def _base_version(store: VersionStore, settings: KbSettings) -> Path | None:
         and manifest.get("passage_chars") == settings.passage_chars
         and manifest.get("passage_overlap") == settings.passage_overlap
     )
-    return path if same else None
+    return (path, manifest) if same else None
 
 
 def _known_articles(base: Path) -> dict[str, Article]:
@@ -150,6 +155,7 @@ def _known_articles(base: Path) -> dict[str, Article]:
             url=a["url"],
             tags=tuple(a["tags"]),
             content_hash=a["content_hash"],
+            file_stamp=(int(a["file_stamp"][0]), int(a["file_stamp"][1])),
         )
     return known
 
@@ -176,6 +182,25 @@ def build(
         )
 
 
+@dataclass
+class Plan:
+    """What a new version is made of: the base's segments it shares and the new segment."""
+
+    segments: list[str]
+    article_segments: dict[str, str]
+    new_segment: str
+    new_data: SegmentData
+    stored: int  # passages stored in all its segments, live or not
+    article_passages: dict[str, int]
+
+
+def _new_segment_data(
+    rows: list[dict[str, Any]], vectors: np.ndarray
+) -> SegmentData:
+    terms = TermCounts.from_documents([r.pop("terms") for r in rows])
+    return SegmentData.from_rows(rows, vectors, terms)
+
+
 def _build_locked(
     settings: KbSettings,
     store: VersionStore,
@@ -188,7 +213,8 @@ def _build_locked(
 ) -> BuildResult:
     started = time.perf_counter()
     problems: list[ArticleProblem] = []
-    base = _base_version(store, settings) if incremental else None
+    base_info = _base_version(store, settings) if incremental else None
+    base, base_manifest = base_info if base_info is not None else (None, {})
     if given is not None:
         articles = list(given)
     else:
@@ -201,108 +227,131 @@ def _build_locked(
     _stage("parsed")
     embedder = embedder or get_embedder(settings.model)
 
-    base_rows: dict[str, list[int]] = {}
-    base_hash: dict[str, str] = {}
-    base_all: list[dict[str, Any]] = []
-    base_vectors: np.ndarray | None = None
-    if base is not None:
-        with open(base / "passages.jsonl", encoding="utf-8") as handle:
-            base_all = [json.loads(line) for line in handle]
-        for i, row in enumerate(base_all):
-            base_rows.setdefault(row["article_id"], []).append(i)
-        base_hash = {
-            a["id"]: a["content_hash"]
-            for a in json.loads((base / "articles.json").read_text(encoding="utf-8"))
-        }
-        base_vectors = np.load(base / "vectors.npy")
-
+    base_hash: dict[str, str] = dict(base_manifest.get("articles", {}))
+    base_segment: dict[str, str] = dict(base_manifest.get("article_segments", {}))
     current_ids = {a.id for a in articles}
     changed = [a for a in articles if base_hash.get(a.id) != a.content_hash]
     removed_articles = [aid for aid in base_hash if aid not in current_ids]
+    base_live = int(base_manifest.get("counts", {}).get("passages", 0))
     if base is not None and not changed and not removed_articles:
-        name = store.live_name() or ""
-        return BuildResult(name, len(articles), len(base_all), 0, len(base_all), 0, problems,
-                           time.perf_counter() - started, True, unchanged=True)
+        return BuildResult(store.live_name() or "", len(articles), base_live, 0, base_live, 0,
+                           problems, time.perf_counter() - started, True, unchanged=True)
 
-    new_rows: dict[str, list[dict[str, Any]]] = {}
+    flat_new: list[dict[str, Any]] = []
     for article in tqdm(changed, desc="splitting", unit="article", disable=not progress):
-        new_rows[article.id] = _passage_rows(article, settings)
-    flat_new = [r for a in changed for r in new_rows[a.id]]
+        flat_new.extend(_passage_rows(article, settings))
     new_vectors = _embed(embedder, flat_new, settings, progress)
+    new_ids = np.array([r["id"] for r in flat_new], dtype=np.int64)
+    new_counts = Counter(r["article_id"] for r in flat_new)
     _stage("embedded")
 
-    # assemble rows and vectors in article order
-    rows: list[dict[str, Any]] = []
-    pieces: list[np.ndarray] = []
-    new_offset = 0
-    new_pos: dict[str, tuple[int, int]] = {}
-    for article in changed:
-        count = len(new_rows[article.id])
-        new_pos[article.id] = (new_offset, new_offset + count)
-        new_offset += count
-    reused = 0
-    for article in articles:
-        if article.id in new_rows:
-            lo, hi = new_pos[article.id]
-            rows.extend(new_rows[article.id])
-            pieces.append(new_vectors[lo:hi])
-        else:
-            idx = base_rows.get(article.id, [])
-            rows.extend(base_all[i] for i in idx)
-            assert base_vectors is not None
-            pieces.append(base_vectors[idx])
-            reused += len(idx)
-    dim = embedder.dimension
-    vectors = np.vstack(pieces).astype(np.float32) if pieces else np.zeros((0, dim), np.float32)
-    ids = np.array([r["id"] for r in rows], dtype=np.int64)
-    if len(set(ids.tolist())) != len(ids):
-        raise BuildError("passage id collision between articles; rename one of the articles")
-
-    if base is not None:
-        index = dense.load_index(base / "dense.faiss")
-        gone = [
-            base_all[i]["id"]
-            for aid in [*removed_articles, *(a.id for a in changed)]
-            for i in base_rows.get(aid, [])
-        ]
-        add_ids = np.array([r["id"] for r in flat_new], dtype=np.int64)
+    name, building = store.start_building()
+    seg_name = segment_name(name)
+    changed_ids = {a.id for a in changed}
+    if base is not None and not _needs_compaction(base_manifest, changed_ids, removed_articles):
+        plan = Plan(
+            segments=[*base_manifest["segments"], *([seg_name] if flat_new else [])],
+            article_segments={
+                a.id: seg_name if a.id in changed_ids else base_segment.get(a.id, "")
+                for a in articles
+            },
+            new_segment=seg_name,
+            new_data=_new_segment_data(flat_new, new_vectors),
+            stored=int(base_manifest["counts"]["stored"]) + len(flat_new),
+            article_passages={
+                a.id: new_counts.get(a.id, 0) if a.id in changed_ids
+                else base_manifest["article_passages"].get(a.id, 0)
+                for a in articles
+            },
+        )
+        for seg in base_manifest["segments"]:
+            segments.link_segment(
+                base / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
+            )
+        gone = _passage_ids_of(base_manifest, [*removed_articles, *changed_ids])
         index = dense.replace_vectors(
-            index, settings.index_factory, np.array(gone, dtype=np.int64), add_ids, new_vectors,
-            ids, vectors,
+            dense.load_index(base / "dense.faiss"), settings.index_factory, gone, new_ids,
+            new_vectors, lambda: _all_vectors(building, plan, embedder.dimension),
         )
     else:
-        index = dense.build_index(settings.index_factory, ids, vectors)
-    lexical = LexicalIndex.build([r["terms"] for r in rows])
+        # full build, or an update that rewrites everything into one segment (compaction)
+        data = _new_segment_data(flat_new, new_vectors)
+        if base is not None:
+            kept = segments.assemble(base, base_manifest["segments"], {
+                aid: seg for aid, seg in base_segment.items()
+                if aid in current_ids and aid not in changed_ids
+            }, embedder.dimension)
+            data = segments.concat([kept, data], embedder.dimension)
+        plan = full_plan(name, data)
+        index = dense.build_index(settings.index_factory, data.ids, data.vectors)
+    name = write_version(
+        settings, store, embedder, name, building, articles, plan, index,
+        base_version=base.name if base is not None else None,
+        embedded=len(flat_new), problems=problems, search_params=search_params,
+    )
+    live_passages = int(index.ntotal)
+    return BuildResult(
+        version=name,
+        articles=len(articles),
+        passages=live_passages,
+        embedded=len(flat_new),
+        reused=live_passages - len(flat_new),
+        removed=len(removed_articles),
+        problems=problems,
+        seconds=time.perf_counter() - started,
+        incremental=base is not None,
+    )
 
-    name, building = store.start_building()
+
+def write_version(
+    settings: KbSettings,
+    store: VersionStore,
+    embedder: Embedder,
+    name: str,
+    building: Path,
+    articles: list[Article],
+    plan: Plan,
+    index: Any,
+    *,
+    base_version: str | None = None,
+    embedded: int = 0,
+    problems: list[ArticleProblem] | None = None,
+    search_params: str = "",
+) -> str:
+    """Write the new segment, dense index, articles and manifest (last) into ``building``, make
+    it a version, verify it and move the live pointer; returns the version name."""
+    problems = problems or []
+    if plan.new_segment in plan.segments:
+        segments.write_segment(building / segments.SEGMENTS_DIR / plan.new_segment, plan.new_data)
     dense.save_index(index, building / "dense.faiss")
-    np.save(building / "vectors.npy", vectors)
-    lexical.save(building / "lexical")
-    with open(building / "passages.jsonl", "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     (building / "articles.json").write_text(
         json.dumps([_article_json(a) for a in articles], ensure_ascii=False), encoding="utf-8"
     )
+    live_passages = int(index.ntotal)
     manifest = {
         "format": FORMAT,
         "version": name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": settings.model,
-        "dimension": dim,
+        "dimension": embedder.dimension,
         "index_factory": settings.index_factory,
         "search_params": search_params,
         "passage_chars": settings.passage_chars,
         "passage_overlap": settings.passage_overlap,
         "counts": {
             "articles": len(articles),
-            "passages": len(rows),
-            "embedded": len(flat_new),
-            "reused": reused,
+            "passages": live_passages,
+            "embedded": embedded,
+            "reused": live_passages - embedded,
             "skipped_files": len(problems),
+            "segments": len(plan.segments),
+            "stored": plan.stored,
         },
-        "base_version": base.name if base is not None else None,
+        "base_version": base_version,
+        "segments": plan.segments,
         "articles": {a.id: a.content_hash for a in articles},
+        "article_segments": plan.article_segments,
+        "article_passages": plan.article_passages,
         "problems": [p.message for p in problems],
     }
     _stage("written")
@@ -317,17 +366,49 @@ def _build_locked(
     pruned = store.prune(settings.keep_versions)
     if pruned:
         logger.info("pruned old versions: %s", ", ".join(pruned))
-    return BuildResult(
-        version=name,
-        articles=len(articles),
-        passages=len(rows),
-        embedded=len(flat_new),
-        reused=reused,
-        removed=len(removed_articles),
-        problems=problems,
-        seconds=time.perf_counter() - started,
-        incremental=base is not None,
+    return name
+
+
+def full_plan(name: str, data: SegmentData) -> Plan:
+    """Every live passage in one new segment (a full build, or a compaction)."""
+    seg_name = segment_name(name)
+    per_article = Counter(data.article_ids)
+    return Plan([seg_name], {aid: seg_name for aid in per_article}, seg_name, data, len(data),
+                dict(per_article))
+
+
+def segment_name(version: str) -> str:
+    return f"s-{version}"
+
+
+def _needs_compaction(manifest: dict[str, Any], changed: set[str], removed: list[str]) -> bool:
+    """Merge everything into one segment when the segments are many or mostly dead."""
+    if len(manifest["segments"]) + 1 > MAX_SEGMENTS:
+        return True
+    counts = manifest["counts"]
+    stored = int(counts["stored"])
+    live = int(counts["passages"])
+    dead_after = stored - live + len(_passage_ids_of(manifest, [*changed, *removed]))
+    return dead_after > MAX_DEAD_SHARE * max(stored, 1)
+
+
+def _passage_ids_of(manifest: dict[str, Any], article_ids: list[str]) -> np.ndarray:
+    """The live passage ids of these articles in a version (ids follow from id and count)."""
+    per_article = manifest["article_passages"]
+    return np.array(
+        [passage_id(aid, i) for aid in set(article_ids) for i in range(per_article.get(aid, 0))],
+        dtype=np.int64,
     )
+
+
+def _all_vectors(version_dir: Path, plan: Plan, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and vectors of every live passage of the version being built (for dense rebuilds)."""
+    shared = segments.assemble(
+        version_dir, [s for s in plan.segments if s != plan.new_segment], plan.article_segments,
+        dim,
+    )
+    data = segments.concat([shared, plan.new_data], dim)
+    return data.ids, data.vectors
 
 
 def verify(path: Path, settings: KbSettings, embedder: Embedder | None, probe: Article) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from kb_index.errors import BuildError
+from kb_index.errors import BuildError, KnowledgeUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +61,16 @@ def replace_vectors(
     remove_ids: np.ndarray,
     add_ids: np.ndarray,
     add_vectors: np.ndarray,
-    all_ids: np.ndarray,
-    all_vectors: np.ndarray,
+    everything: Callable[[], tuple[np.ndarray, np.ndarray]],
 ) -> faiss.Index:
-    """Remove and add in place; indexes that cannot remove (HNSW) are rebuilt from the vectors."""
+    """Remove and add in place; an index that cannot remove ids (HNSW) is rebuilt from
+    ``everything()``: the ids and vectors of every passage the new index must hold."""
     if len(remove_ids):
         try:
             index.remove_ids(faiss.IDSelectorBatch(remove_ids.astype(np.int64)))
         except RuntimeError:
             logger.info("index %s cannot remove ids; rebuilding it from stored vectors", factory)
-            return build_index(factory, all_ids, all_vectors)
+            return build_index(factory, *everything())
     if len(add_ids):
         index.add_with_ids(add_vectors, add_ids.astype(np.int64))
     return index
@@ -80,4 +81,7 @@ def save_index(index: faiss.Index, path: Path) -> None:
 
 
 def load_index(path: Path) -> faiss.Index:
-    return faiss.read_index(str(path))
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise KnowledgeUnavailable(f"{path}: unreadable FAISS index") from exc

@@ -1,16 +1,27 @@
-"""BM25 over analysed terms (bm25s), with scores mapped to [0, 1] per query."""
+"""BM25 over analysed terms, scored by bm25s, with scores mapped to [0, 1] per query.
+
+Passages are stored as term counts (:class:`TermCounts`, one per segment, see segments.py).
+Building the index means computing Lucene BM25 weights for every (passage, term) pair from
+the counts, with global document frequencies and average length. That is a few vectorised
+NumPy/SciPy operations, so a version is assembled from its segments in a fraction of a second
+and an update never re-tokenises unchanged passages. bm25s then scores queries over the
+weight matrix (its CSC layout: one column per term).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import math
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import scipy.sparse as sp
+
+from kb_index.errors import KnowledgeUnavailable
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -18,31 +29,126 @@ K1 = 1.2
 B = 0.75
 
 
-class LexicalIndex:
-    """BM25 (Lucene variant) over one list of term lists; rows follow the passage order."""
+@dataclass(frozen=True)
+class TermCounts:
+    """Term frequencies of some passages: a CSR matrix (passage x term) over ``vocab``."""
 
-    def __init__(self, model: bm25s.BM25, doc_freq: dict[str, int], n_docs: int) -> None:
-        self.model = model
-        self.doc_freq = doc_freq
-        self.n_docs = n_docs
+    counts: sp.csr_matrix
+    vocab: tuple[str, ...]
+
+    @classmethod
+    def from_documents(cls, docs: Sequence[list[str]]) -> TermCounts:
+        vocab: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        data: list[int] = []
+        for doc in docs:
+            per_doc: dict[int, int] = {}
+            for term in doc:
+                tid = vocab.setdefault(term, len(vocab))
+                per_doc[tid] = per_doc.get(tid, 0) + 1
+            indices.extend(per_doc)
+            data.extend(per_doc.values())
+            indptr.append(len(indices))
+        counts = sp.csr_matrix(
+            (
+                np.asarray(data, dtype=np.float32),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int64),
+            ),
+            shape=(len(docs), len(vocab)),
+        )
+        return cls(counts, tuple(vocab))
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.counts.shape[0])
+
+    def rows(self, keep: np.ndarray) -> TermCounts:
+        """Only the passages whose rows are listed in ``keep``."""
+        return TermCounts(self.counts[keep], self.vocab)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        sp.save_npz(folder / "terms.npz", self.counts, compressed=False)
+        (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> TermCounts:
+        try:
+            counts = sp.load_npz(folder / "terms.npz").tocsr()
+            vocab = tuple(json.loads((folder / "vocab.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise KnowledgeUnavailable(f"{folder}: unreadable term counts ({exc})") from exc
+        if counts.shape[1] != len(vocab):
+            raise KnowledgeUnavailable(f"{folder}: term counts do not match the vocabulary")
+        return cls(counts, vocab)
+
+
+def merge_counts(parts: Sequence[TermCounts]) -> TermCounts:
+    """One TermCounts over the union of the parts' vocabularies, rows in the parts' order."""
+    vocab: dict[str, int] = {}
+    blocks = []
+    for part in parts:
+        mapping = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for t in part.vocab), dtype=np.int32,
+            count=len(part.vocab),
+        )
+        c = part.counts
+        blocks.append((c.data, mapping[c.indices] if len(c.indices) else c.indices, c.indptr))
+    n_vocab = len(vocab)
+    matrices = [
+        sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_vocab))
+        for data, indices, indptr in blocks
+    ]
+    if not matrices:
+        return TermCounts(sp.csr_matrix((0, 0), dtype=np.float32), ())
+    return TermCounts(sp.vstack(matrices, format="csr"), tuple(vocab))
+
+
+class LexicalIndex:
+    """Lucene BM25 over term counts; rows follow the passage order of the version."""
+
+    def __init__(self, terms: TermCounts) -> None:
+        counts = terms.counts
+        self.n_docs = int(counts.shape[0])
+        self.vocab = {t: i for i, t in enumerate(terms.vocab)}
+        # document frequency: every stored (passage, term) pair is one passage containing it
+        df = np.bincount(counts.indices, minlength=len(terms.vocab)).astype(np.float64)
+        self._df = df
+        doc_len = np.asarray(counts.sum(axis=1)).ravel()
+        avg_len = float(doc_len.mean()) if self.n_docs else 1.0
+        idf = np.log1p((self.n_docs - df + 0.5) / (df + 0.5))
+        rows = np.repeat(np.arange(self.n_docs), np.diff(counts.indptr))
+        tf = counts.data.astype(np.float64)
+        norm = K1 * (1.0 - B + B * doc_len[rows] / max(avg_len, 1e-9))
+        weights = (idf[counts.indices] * tf / (tf + norm)).astype(np.float32)
+        matrix = sp.csr_matrix(
+            (weights, counts.indices, counts.indptr), shape=counts.shape
+        ).tocsc()
+        self.model = bm25s.BM25(k1=K1, b=B, method="lucene")
+        self.model.scores = {
+            "data": matrix.data,
+            "indices": matrix.indices.astype(np.int32),
+            "indptr": matrix.indptr,
+            "num_docs": self.n_docs,
+        }
+        self.model.vocab_dict = self.vocab
+        self.model.unique_token_ids_set = set(self.vocab.values())
+        self.model.nonoccurrence_array = None
 
     @classmethod
     def build(cls, docs: Sequence[list[str]]) -> LexicalIndex:
-        model = bm25s.BM25(k1=K1, b=B, method="lucene")
-        # bm25s needs at least one term per document: empty ones get a placeholder
-        model.index([d if d else ["\u2400"] for d in docs], show_progress=False)
-        doc_freq: Counter[str] = Counter()
-        for doc in docs:
-            doc_freq.update(set(doc))
-        return cls(model, dict(doc_freq), len(docs))
+        return cls(TermCounts.from_documents(docs))
 
     def idf(self, term: str) -> float:
-        df = self.doc_freq.get(term, 0)
+        tid = self.vocab.get(term)
+        df = float(self._df[tid]) if tid is not None else 0.0
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """Raw BM25 per row."""
-        known = [t for t in dict.fromkeys(terms) if t in self.model.vocab_dict]
+        known = [t for t in dict.fromkeys(terms) if t in self.vocab]
         if not known or self.n_docs == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
@@ -57,22 +163,8 @@ class LexicalIndex:
             return np.zeros(self.n_docs, dtype=np.float32), 0.0
         per_term = 1.0 / (1.0 + K1)  # tf=1, document of average length, Lucene BM25
         ideal = sum(self.idf(t) for t in unique) * per_term
-        known_mass = sum(self.idf(t) for t in unique if t in self.model.vocab_dict) * per_term
+        known_mass = sum(self.idf(t) for t in unique if t in self.vocab) * per_term
         raw = self.scores(unique)
         if ideal <= 0:
             return np.zeros(self.n_docs, dtype=np.float32), 0.0
         return np.clip(raw / ideal, 0.0, 1.0).astype(np.float32), known_mass / ideal
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.model.save(str(folder), show_progress=False)
-        (folder / "doc_freq.json").write_text(
-            json.dumps({"n_docs": self.n_docs, "doc_freq": self.doc_freq}), encoding="utf-8"
-        )
-
-    @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        model = bm25s.BM25.load(str(folder), show_progress=False)
-        data = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
-        doc_freq = {str(k): int(v) for k, v in data["doc_freq"].items()}
-        return cls(model, doc_freq, int(data["n_docs"]))

@@ -15,11 +15,10 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from kb_index import dense
+from kb_index import dense, segments
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.language import detect_language
@@ -27,7 +26,7 @@ from kb_index.lexical import LexicalIndex
 from kb_index.nlp import analyze
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, LANGUAGES, Hit
-from kb_index.versions import VersionStore, read_manifest
+from kb_index.versions import VersionStore, read_current_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +66,12 @@ def validate_query(
 
 
 class IndexVersion:
-    """One complete version folder, fully loaded into memory (vectors memory-mapped)."""
+    """One complete version folder, fully loaded into memory (its segments' live passages)."""
 
     def __init__(self, path: Path, settings: KbSettings, embedder: Embedder | None = None) -> None:
         self.path = path
         self.settings = settings
-        self.manifest = read_manifest(path)
+        self.manifest = read_current_manifest(path)
         self.name = str(self.manifest["version"])
         self.embedder = embedder or get_embedder(str(self.manifest["model"]))
         articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
@@ -89,28 +88,42 @@ class IndexVersion:
             )
             for a in articles
         }
-        self.rows: list[dict[str, Any]] = []
-        with open(path / "passages.jsonl", encoding="utf-8") as handle:
-            for line in handle:
-                self.rows.append(json.loads(line))
-        self.ids = np.array([r["id"] for r in self.rows], dtype=np.int64)
-        self.row_of_id = {int(pid): i for i, pid in enumerate(self.ids)}
-        self.vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        data = segments.assemble(
+            path, self.manifest["segments"], self.manifest["article_segments"],
+            int(self.manifest["dimension"]),
+        )
+        self.n_passages = len(data)
+        self.records = data.records
+        self.ids = data.ids
+        self.row_of_id = {int(pid): i for i, pid in enumerate(self.ids.tolist())}
+        self.vectors = data.vectors
         self.index = dense.load_index(path / "dense.faiss")
         dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
-        self.lexical = LexicalIndex.load(path / "lexical")
-        self.row_lang = np.array([r["language"] for r in self.rows])
-        self.row_audience = np.array([r["audience"] for r in self.rows])
-        self.row_article = [r["article_id"] for r in self.rows]
+        self.lexical = LexicalIndex(data.terms)
+        self.row_article = data.article_ids
+        # per-row filters come from the article the passage belongs to
+        order = {aid: i for i, aid in enumerate(self.articles)}
+        meta = list(self.articles.values())
+        try:
+            self.row_article_no = np.array([order[aid] for aid in data.article_ids], np.int64)
+        except KeyError as exc:
+            raise KnowledgeUnavailable(
+                f"version {self.name}: passage of unknown article {exc.args[0]!r}"
+            ) from exc
+        self.row_lang = np.array([a.language for a in meta])[self.row_article_no] if meta else (
+            np.zeros(0, dtype=str))
+        self.row_audience = np.array([a.audience for a in meta])[self.row_article_no] if meta else (
+            np.zeros(0, dtype=str))
 
     def check_counts(self) -> None:
         counts = self.manifest["counts"]
         found = {
             "articles": len(self.articles),
-            "passages": len(self.rows),
+            "passages": self.n_passages,
             "vectors": int(self.vectors.shape[0]),
             "dense": int(self.index.ntotal),
             "lexical": int(self.lexical.n_docs),
+            "distinct ids": len(self.row_of_id),
         }
         expected_passages = int(counts["passages"])
         problems = [
@@ -126,14 +139,15 @@ class IndexVersion:
     def _mask(
         self, lang: str | None, audience: tuple[str, ...], tags: tuple[str, ...]
     ) -> np.ndarray | None:
-        mask = np.ones(len(self.rows), dtype=bool)
+        mask = np.ones(self.n_passages, dtype=bool)
         if lang:
             mask &= self.row_lang == lang
         if set(audience) != set(AUDIENCES):
             mask &= np.isin(self.row_audience, list(audience))
         if tags:
             wanted = set(tags)
-            mask &= np.array([bool(wanted.intersection(r["tags"])) for r in self.rows], dtype=bool)
+            tagged = np.array([bool(wanted.intersection(a.tags)) for a in self.articles.values()])
+            mask &= tagged[self.row_article_no]
         return None if mask.all() else mask
 
     def search(
@@ -151,14 +165,14 @@ class IndexVersion:
         validate_query(query, k, lang, audience, self.settings)
         if mode not in MODES:
             raise InvalidQuery(f"unknown mode {mode!r}")
-        if not self.rows:
+        if not self.n_passages:
             return []
         today = today or datetime.now(timezone.utc).date()
         mask = self._mask(lang, tuple(audience), tuple(t.lower() for t in tags))
         if mask is not None and not mask.any():
             return []
         qlang = query_lang or detect_language(query) or lang
-        n_cand = min(len(self.rows), max(50, k * 10))
+        n_cand = min(self.n_passages, max(50, k * 10))
 
         candidates: set[int] = set()
         nl_all: np.ndarray | None = None
@@ -202,7 +216,7 @@ class IndexVersion:
             top = np.argsort(-sims)[:n_cand]
             return [int(rows[i]) for i in top]
         share = 1.0 if mask is None else max(float(mask.mean()), 0.05)
-        fetch = min(len(self.rows), int(n_cand / share))
+        fetch = min(self.n_passages, int(n_cand / share))
         _scores, labels = self.index.search(qvec.reshape(1, -1), fetch)
         out = []
         for label in labels[0]:
@@ -226,7 +240,7 @@ class IndexVersion:
         hits = []
         for article_id, (score, row, stale) in ranked:
             article = self.articles[article_id]
-            passage = self.rows[row]
+            passage = self.records.get(row)
             hits.append(
                 Hit(
                     article_id=article_id,

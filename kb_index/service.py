@@ -91,7 +91,7 @@ async def healthz_handler(request: web.Request) -> web.Response:
             "status": "ok",
             "version": current.name,
             "articles": len(current.articles),
-            "passages": len(current.rows),
+            "passages": current.n_passages,
         }
     )
 
@@ -113,7 +113,7 @@ async def _watch_pointer(app: web.Application) -> None:
             swapped = await loop.run_in_executor(None, live.reload)
             if swapped:
                 app[METRICS_KEY]["reloads"].inc()
-                app[METRICS_KEY]["passages"].set(len(live.current.rows))
+                app[METRICS_KEY]["passages"].set(live.current.n_passages)
         except KnowledgeError:
             logger.exception("could not load the live knowledge index; still serving the last one")
         await asyncio.sleep(settings.reload_interval)

@@ -26,6 +26,8 @@ class Article:
     url: str
     tags: tuple[str, ...] = ()
     content_hash: str = ""
+    # (size, mtime_ns) of the file when it was read: an update skips files whose stamp is unchanged
+    file_stamp: tuple[int, int] = field(default=(0, 0), compare=False)
 
     def is_stale(self, today: date) -> bool:
         return self.review_by < today

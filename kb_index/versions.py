@@ -21,9 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kb_index.errors import BuildError, VersionNotFound
+from kb_index.errors import BuildError, KnowledgeUnavailable, VersionNotFound
 
 POINTER = "LIVE"
+# Layout of a version folder; a version of another format is rebuilt, never read.
+FORMAT = 2
 BUILDING_PREFIX = ".building-"
 
 
@@ -194,4 +196,15 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise VersionNotFound(f"{path}: unreadable manifest") from exc
     if not isinstance(data, dict):
         raise VersionNotFound(f"{path}: unreadable manifest")
+    return data
+
+
+def read_current_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a version this code can load (raises KnowledgeUnavailable otherwise)."""
+    data = read_manifest(path)
+    if data.get("format") != FORMAT:
+        raise KnowledgeUnavailable(
+            f"version {path.name} has index format {data.get('format')}, this code reads format "
+            f"{FORMAT}: run `kb build`"
+        )
     return data
