@@ -47,7 +47,7 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def parse_article(path: Path, raw: bytes | None = None) -> Article:
+def parse_article(path: Path, raw: bytes | None = None, digest: str | None = None) -> Article:
     """Parse one article file; raises ArticleError naming the file and the problem."""
     name = str(path)
     if raw is None:
@@ -73,7 +73,7 @@ def parse_article(path: Path, raw: bytes | None = None) -> Article:
     if not isinstance(meta, dict):
         raise ArticleError(f"{name}: bad front matter (expected key: value pairs)")
     body = text[match.end() :].strip()
-    return _article_from(meta, body, name, content_hash(raw))
+    return _article_from(meta, body, name, digest or content_hash(raw))
 
 
 def _article_from(meta: dict[str, Any], body: str, name: str, digest: str) -> Article:
@@ -183,11 +183,13 @@ def load_articles(
                 )
                 continue
             try:
-                previous = known.get(content_hash(raw)) if known else None
+                digest = content_hash(raw)
+                previous = known.get(digest) if known else None
                 if previous is not None:
                     article = dataclasses.replace(previous, path=str(path), file_stamp=stamp)
                 else:
-                    article = dataclasses.replace(parse_article(path, raw), file_stamp=stamp)
+                    parsed = parse_article(path, raw, digest)
+                    article = dataclasses.replace(parsed, file_stamp=stamp)
             except ArticleError as exc:
                 problems.append(ArticleProblem(str(path), str(exc)))
                 continue

@@ -203,8 +203,7 @@ class IndexVersion:
         elif mode == "lexical":
             fused = nl
         else:
-            wd = fusion_weight(qlang, float(nd.max(initial=0.0)), float(nl.max(initial=0.0)))
-            fused = wd * nd + (1.0 - wd) * nl
+            fused = fuse(nd, nl, qlang)
         return self._hits(cand, fused, k, today)
 
     def _dense_candidates(
@@ -255,6 +254,12 @@ class IndexVersion:
                 )
             )
         return hits
+
+
+def fuse(nd: np.ndarray, nl: np.ndarray, qlang: str | None) -> np.ndarray:
+    """Fused [0, 1] scores of the candidates from their dense and lexical scores."""
+    wd = fusion_weight(qlang, float(nd.max(initial=0.0)), float(nl.max(initial=0.0)))
+    return wd * nd + (1.0 - wd) * nl
 
 
 def fusion_weight(qlang: str | None, dense_top: float, lexical_top: float) -> float:

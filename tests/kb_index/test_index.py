@@ -1,13 +1,17 @@
 import dataclasses
 import json
+import os
+import shutil
+from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from kb_index import dense
+from kb_index import articles as articles_module
+from kb_index import builder, dense
 from kb_index.builder import build, rollback
-from kb_index.errors import BuildError, InvalidQuery, VersionNotFound
+from kb_index.errors import BuildError, InvalidQuery, KnowledgeUnavailable, VersionNotFound
 from kb_index.search import IndexVersion, LiveIndex
 from kb_index.settings import KbSettings
 from kb_index.versions import VersionStore
@@ -193,3 +197,113 @@ def test_bad_factory_and_untrainable_ivf() -> None:
     vectors = np.eye(8, dtype=np.float32)
     with pytest.raises(BuildError, match="needs at least"):
         dense.build_index("IVF64,Flat", np.arange(8, dtype=np.int64), vectors)
+
+
+def _segment_files(version_dir: Path) -> dict[str, os.stat_result]:
+    return {
+        str(p.relative_to(version_dir)): p.stat()
+        for p in (version_dir / "segments").rglob("*")
+        if p.is_file()
+    }
+
+
+def test_update_shares_unchanged_segments_and_survives_pruning(settings: KbSettings) -> None:
+    store = VersionStore(settings.kb_dir)
+    first = build(settings)
+    v1_dir = store.live_path()
+    path = settings.source / "en/gift-cards.md"
+    path.write_text(path.read_text().replace("24 months", "36 months"), encoding="utf-8")
+    second = build(settings, incremental=True)
+    v2_dir = store.live_path()
+    manifest = json.loads((v2_dir / "manifest.json").read_text())
+    assert len(manifest["segments"]) == 2 and manifest["counts"]["segments"] == 2
+    assert manifest["article_segments"]["gift-cards"] == manifest["segments"][1]
+    assert manifest["counts"]["stored"] == first.passages + second.embedded
+    # the base segment is the same files (hard links), not a copy
+    old, new = _segment_files(v1_dir), _segment_files(v2_dir)
+    shared = [name for name in old if name in new]
+    assert shared and all(new[n].st_ino == old[n].st_ino for n in shared)
+    # the old passage of the changed article is not live in the new version
+    hits = LiveIndex(settings).search("gift cards valid months", k=10)
+    gift = [h for h in hits if h.article_id == "gift-cards"]
+    assert len(gift) == 1 and "36 months" in gift[0].passage
+    # pruning the base version leaves the shared segment intact for the live one
+    shutil.rmtree(v1_dir)
+    version = IndexVersion(v2_dir, settings)
+    version.check_counts()
+    assert "36 months" in version.search("gift cards valid months")[0].passage
+
+
+def _segment_counts_over_updates(settings: KbSettings, updates: int) -> list[int]:
+    build(settings)
+    path = settings.source / "en/returns-policy.md"
+    counts = []
+    for days in range(31, 31 + updates):
+        text = path.read_text()
+        path.write_text(text.replace(f"{days - 1} days", f"{days} days"), encoding="utf-8")
+        assert build(settings, incremental=True).embedded >= 1
+        live = LiveIndex(settings)
+        live.current.check_counts()
+        assert f"{days} days" in live.search("return window days")[0].passage
+        counts.append(len(live.current.manifest["segments"]))
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("max_segments", "max_dead", "expected"),
+    [
+        (3, 1.0, [2, 3, 1, 2]),  # a fourth segment would be one too many: rewrite as one
+        (100, 0.3, [2, 1, 2, 1]),  # returns-policy is ~20% of the passages: dead piles up
+    ],
+)
+def test_updates_compact_into_one_segment(
+    settings: KbSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    max_segments: int,
+    max_dead: float,
+    expected: list[int],
+) -> None:
+    monkeypatch.setattr(builder, "MAX_SEGMENTS", max_segments)
+    monkeypatch.setattr(builder, "MAX_DEAD_SHARE", max_dead)
+    assert _segment_counts_over_updates(settings, len(expected)) == expected
+    manifest = LiveIndex(settings).current.manifest
+    if expected[-1] == 1:
+        assert manifest["counts"]["stored"] == manifest["counts"]["passages"]
+    else:
+        assert manifest["counts"]["stored"] > manifest["counts"]["passages"]
+
+
+def test_update_reads_only_files_whose_size_or_time_changed(
+    settings: KbSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(settings)
+    hashed: list[int] = []
+    real_hash = articles_module.content_hash
+    monkeypatch.setattr(
+        articles_module, "content_hash", lambda raw: hashed.append(len(raw)) or real_hash(raw)
+    )
+    assert build(settings, incremental=True).unchanged and hashed == []
+    path = settings.source / "sv/retur.md"
+    path.write_text(path.read_text() + "\nReturen är registrerad.\n", encoding="utf-8")
+    result = build(settings, incremental=True)
+    assert len(hashed) == 1 and result.embedded >= 1
+    # touched but byte-identical: read and hashed again, but nothing is re-embedded
+    os.utime(settings.source / "en/gift-cards.md")
+    touched = build(settings, incremental=True)
+    assert len(hashed) == 2 and touched.unchanged
+
+
+def test_version_of_an_older_format_is_refused_and_rebuilt(settings: KbSettings) -> None:
+    build(settings)
+    store = VersionStore(settings.kb_dir)
+    manifest_path = store.live_path() / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(KnowledgeUnavailable, match="format 1.*run `kb build`"):
+        LiveIndex(settings).search("returns")
+    result = build(settings, incremental=True)
+    assert not result.incremental and result.embedded == result.passages
+    assert LiveIndex(settings).search("return label free in Sweden")[0].article_id == (
+        "returns-policy"
+    )

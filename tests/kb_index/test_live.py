@@ -105,14 +105,17 @@ def test_hot_reload_follows_pointer(service: str, settings: KbSettings) -> None:
     assert old_hits and not any("Zeppelinpost" in h["passage"] for h in old_hits)
 
 
-def test_killed_build_leaves_live_version_served(service: str, settings: KbSettings) -> None:
+@pytest.mark.parametrize("command", ["build", "update"])
+def test_killed_build_leaves_live_version_served(
+    service: str, settings: KbSettings, command: str
+) -> None:
     store = VersionStore(settings.kb_dir)
     before = store.live_name()
     path = settings.source / "en/returns-policy.md"
     path.write_text(path.read_text().replace("30 days", "99 days"), encoding="utf-8")
     for stage in ("embedded", "written", "renamed", "verified"):
         proc = subprocess.run(
-            [sys.executable, "-m", "kb_index.cli", "build"],
+            [sys.executable, "-m", "kb_index.cli", command],
             env=_env(settings, KB_CRASH_AT=stage),
             capture_output=True,
             timeout=120,
@@ -125,8 +128,9 @@ def test_killed_build_leaves_live_version_served(service: str, settings: KbSetti
         assert hits[0]["article_id"] == "returns-policy" and "30 days" in hits[0]["passage"]
     # killed after the rename: complete but never verified nor made live
     assert len(store.names()) == 3
-    # the next build cleans up and goes live
-    after = build(settings)
+    # the next build (an update that shares the live version's segment) cleans up and goes live
+    after = build(settings, incremental=True)
+    assert after.incremental and after.embedded >= 1
     assert not list((settings.kb_dir / "versions").glob(".building-*"))
     _wait_for_version(service, after.version)
     assert "99 days" in _get(service, "/search", q="return window days")["hits"][0]["passage"]
