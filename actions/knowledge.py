@@ -1,16 +1,18 @@
 """Knowledge fallback: answer a message no intent covers from the public knowledge articles.
 
 Flow (rules in data/rules/knowledge.yml):
-- `action_knowledge_search` runs when NLU falls back. It detects the message's language
+- `action_knowledge_search` runs when NLU falls back (a low-confidence English message, or any
+  Swedish, Norwegian or Chinese message: nlu.language_gate). It detects the message's language
   (nlu.language), searches `kb serve` for public articles in that language and, above
-  KB_MIN_SCORE, answers with the best passage and its article link and asks whether it helped.
-  Below the threshold it continues with Rasa's two-stage fallback. For Swedish, Norwegian and
-  Chinese it also says, in that language, that a colleague can help in that language.
-- `action_knowledge_feedback` handles the yes/no to "did that help?"; "no" asks the customer to
-  rephrase (slot kb_declined); if the rephrased message is not understood either,
-  `action_knowledge_search` offers a person (slot kb_offered_human; "yes" -> handoff rule).
-- The knowledge service being down gets a polite message, is logged, and the two-stage fallback
-  continues.
+  KB_MIN_SCORE, answers with the best passage and its article link and asks whether it helped
+  (Yes / No / Talk to a person). For Swedish, Norwegian and Chinese it also says, in that
+  language, that a colleague can help in that language.
+- Below the threshold, or with the knowledge service down (a polite message, logged), it
+  continues with Rasa's two-stage fallback, whose questions actions/fallback.py words.
+- `action_knowledge_feedback` handles the yes/no to "did that help?": "yes" ends politely; "no"
+  asks the customer to put it another way (slot kb_declined). If that is not understood
+  either, `action_knowledge_search` offers a person (slot kb_offered_human): "yes" goes to
+  `action_handoff_to_human` by rule, "no" back to `action_knowledge_feedback`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from kb_index.client import HttpKnowledgeClient
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.settings import KbSettings
 from kb_index.types import Hit, KnowledgeSearch
-from nlu.language import DEFAULT_LANGUAGE, detect_language
+from nlu.language import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "helped": "Did that answer your question?",
         "yes": "Yes",
         "no": "No",
+        "person": "Talk to a person",
+        "accept": "Yes, please",
+        "decline": "No, thanks",
         "glad": "Great, glad that helped! Anything else I can do for you?",
         "not_helped": "Sorry that didn't help.",
         "rephrase": "Could you tell me a bit more, in other words?",
@@ -51,12 +56,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "unavailable": "Sorry, I can't search our help articles right now.",
         "human_in_language": "",
+        "no_person": "No problem. Is there anything else I can help you with?",
+        "not_found": (
+            "Sorry, I couldn't find an answer to that in our help articles. Would you like to "
+            "talk to one of our customer service colleagues, or put your question another way?"
+        ),
     },
     "sv": {
         "answer": "Den här artikeln kan hjälpa dig: {title}\n\n{passage}\n\nLäs mer: {url}",
         "helped": "Besvarade det din fråga?",
         "yes": "Ja",
         "no": "Nej",
+        "person": "Prata med en kollega",
+        "accept": "Ja tack",
+        "decline": "Nej tack",
         "glad": "Vad bra att det hjälpte! Kan jag hjälpa dig med något mer?",
         "not_helped": "Tyvärr, det hjälpte inte.",
         "rephrase": "Kan du berätta lite mer, med andra ord?",
@@ -65,8 +78,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "unavailable": "Tyvärr kan jag inte söka i våra hjälpartiklar just nu.",
         "human_in_language": (
-            "Du kan också prata med en av våra kollegor på svenska: skriv \"prata med en "
-            "människa\" så kopplar jag dig vidare."
+            "Du kan också prata med en av våra kollegor på kundservice, på svenska."
+        ),
+        "no_person": "Inga problem. Kan jag hjälpa dig med något annat?",
+        "not_found": (
+            "Tyvärr hittade jag inget svar på det i våra hjälpartiklar. Vill du prata med en av "
+            "våra kollegor på kundservice, eller formulera frågan på ett annat sätt?"
         ),
     },
     "nb": {
@@ -74,6 +91,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "helped": "Svarte det på spørsmålet ditt?",
         "yes": "Ja",
         "no": "Nei",
+        "person": "Snakk med en kollega",
+        "accept": "Ja takk",
+        "decline": "Nei takk",
         "glad": "Så bra at det hjalp! Er det noe mer jeg kan hjelpe deg med?",
         "not_helped": "Beklager at det ikke hjalp.",
         "rephrase": "Kan du fortelle litt mer, med andre ord?",
@@ -82,8 +102,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "unavailable": "Beklager, jeg kan ikke søke i hjelpeartiklene våre akkurat nå.",
         "human_in_language": (
-            "Du kan også snakke med en av våre kolleger på norsk: skriv \"snakke med et "
-            "menneske\" så setter jeg deg over."
+            "Du kan også snakke med en av våre kolleger i kundeservice, på norsk."
+        ),
+        "no_person": "Greit. Er det noe annet jeg kan hjelpe deg med?",
+        "not_found": (
+            "Beklager, jeg fant ikke noe svar på det i hjelpeartiklene våre. Vil du snakke med en "
+            "av våre kolleger i kundeservice, eller spørre på en annen måte?"
         ),
     },
     "zh": {
@@ -91,6 +115,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "helped": "這有回答您的問題嗎？",
         "yes": "有",
         "no": "沒有",
+        "person": "轉接真人客服",
+        "accept": "好的",
+        "decline": "不用了",
         "glad": "很高興能幫上忙！還有什麼我可以為您做的嗎？",
         "not_helped": "很抱歉，這沒有幫上忙。",
         "rephrase": "可以換個說法，多告訴我一些嗎？",
@@ -98,8 +125,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             "需要我為您轉接客服同事嗎？"
         ),
         "unavailable": "很抱歉，我現在無法搜尋我們的說明文章。",
-        "human_in_language": (
-            "我們的客服同事也可以用中文為您服務：請輸入「真人客服」，我會為您轉接。"
+        "human_in_language": "我們的客服同事也可以用中文為您服務。",
+        "no_person": "好的。還有什麼我可以為您做的嗎？",
+        "not_found": (
+            "很抱歉，我在說明文章中找不到相關的答案。您想與客服同事聯繫，還是換個方式描述您的問題？"
         ),
     },
 }
@@ -166,10 +195,55 @@ def _latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "").strip()
 
 
+def customer_language(tracker: Tracker) -> str:
+    """The language the knowledge fallback last saw, else the latest message's, else English."""
+    known = tracker.get_slot("customer_language")
+    if known in SUPPORTED_LANGUAGES:
+        return str(known)
+    parsed = (tracker.latest_message or {}).get("language")
+    if parsed in SUPPORTED_LANGUAGES:
+        return str(parsed)
+    return detect_language(_latest_text(tracker))
+
+
+def yes_no_buttons(language: str, *, yes: str = "yes", no: str = "no") -> list[dict[str, str]]:
+    return [
+        {"title": message(language, yes), "payload": "/affirm"},
+        {"title": message(language, no), "payload": "/deny"},
+    ]
+
+
+def person_button(language: str) -> dict[str, str]:
+    return {"title": message(language, "person"), "payload": "/request_human"}
+
+
 def _say_human_in_language(dispatcher: CollectingDispatcher, language: str) -> None:
     note = message(language, "human_in_language")
     if note:
         dispatcher.utter_message(text=note)
+
+
+def _last_bot_action(tracker: Tracker) -> str | None:
+    """The last action the bot ran before the customer's latest message (action_listen aside)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None
+
+
+def _knowledge_state(
+    article_id: str | None, *, declined: bool = False, offered_human: bool = False
+) -> list[EventType]:
+    """The knowledge fallback's slots; both actions set all three on every run, because the
+    rules (data/rules/knowledge.yml) must name every slot an action sets."""
+    return [
+        SlotSet("kb_article_id", article_id),
+        SlotSet("kb_declined", declined),
+        SlotSet("kb_offered_human", offered_human),
+    ]
 
 
 def answer_from_knowledge(
@@ -179,20 +253,26 @@ def answer_from_knowledge(
     search: KnowledgeSearch,
     min_score: float,
 ) -> list[EventType]:
-    """Answer `text` from the knowledge base, or hand over to the two-stage fallback."""
+    """Answer `text` from the knowledge base, or hand over to the two-stage fallback.
+
+    Without a good enough passage (or with the service down) the two-stage fallback follows;
+    its first question (actions/fallback.py) says, in the customer's language, that nothing
+    was found and offers a person.
+    """
     language = detect_language(text)
     events: list[EventType] = [SlotSet("customer_language", language)]
+    not_found: list[EventType] = [
+        *events, *_knowledge_state(None), FollowupAction(TWO_STAGE_FALLBACK)
+    ]
     try:
         answer = find_answer(search, text, language=language, min_score=min_score)
     except KnowledgeUnavailable:
         logger.exception("knowledge fallback: the knowledge service is unavailable")
         dispatcher.utter_message(text=message(language, "unavailable"))
-        _say_human_in_language(dispatcher, language)
-        return [*events, SlotSet("kb_article_id", None), FollowupAction(TWO_STAGE_FALLBACK)]
+        return not_found
     if answer is None:
         logger.info("knowledge fallback: no passage above %.2f (language %s)", min_score, language)
-        _say_human_in_language(dispatcher, language)
-        return [*events, SlotSet("kb_article_id", None), FollowupAction(TWO_STAGE_FALLBACK)]
+        return not_found
     logger.info("knowledge fallback: article %s (score %.2f)", answer.article_id, answer.score)
     dispatcher.utter_message(
         text=message(language, "answer").format(
@@ -202,16 +282,9 @@ def answer_from_knowledge(
     _say_human_in_language(dispatcher, language)
     dispatcher.utter_message(
         text=message(language, "helped"),
-        buttons=[
-            {"title": message(language, "yes"), "payload": "/affirm"},
-            {"title": message(language, "no"), "payload": "/deny"},
-        ],
+        buttons=[*yes_no_buttons(language), person_button(language)],
     )
-    return [
-        *events,
-        SlotSet("kb_article_id", answer.article_id),
-        SlotSet("kb_offered_human", False),
-    ]
+    return [*events, *_knowledge_state(answer.article_id)]
 
 
 class ActionKnowledgeSearch(Action):
@@ -225,12 +298,20 @@ class ActionKnowledgeSearch(Action):
     ) -> list[EventType]:
         text = _latest_text(tracker)
         if not text:
-            return [FollowupAction(TWO_STAGE_FALLBACK)]
-        if tracker.get_slot("kb_declined"):
-            language = str(tracker.get_slot("customer_language") or detect_language(text))
-            dispatcher.utter_message(text=message(language, "offer_human"))
+            return [*_knowledge_state(None), FollowupAction(TWO_STAGE_FALLBACK)]
+        if (
+            tracker.get_slot("kb_declined")
+            and _last_bot_action(tracker) == ActionKnowledgeFeedback.NAME
+        ):
+            # The rephrased question was not understood either: offer a person.
+            language = customer_language(tracker)
+            dispatcher.utter_message(
+                text=message(language, "offer_human"),
+                buttons=yes_no_buttons(language, yes="accept", no="decline"),
+            )
             _say_human_in_language(dispatcher, language)
-            return [SlotSet("kb_declined", False), SlotSet("kb_offered_human", True)]
+            return _knowledge_state(None, offered_human=True)
+        # a new question (also when the customer moved on after the rephrase request)
         return answer_from_knowledge(
             dispatcher,
             text,
@@ -240,20 +321,25 @@ class ActionKnowledgeSearch(Action):
 
 
 class ActionKnowledgeFeedback(Action):
-    """The customer said whether the knowledge answer helped."""
+    """The customer answered "did that help?" or declined the offered person."""
+
+    NAME = "action_knowledge_feedback"
 
     def name(self) -> str:
-        return "action_knowledge_feedback"
+        return self.NAME
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language = str(tracker.get_slot("customer_language") or DEFAULT_LANGUAGE)
+        language = customer_language(tracker)
         intent = str(((tracker.latest_message or {}).get("intent") or {}).get("name") or "")
-        events: list[EventType] = [SlotSet("kb_article_id", None)]
+        if tracker.get_slot("kb_offered_human"):
+            # only "no" reaches this action; "yes" goes to action_handoff_to_human by rule
+            dispatcher.utter_message(text=message(language, "no_person"))
+            return _knowledge_state(None)
         if intent == "affirm":
             dispatcher.utter_message(text=message(language, "glad"))
-            return events
+            return _knowledge_state(None)
         dispatcher.utter_message(text=message(language, "not_helped"))
         dispatcher.utter_message(text=message(language, "rephrase"))
-        return [*events, SlotSet("kb_declined", True)]
+        return _knowledge_state(None, declined=True)

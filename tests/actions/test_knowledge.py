@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -80,9 +81,12 @@ def test_answer_found_shows_passage_link_and_asks_if_it_helped(kb_url: str) -> N
     assert "https://help.nordvik.example/articles/returns-policy" in texts[0]
     assert "30 days" in texts[0]
     assert texts[-1] == "Did that answer your question?"
-    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == [
+        "/affirm", "/deny", "/request_human",
+    ]
     assert _slots(events) == {
-        "customer_language": "en", "kb_article_id": "returns-policy", "kb_offered_human": False,
+        "customer_language": "en", "kb_article_id": "returns-policy", "kb_declined": False,
+        "kb_offered_human": False,
     }
     assert not any(e.get("event") == "followup" for e in events)
 
@@ -99,6 +103,9 @@ def test_swedish_question_gets_a_swedish_article_and_a_swedish_human_note(kb_url
     assert texts[0].startswith("Den här artikeln kan hjälpa dig: Returnera en vara")
     assert "svenska" in texts[1]
     assert texts[-1] == "Besvarade det din fråga?"
+    assert [b["title"] for b in dispatcher.messages[-1]["buttons"]] == [
+        "Ja", "Nej", "Prata med en kollega",
+    ]
     assert _slots(events)["customer_language"] == "sv"
     assert _slots(events)["kb_article_id"] == "retur-sv"
 
@@ -166,15 +173,42 @@ def test_search_action_reads_the_latest_message_and_env(
     assert _slots(events)["kb_article_id"] == "shipping-sweden"
 
 
+def _after_feedback(tracker: Tracker) -> Tracker:
+    """The tracker as it is when the customer answers the rephrase request."""
+    tracker.events.insert(0, {"event": "action", "name": "action_knowledge_feedback"})
+    return tracker
+
+
 def test_after_a_declined_answer_a_second_miss_offers_a_person() -> None:
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
+    tracker = _after_feedback(make_tracker(
         text="blorp the flange", intent="nlu_fallback",
         slots={"kb_declined": True, "customer_language": "nb"},
-    )
+    ))
     events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
     assert _texts(dispatcher)[0].startswith("Vil du at jeg setter deg i kontakt")
-    assert events == [SlotSet("kb_declined", False), SlotSet("kb_offered_human", True)]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert events == [
+        SlotSet("kb_article_id", None), SlotSet("kb_declined", False),
+        SlotSet("kb_offered_human", True),
+    ]
+
+
+def test_a_stale_decline_does_not_stop_a_new_search(
+    kb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kb_declined left over from an earlier answer: the customer moved on, so search again."""
+    monkeypatch.setenv("KB_URL", kb_url)
+    monkeypatch.setenv("KB_MIN_SCORE", "0.05")
+    knowledge.knowledge_client.cache_clear()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text="how much does shipping within Sweden cost",
+                           intent="nlu_fallback", slots={"kb_declined": True})
+    tracker.events.insert(0, {"event": "action", "name": "utter_faq"})
+    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
+    knowledge.knowledge_client.cache_clear()
+    assert _slots(events)["kb_article_id"] == "shipping-sweden"
+    assert _slots(events)["kb_declined"] is False
 
 
 def test_feedback_yes_and_no() -> None:
@@ -183,7 +217,10 @@ def test_feedback_yes_and_no() -> None:
         dispatcher, make_tracker(text="yes", intent="affirm", slots={"customer_language": "en"}), {}
     )
     assert _texts(dispatcher) == ["Great, glad that helped! Anything else I can do for you?"]
-    assert yes == [SlotSet("kb_article_id", None)]
+    assert yes == [
+        SlotSet("kb_article_id", None), SlotSet("kb_declined", False),
+        SlotSet("kb_offered_human", False),
+    ]
 
     dispatcher = CollectingDispatcher()
     no = ActionKnowledgeFeedback().run(
@@ -192,4 +229,19 @@ def test_feedback_yes_and_no() -> None:
     assert _texts(dispatcher) == [
         "Beklager at det ikke hjalp.", "Kan du fortelle litt mer, med andre ord?",
     ]
-    assert no == [SlotSet("kb_article_id", None), SlotSet("kb_declined", True)]
+    assert no == [
+        SlotSet("kb_article_id", None), SlotSet("kb_declined", True),
+        SlotSet("kb_offered_human", False),
+    ]
+
+
+def test_feedback_no_to_the_offered_person() -> None:
+    dispatcher = CollectingDispatcher()
+    events = ActionKnowledgeFeedback().run(dispatcher, make_tracker(
+        text="nej tack", intent="deny",
+        slots={"customer_language": "sv", "kb_offered_human": True},
+    ), {})
+    assert _texts(dispatcher) == ["Inga problem. Kan jag hjälpa dig med något annat?"]
+    assert _slots(events) == {
+        "kb_article_id": None, "kb_declined": False, "kb_offered_human": False,
+    }

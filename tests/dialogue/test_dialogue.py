@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).parent / "rasa")
+STORY_FILES = ("test_bot_stories.yml", "knowledge_stories.yml")
 ENV_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
                "RASA_TELEMETRY_ENABLED": "false"}
 
@@ -33,7 +35,11 @@ def test_rasa_data_validate() -> None:
 
 @pytest.mark.slow
 def test_bot_stories_predict_every_action(rasa_model: Path, tmp_path: Path) -> None:
-    stories = Path(__file__).with_name("test_bot_stories.yml")
+    """The bot's own flows and the knowledge fallback's, in one `rasa test core` run."""
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    for name in STORY_FILES:
+        shutil.copy(Path(__file__).with_name(name), stories / name)
     result = _run([RASA, "test", "core", "--model", str(rasa_model), "--stories", str(stories),
                    "--out", str(tmp_path / "results"), "--fail-on-prediction-errors"])
     output = result.stdout[-4000:] + result.stderr[-4000:]
