@@ -79,9 +79,10 @@ class SentenceTransformerEmbedder:
                 from sentence_transformers import SentenceTransformer
 
                 try:
-                    self._model = SentenceTransformer(self.name, device="cpu")
+                    model = SentenceTransformer(self.name, device="cpu")
                 except Exception as exc:  # any load failure: offline, missing path, bad files
                     raise KnowledgeError(f"embedding model {self.name!r} cannot be loaded") from exc
+                self._model = model.eval()
                 logger.info("loaded embedding model %s", self.name)
             return self._model
 
@@ -101,6 +102,8 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
         vectors = self._get().encode(
             texts,
             batch_size=batch_size,
@@ -109,6 +112,19 @@ class SentenceTransformerEmbedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text (a query) straight through the model's modules: encode() spends a few
+        milliseconds per call on set-up (moving the model to its device, switching it to eval
+        mode) that a single query does not need."""
+        import torch
+
+        model = self._get()
+        with torch.inference_mode():
+            features = model.tokenize([text])
+            vector = model(features)["sentence_embedding"]
+        return _normalize(vector.numpy().astype(np.float32, copy=False))
 
 
 def limit_query_threads(threads: int) -> None:

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import numpy as np
+
 import pytest
 
 from kb_index.builder import build
@@ -27,3 +29,16 @@ def test_packaged_model_finds_paraphrases(settings: KbSettings) -> None:
     assert live.search("returnera varor", lang="sv")[0].article_id == "retur-sv"
     nonsense = live.search("quantum chromodynamics lecture notes", audience=("public", "internal"))
     assert all(h.score < real.min_score for h in nonsense)
+
+
+def test_single_query_fast_path_matches_batch_encoding() -> None:
+    from kb_index.embedder import get_embedder
+
+    embedder = get_embedder(_default_model())
+    texts = ["Where is my parcel?", "Var är mitt paket?", "我的包裹在哪裡？"]
+    batch = embedder.encode(texts)
+    for text, expected in zip(texts, batch, strict=True):
+        single = embedder.encode([text])
+        assert single.shape == (1, 384) and single.dtype == np.float32
+        assert np.allclose(single[0], expected, atol=1e-5)
+        assert abs(float(np.linalg.norm(single[0])) - 1.0) < 1e-5
