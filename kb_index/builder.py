@@ -26,6 +26,7 @@ from kb_index import dense, segments
 from kb_index.articles import ArticleProblem, load_articles
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import BuildError, KnowledgeError
+from kb_index.fusion import FusionWeights
 from kb_index.lexical import TermCounts
 from kb_index.nlp import analyze
 from kb_index.passages import passage_document, passage_id, split_article
@@ -288,6 +289,7 @@ def _build_locked(
         settings, store, embedder, name, building, articles, plan, index,
         base_version=base.name if base is not None else None,
         embedded=len(flat_new), problems=problems, search_params=search_params,
+        fusion=_live_fusion(store, settings),
     )
     live_passages = int(index.ntotal)
     return BuildResult(
@@ -317,6 +319,7 @@ def write_version(
     embedded: int = 0,
     problems: list[ArticleProblem] | None = None,
     search_params: str = "",
+    fusion: dict[str, float] | None = None,
 ) -> str:
     """Write the new segment, dense index, articles and manifest (last) into ``building``, make
     it a version, verify it and move the live pointer; returns the version name."""
@@ -354,6 +357,8 @@ def write_version(
         "article_passages": plan.article_passages,
         "problems": [p.message for p in problems],
     }
+    if fusion is not None:
+        manifest["fusion"] = fusion
     _stage("written")
     # the manifest is written last: a folder without one is never taken for a version
     (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -367,6 +372,51 @@ def write_version(
     if pruned:
         logger.info("pruned old versions: %s", ", ".join(pruned))
     return name
+
+
+def _live_fusion(store: VersionStore, settings: KbSettings) -> dict[str, float] | None:
+    """Fusion weights tuned for the live version carry over to the next one (same model)."""
+    try:
+        manifest = read_manifest(store.live_path())
+    except KnowledgeError:
+        return None
+    fusion = manifest.get("fusion")
+    return fusion if manifest.get("model") == settings.model and fusion else None
+
+
+def apply_fusion(
+    settings: KbSettings, weights: FusionWeights, embedder: Embedder | None = None
+) -> str:
+    """Publish the live version again with other fusion weights: a new version that shares
+    every file with the live one (hard links) and differs only in its manifest."""
+    settings = settings.with_model()
+    store = VersionStore(settings.kb_dir)
+    with store.build_lock():
+        store.remove_leftovers()
+        live = store.live_path()
+        manifest = read_manifest(live)
+        if manifest.get("format") != FORMAT:
+            raise BuildError(f"version {live.name} has an older format: run `kb build` first")
+        name, building = store.start_building()
+        for seg in manifest["segments"]:
+            segments.link_segment(
+                live / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
+            )
+        for item in ("dense.faiss", "articles.json"):
+            os.link(live / item, building / item)
+        manifest.update(
+            version=name,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            base_version=live.name,
+            fusion=dict(weights.dense_share),
+        )
+        (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        final = store.finish_building(name, building)
+        probe = next(iter(_known_articles(live).values()))
+        verify(final, settings, embedder, probe)
+        store.set_live(name)
+        store.prune(settings.keep_versions)
+        return name
 
 
 def full_plan(name: str, data: SegmentData) -> Plan:

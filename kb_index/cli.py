@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("qrels", type=Path, nargs="+", help="one or more JSON-lines files")
     p.add_argument("--votes", action="store_true", help="fold agents' helpful votes in")
     p.add_argument("--report", type=Path, help="also write the table to this file")
+    p = sub.add_parser(
+        "tune-fusion", help="learn the dense/BM25 mix per language from labelled queries"
+    )
+    p.add_argument("qrels", type=Path, nargs="+", help="one or more JSON-lines files")
+    p.add_argument("--apply", action="store_true", help="publish a version with the new weights")
+    p.add_argument("--report", type=Path, help="also write the table to this file")
     sub.add_parser("versions", help="list versions (* = live)")
     p = sub.add_parser("rollback", help="make an earlier version live (default: the previous)")
     p.add_argument("version", nargs="?")
@@ -89,6 +95,8 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
         return _search(args, settings)
     if command == "eval":
         return _eval(args, settings)
+    if command == "tune-fusion":
+        return _tune_fusion(args, settings)
     if command == "versions":
         from kb_index.versions import VersionStore
 
@@ -201,6 +209,33 @@ def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+def _tune_fusion(args: argparse.Namespace, settings: KbSettings) -> int:
+    from kb_index.builder import apply_fusion
+    from kb_index.evaluation import load_qrels
+    from kb_index.fusion import fit_dense_shares, fits_table
+    from kb_index.search import LiveIndex
+
+    queries = [q for path in args.qrels for q in load_qrels(path)]
+    version = LiveIndex(settings).current
+    weights, fits = fit_dense_shares(
+        lambda q, w: [
+            h.article_id
+            for h in version.search(q.query, k=10, audience=AUDIENCES, fusion=w)
+        ],
+        queries,
+        version.fusion,
+    )
+    table = fits_table(fits)
+    print(f"{len(queries)} queries, version {version.name}\n\n{table}")
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(table + "\n", encoding="utf-8")
+    if args.apply:
+        name = apply_fusion(settings, weights, version.embedder)
+        print(f"version {name} is live with dense shares {dict(weights.dense_share)}")
     return 0
 
 

@@ -2,9 +2,10 @@
 
 Hybrid ranking (see README): both retrievers give every candidate passage a score in [0, 1]
 with an absolute meaning (dense: cosine mapped from [DENSE_FLOOR, DENSE_CEIL]; BM25: share of an
-ideal match). They are mixed with weights that start from a prior per detected query language
-(the packaged model is English-only) and are then scaled by how confident each retriever is on
-this query (its best score), so a retriever that finds nothing gives way to the other.
+ideal match). They are mixed with weights that start from a dense share per detected query
+language, learned from labelled queries (fusion.py; the packaged model is English-only), and are
+then scaled by how confident each retriever is on this query (its best score), so a retriever
+that finds nothing gives way to the other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from kb_index import dense, segments
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
+from kb_index.fusion import FusionWeights
 from kb_index.language import detect_language
 from kb_index.lexical import LexicalIndex
 from kb_index.nlp import analyze
@@ -33,8 +35,6 @@ logger = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
 DENSE_FLOOR = 0.15
 DENSE_CEIL = 0.75
-# Share of the dense retriever per detected query language, before confidence scaling.
-DENSE_PRIOR = {"en": 0.6, "sv": 0.25, "nb": 0.25, "zh": 0.15, None: 0.4}
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class IndexVersion:
         self.settings = settings
         self.manifest = read_current_manifest(path)
         self.name = str(self.manifest["version"])
+        self.fusion = FusionWeights.from_manifest(self.manifest.get("fusion"))
         self.embedder = embedder or get_embedder(str(self.manifest["model"]))
         articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         self.articles = {
@@ -161,6 +162,7 @@ class IndexVersion:
         mode: str = "hybrid",
         today: date | None = None,
         query_lang: str | None = None,
+        fusion: FusionWeights | None = None,
     ) -> list[Hit]:
         validate_query(query, k, lang, audience, self.settings)
         if mode not in MODES:
@@ -203,7 +205,7 @@ class IndexVersion:
         elif mode == "lexical":
             fused = nl
         else:
-            fused = fuse(nd, nl, qlang)
+            fused = (fusion or self.fusion).fuse(nd, nl, qlang)
         return self._hits(cand, fused, k, today)
 
     def _dense_candidates(
@@ -254,22 +256,6 @@ class IndexVersion:
                 )
             )
         return hits
-
-
-def fuse(nd: np.ndarray, nl: np.ndarray, qlang: str | None) -> np.ndarray:
-    """Fused [0, 1] scores of the candidates from their dense and lexical scores."""
-    wd = fusion_weight(qlang, float(nd.max(initial=0.0)), float(nl.max(initial=0.0)))
-    return wd * nd + (1.0 - wd) * nl
-
-
-def fusion_weight(qlang: str | None, dense_top: float, lexical_top: float) -> float:
-    """Dense share of the fused score: language prior scaled by each side's best score."""
-    prior = DENSE_PRIOR.get(qlang, DENSE_PRIOR[None])
-    d = prior * dense_top
-    lx = (1.0 - prior) * lexical_top
-    if d + lx <= 0:
-        return prior
-    return d / (d + lx)
 
 
 class LiveIndex:

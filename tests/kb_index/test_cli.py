@@ -87,3 +87,41 @@ def test_cli_eval_with_votes_gaps(
     qrels.write_text("{broken", encoding="utf-8")
     assert main(["eval", str(qrels)]) == 1
     assert "q.jsonl:1: not valid JSON" in capsys.readouterr().err
+
+
+def test_cli_tune_fusion_applies_a_new_version(
+    env: KbSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kb_index.search import LiveIndex
+    from kb_index.versions import VersionStore
+
+    qrels = tmp_path / "q.jsonl"
+    qrels.write_text(
+        "\n".join(
+            json.dumps({"query": q, "lang": lang, "relevant": [aid]})
+            for q, lang, aid in [
+                ("return label free in Sweden", "en", "returns-policy"),
+                ("delivery time Sweden PostNord", "en", "shipping-sweden"),
+                ("returnera varor inom 30 dagar", "sv", "retur-sv"),
+                ("退貨期限 三十天", "zh", "returns-zh"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    assert main(["build"]) == 0
+    store = VersionStore(env.kb_dir)
+    before = store.live_name()
+    capsys.readouterr()
+    report = tmp_path / "fusion.md"
+    assert main(["tune-fusion", str(qrels), "--apply", "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| en | 2 |" in out and "| zh | 1 |" in out and report.read_text() in out
+    after = store.live_name()
+    assert after != before and len(store.names()) == 2
+    live = LiveIndex(env).current
+    assert set(live.manifest["fusion"]) >= {"en", "sv", "nb", "zh"}
+    assert live.manifest["counts"]["passages"] == live.n_passages
+    assert live.search("return label free in Sweden")[0].article_id == "returns-policy"
+    # the tuned weights carry over to the next build of the same model
+    assert main(["build"]) == 0
+    assert LiveIndex(env).current.manifest["fusion"] == live.manifest["fusion"]
