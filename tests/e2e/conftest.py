@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 
 from store.repository import OrderStore
-from tests.support.fixtures import rasa_model  # noqa: F401
+from tests.support.fixtures import kb_server, rasa_model, shipped_kb_index  # noqa: F401
+from tests.support.knowledge import KbServer
 from tests.support.rasa_stack import RasaStack, start_rasa_stack
 from tests.support.store import make_test_store, sqlite_url
+
+KB_MIN_SCORE = 0.35  # the default in kb_index.settings, set so that .env cannot change it
 
 
 @pytest.fixture(scope="package")
@@ -21,10 +24,14 @@ def bot_store(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
 def bot_stack(
     rasa_model: Path,  # noqa: F811
     bot_store: OrderStore,
+    kb_server: KbServer,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RasaStack]:
-    """The real Rasa server and action server on loopback, sharing the seeded test store."""
+    """The real Rasa server and action server on loopback, sharing the seeded test store, with
+    the knowledge fallback searching a real `kb serve` on the shipped articles."""
+    knowledge = {"KB_URL": kb_server.url, "KB_MIN_SCORE": str(KB_MIN_SCORE)}
     with start_rasa_stack(
-        tmp_path_factory.mktemp("e2e-stack"), str(bot_store.engine.url), model=rasa_model
+        tmp_path_factory.mktemp("e2e-stack"), str(bot_store.engine.url), knowledge,
+        model=rasa_model,
     ) as stack:
         yield stack

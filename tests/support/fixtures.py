@@ -1,6 +1,7 @@
 """Pytest fixtures for bot tests; import them into a conftest.py:
 
     from tests.support.fixtures import rasa_model, test_store  # noqa: F401
+    from tests.support.fixtures import shipped_kb_index, kb_server  # noqa: F401
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import store
+from kb_index.settings import KbSettings
 from scripts.train import ensure_model
 from store.repository import OrderStore
+from tests.support.knowledge import KbServer, build_shipped_index, running_kb_serve
 from tests.support.store import make_test_store, sqlite_url
 
 
@@ -32,3 +35,19 @@ def test_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Orde
     yield crm
     store.get_store.cache_clear()
     crm.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shipped_kb_index(tmp_path_factory: pytest.TempPathFactory) -> KbSettings:
+    """The shipped articles built once per session with the packaged model, in a tmp dir."""
+    return build_shipped_index(tmp_path_factory.mktemp("shipped-kb") / "kb")
+
+
+@pytest.fixture(scope="session")
+def kb_server(
+    shipped_kb_index: KbSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KbServer]:
+    """A real `kb serve` on the shipped index; `kb_server.stopped()` takes it down for a while."""
+    log = tmp_path_factory.mktemp("kb-serve") / "kb_serve.log"
+    with running_kb_serve(shipped_kb_index, log) as server:
+        yield server
