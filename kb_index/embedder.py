@@ -121,8 +121,9 @@ class SentenceTransformerEmbedder:
         import torch
 
         model = self._get()
+        prepare = getattr(model, "preprocess", None) or model.tokenize  # preprocess: ST >= 5
         with torch.inference_mode():
-            features = model.tokenize([text])
+            features = prepare([text])
             vector = model(features)["sentence_embedding"]
         return _normalize(vector.numpy().astype(np.float32, copy=False))
 
