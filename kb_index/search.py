@@ -33,6 +33,7 @@ from kb_index.versions import VersionStore, read_current_manifest
 logger = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
+QUERY_CACHE = 1024
 DENSE_FLOOR = 0.15
 DENSE_CEIL = 0.75
 
@@ -74,6 +75,8 @@ class IndexVersion:
         self.manifest = read_current_manifest(path)
         self.name = str(self.manifest["version"])
         self.fusion = FusionWeights.from_manifest(self.manifest.get("fusion"))
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_cache_lock = threading.Lock()
         self.embedder = embedder or get_embedder(str(self.manifest["model"]))
         articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         self.articles = {
@@ -115,6 +118,18 @@ class IndexVersion:
             np.zeros(0, dtype=str))
         self.row_audience = np.array([a.audience for a in meta])[self.row_article_no] if meta else (
             np.zeros(0, dtype=str))
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding; the last QUERY_CACHE distinct queries are kept (agents and
+        the bot ask the same questions again and again)."""
+        cached = self._query_cache.get(query)
+        if cached is None:
+            cached = self.embedder.encode([query])[0]
+            with self._query_cache_lock:
+                if len(self._query_cache) >= QUERY_CACHE:
+                    self._query_cache.pop(next(iter(self._query_cache)))
+                self._query_cache[query] = cached
+        return cached
 
     def check_counts(self) -> None:
         counts = self.manifest["counts"]
@@ -188,7 +203,7 @@ class IndexVersion:
 
         qvec: np.ndarray | None = None
         if mode in ("hybrid", "dense"):
-            qvec = self.embedder.encode([query])[0]
+            qvec = self.query_vector(query)
             candidates.update(self._dense_candidates(qvec, n_cand, mask))
 
         if not candidates:

@@ -307,3 +307,28 @@ def test_version_of_an_older_format_is_refused_and_rebuilt(settings: KbSettings)
     assert LiveIndex(settings).search("return label free in Sweden")[0].article_id == (
         "returns-policy"
     )
+
+
+def test_repeated_queries_are_embedded_once_and_the_cache_is_bounded(
+    settings: KbSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb_index import search as search_module
+
+    build(settings)
+    version = LiveIndex(settings).current
+    calls: list[str] = []
+    real = version.embedder.encode
+
+    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(version.embedder, "encode", counting)
+    monkeypatch.setattr(search_module, "QUERY_CACHE", 2)
+    first = version.search("return label free in Sweden")
+    assert version.search("return label free in Sweden") == first
+    assert calls == ["return label free in Sweden"]
+    version.search("gift cards")
+    version.search("delivery time")  # evicts the oldest
+    version.search("return label free in Sweden")
+    assert calls.count("return label free in Sweden") == 2 and len(version._query_cache) == 2
