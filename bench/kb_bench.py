@@ -73,10 +73,12 @@ def _torch_threads() -> int:
     return int(torch.get_num_threads())
 
 
-def _write_report(name: str, title: str, body: str) -> None:
+def _write_report(name: str, title: str, body: str, part: str = "") -> None:
     REPORTS.mkdir(exist_ok=True)
+    load = os.getloadavg()
     text = (
-        f"# {title}\n\nMeasured by `python -m bench.kb_bench {name}` on {_machine()}."
+        f"# {title}\n\nMeasured by `python -m bench.kb_bench {part or name}` on {_machine()}, "
+        f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when written."
         f"\n\n{body}\n"
     )
     (REPORTS / f"kb_{name}.md").write_text(text, encoding="utf-8")
@@ -148,7 +150,7 @@ def _report_fusion_fit(version: IndexVersion, queries: list[LabelledQuery]) -> N
         f"The shipped defaults (`kb_index/fusion.py`) are the fitted shares.\n\n"
         + fits_table(fits)
     )
-    _write_report("fusion", "Knowledge index: learned fusion weights", body)
+    _write_report("fusion", "Knowledge index: learned fusion weights", body, part="quality")
 
 
 def run_quality(args: argparse.Namespace) -> None:
