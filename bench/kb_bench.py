@@ -523,14 +523,21 @@ def run_update(args: argparse.Namespace) -> None:
     proc = subprocess.run([sys.executable, "-m", "kb_index.cli", "update"], env=env,
                           capture_output=True, text=True)
     cli_s = time.perf_counter() - t0
+    watched = _edits_through_watcher(paths, env, settings.kb_dir, args.update_rounds)
     secs = [t for t, _, _ in timings]
     lines = ["| round | seconds | passages embedded | passages reused |", "|---|---|---|---|"]
     for i, (t, emb, reused) in enumerate(timings, 1):
         lines.append(f"| {i} (in-process, model loaded) | {t:.2f} | {emb} | {reused} |")
     lines.append(f"| cold `kb update` CLI (new process) | {cli_s:.2f} | - | - |")
+    for i, t in enumerate(watched, 1):
+        lines.append(f"| edit {i} saved → live through a running `kb watch --interval 1` | "
+                     f"{t:.2f} | - | - |")
     verdict = (f"Target <= 3 s for one changed article: median {statistics.median(secs):.2f} s, "
                f"max {max(secs):.2f} s in-process ({'ok' if max(secs) <= 3 else 'MISS'}); "
-               f"the cold CLI adds process start-up (imports of torch/spaCy, model load)"
+               f"edit saved to live through `kb watch`: max {max(watched):.2f} s, including up "
+               f"to 1 s until the next folder scan ({'ok' if max(watched) <= 3 else 'MISS'}). "
+               f"A cold `kb update` CLI adds process start-up (imports of torch, "
+               f"sentence-transformers and spaCy, model load)"
                f"{'' if proc.returncode == 0 else ' - CLI run FAILED: ' + proc.stderr[-200:]}.")
     body = (f"{base.articles:,} articles / {base.passages:,} passages (bodies cycled from the "
             f"shipped articles; base vectors random, built in {base_s:.0f} s), one article "
@@ -542,6 +549,37 @@ def run_update(args: argparse.Namespace) -> None:
             f"query) and moving the pointer.\n\n" + "\n".join(lines) + "\n\n"
             + verdict)
     _write_report("update", "Knowledge index: incremental update", body)
+
+
+def _edits_through_watcher(
+    paths: list[Path], env: dict[str, str], kb_dir: Path, edits: int
+) -> list[float]:
+    """Seconds from saving an edit to the live pointer moving, with `kb watch` running."""
+    store = VersionStore(kb_dir)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb_index.cli", "watch", "--interval", "1"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    times = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait until the model is loaded and the first scan is done
+            if "ready:" in line:
+                break
+        for edit in range(edits):
+            before = store.live_name()
+            with open(paths[2 + edit * 31], "a", encoding="utf-8") as handle:
+                handle.write(f"\nEdited while watched ({edit}).\n")
+            t0 = time.perf_counter()
+            while store.live_name() == before:
+                if time.perf_counter() - t0 > 120 or proc.poll() is not None:
+                    raise RuntimeError("kb watch did not publish the edit")
+                time.sleep(0.02)
+            times.append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return times
 
 
 PARTS = {

@@ -135,6 +135,11 @@ def article_files(source: Path) -> list[Path]:
     return [Path(name) for name, _stamp in _article_files_with_stamps(source)]
 
 
+def file_stamps(source: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every article file: a cheap signature of the folder's state."""
+    return dict(_article_files_with_stamps(source))
+
+
 def _article_files_with_stamps(source: Path) -> list[tuple[str, tuple[int, int]]]:
     """Article files below ``source`` (sorted paths) with their (size, mtime_ns)."""
     if not source.is_dir():

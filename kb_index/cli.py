@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--strict", action="store_true", help="fail on any bad article")
         p.add_argument("--source", type=Path, help="article folder (default KB_SOURCE)")
+    p = sub.add_parser("watch", help="update the index whenever articles change (model loaded)")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between folder scans")
+    p.add_argument("--strict", action="store_true", help="fail on any bad article")
+    p.add_argument("--source", type=Path, help="article folder (default KB_SOURCE)")
     p = sub.add_parser("search", help="search the live version")
     p.add_argument("query")
     p.add_argument("--lang", choices=LANGUAGES)
@@ -91,6 +95,13 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
     command = args.command
     if command in ("build", "update"):
         return _build(settings, args.strict, command == "update")
+    if command == "watch":
+        from kb_index.watch import watch
+
+        logging.getLogger("kb_index").setLevel(logging.INFO)
+        print(f"watching {settings.source} every {args.interval:g} s (Ctrl-C stops)")
+        watch(settings, interval=args.interval, strict=args.strict)
+        return 0
     if command == "search":
         return _search(args, settings)
     if command == "eval":

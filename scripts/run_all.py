@@ -143,6 +143,11 @@ def _services(env: dict[str, str]) -> list[Service]:
             f"http://127.0.0.1:{kb_port}/healthz",
         ),
         Service(
+            "knowledge watcher",
+            [str(VENV_BIN / "kb"), "watch", "--interval", "2"],
+            None,
+        ),
+        Service(
             "Rasa server",
             [
                 rasa, "run", "--enable-api", "--cors", "*", "--port", rasa_port,
