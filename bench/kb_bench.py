@@ -60,6 +60,12 @@ def _settings(kb_dir: Path, **changes: object) -> KbSettings:
     return dataclasses.replace(base, kb_dir=kb_dir, **changes)  # type: ignore[arg-type]
 
 
+def _model_label(model: str) -> str:
+    """The model's name as a reader knows it (the packaged one lives in .../model)."""
+    path = Path(model)
+    return "all-MiniLM-L6-v2 (packaged)" if path.name == "model" else path.name
+
+
 def _machine() -> str:
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
@@ -344,7 +350,7 @@ def run_latency(args: argparse.Namespace) -> None:
                 f"torch and FAISS limited to {settings.query_threads} thread(s) per query.")
     body = (f"{args.latency_n:,} passages (synthetic clustered vectors, 384 d; BM25 terms drawn "
             f"from the real articles' vocabulary), Flat index, {n} single queries from the shipped "
-            f"query set, each embedded with `{Path(settings.model).name}`, k=5, "
+            f"query set, each embedded with `{_model_label(settings.model)}`, k=5, "
             f"one query at a time.\n\n" + "\n".join(lines) + "\n\n" + verdict)
     _write_report("latency", "Knowledge index: single-query latency", body)
 
@@ -451,7 +457,7 @@ def run_build(args: argparse.Namespace) -> None:
         f"{len(texts)} | {encode_s:.1f} | {len(texts) / encode_s:.1f} |",
     ]
     body = (f"{files} article files (the shipped articles x{args.build_copies}), model "
-            f"`{Path(settings.model).name}` on CPU.\n\n" + "\n".join(lines))
+            f"`{_model_label(settings.model)}` on CPU.\n\n" + "\n".join(lines))
     _write_report("build", "Knowledge index: build throughput", body)
 
 
@@ -546,7 +552,7 @@ def run_update(args: argparse.Namespace) -> None:
                f"{'' if proc.returncode == 0 else ' - CLI run FAILED: ' + proc.stderr[-200:]}.")
     body = (f"{base.articles:,} articles / {base.passages:,} passages (bodies cycled from the "
             f"shipped articles; base vectors random, built in {base_s:.0f} s), one article "
-            f"edited per round, re-embedded with `{Path(settings.model).name}`; the update "
+            f"edited per round, re-embedded with `{_model_label(settings.model)}`; the update "
             f"includes scanning all files (unchanged size and mtime: not read), splitting and "
             f"embedding the changed article into a new segment, hard-linking the other "
             f"segments, FAISS remove/add and write, verification (the new version loaded back "

@@ -269,6 +269,7 @@ def _build_locked(
             segments.link_segment(
                 base / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
             )
+        chance = base_manifest.get("dense_chance")  # measured by the last full build
         gone = _passage_ids_of(base_manifest, [*removed_articles, *changed_ids])
         index = dense.replace_vectors(
             dense.load_index(base / "dense.faiss"), settings.index_factory, gone, new_ids,
@@ -284,12 +285,14 @@ def _build_locked(
             }, embedder.dimension)
             data = segments.concat([kept, data], embedder.dimension)
         plan = full_plan(name, data)
+        chance = dense_chance(data, {a.id: a.language for a in articles})
         index = dense.build_index(settings.index_factory, data.ids, data.vectors)
     name = write_version(
         settings, store, embedder, name, building, articles, plan, index,
         base_version=base.name if base is not None else None,
         embedded=len(flat_new), problems=problems, search_params=search_params,
         fusion=_live_fusion(store, settings),
+        dense_chance=chance,
     )
     live_passages = int(index.ntotal)
     return BuildResult(
@@ -320,6 +323,7 @@ def write_version(
     problems: list[ArticleProblem] | None = None,
     search_params: str = "",
     fusion: dict[str, float] | None = None,
+    dense_chance: dict[str, float] | None = None,
 ) -> str:
     """Write the new segment, dense index, articles and manifest (last) into ``building``, make
     it a version, verify it and move the live pointer; returns the version name."""
@@ -359,6 +363,8 @@ def write_version(
     }
     if fusion is not None:
         manifest["fusion"] = fusion
+    if dense_chance is not None:
+        manifest["dense_chance"] = dense_chance
     _stage("written")
     # the manifest is written last: a folder without one is never taken for a version
     (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -372,6 +378,28 @@ def write_version(
     if pruned:
         logger.info("pruned old versions: %s", ", ".join(pruned))
     return name
+
+
+CHANCE_SAMPLE = 400  # passages per language for the chance-similarity estimate
+
+
+def dense_chance(data: SegmentData, language_of: dict[str, str]) -> dict[str, float]:
+    """Per language, the median cosine between passages of different articles: how alike the
+    model finds two unrelated passages in that language (measured once per full build)."""
+    rng = np.random.default_rng(0)
+    langs = np.array([language_of.get(aid, "") for aid in data.article_ids])
+    articles = np.array(data.article_ids)
+    chance = {}
+    for lang in sorted(set(langs.tolist()) - {""}):
+        rows = np.flatnonzero(langs == lang)
+        if len(rows) > CHANCE_SAMPLE:
+            rows = np.sort(rng.choice(rows, CHANCE_SAMPLE, replace=False))
+        vectors = np.asarray(data.vectors[rows], dtype=np.float32)
+        unrelated = articles[rows][:, None] != articles[rows][None, :]
+        if unrelated.sum() < 20:
+            continue  # too few articles in this language to tell
+        chance[lang] = round(float(np.median((vectors @ vectors.T)[unrelated])), 4)
+    return chance
 
 
 def _live_fusion(store: VersionStore, settings: KbSettings) -> dict[str, float] | None:

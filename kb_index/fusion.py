@@ -27,7 +27,7 @@ from kb_index.types import LANGUAGES
 
 UNKNOWN = "unknown"  # queries whose language could not be detected
 DEFAULT_DENSE_SHARE: dict[str, float] = {
-    "en": 0.9, "sv": 0.1, "nb": 0.6, "zh": 0.05, UNKNOWN: 0.4,
+    "en": 0.9, "sv": 0.15, "nb": 0.8, "zh": 0.1, UNKNOWN: 0.4,
 }
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 

@@ -1,11 +1,11 @@
 """Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
 
 Hybrid ranking (see README): both retrievers give every candidate passage a score in [0, 1]
-with an absolute meaning (dense: cosine mapped from [DENSE_FLOOR, DENSE_CEIL]; BM25: share of an
-ideal match). They are mixed with weights that start from a dense share per detected query
-language, learned from labelled queries (fusion.py; the packaged model is English-only), and are
-then scaled by how confident each retriever is on this query (its best score), so a retriever
-that finds nothing gives way to the other.
+with an absolute meaning (dense: cosine above the chance similarity of the query's language,
+mapped to [0, 1]; BM25: share of an ideal match). They are mixed with weights that start from a
+dense share per detected query language, learned from labelled queries (fusion.py; the
+packaged model is English-only), and are then scaled by how confident each retriever is on this
+query (its best score), so a retriever that finds nothing gives way to the other.
 """
 
 from __future__ import annotations
@@ -34,8 +34,18 @@ logger = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
 QUERY_CACHE = 1024
+# Dense scores: cosine mapped linearly from [floor, floor + DENSE_SPAN] to [0, 1]. The floor is
+# DENSE_FLOOR (set for English, whose unrelated passages have a median cosine of
+# CHANCE_REFERENCE), raised for passages in a language whose texts look alike to the model
+# whatever they say: the packaged model is English-only, and two unrelated Swedish passages have
+# a median cosine of 0.55. Each full build measures that chance similarity per language
+# (manifest ``dense_chance``); CHANCE_WEIGHT of a language's excess over the reference raises
+# its floor. Without it an off-topic Norwegian question scored 0.65, far above KB_MIN_SCORE;
+# the weight was chosen with the fusion shares (reports/kb_fusion.md).
 DENSE_FLOOR = 0.15
-DENSE_CEIL = 0.75
+DENSE_SPAN = 0.6
+CHANCE_REFERENCE = 0.19
+CHANCE_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,9 @@ class IndexVersion:
         self.manifest = read_current_manifest(path)
         self.name = str(self.manifest["version"])
         self.fusion = FusionWeights.from_manifest(self.manifest.get("fusion"))
+        self.dense_chance = {
+            str(k): float(v) for k, v in dict(self.manifest.get("dense_chance") or {}).items()
+        }
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_cache_lock = threading.Lock()
         self.embedder = embedder or get_embedder(str(self.manifest["model"]))
@@ -118,6 +131,13 @@ class IndexVersion:
             np.zeros(0, dtype=str))
         self.row_audience = np.array([a.audience for a in meta])[self.row_article_no] if meta else (
             np.zeros(0, dtype=str))
+        article_floor = np.array([self.dense_floor(a.language) for a in meta], dtype=np.float32)
+        self.row_floor = article_floor[self.row_article_no] if meta else np.zeros(0, np.float32)
+
+    def dense_floor(self, lang: str) -> float:
+        """The cosine that scores 0 for a passage in ``lang``."""
+        chance = self.dense_chance.get(lang, CHANCE_REFERENCE)
+        return DENSE_FLOOR + CHANCE_WEIGHT * max(0.0, chance - CHANCE_REFERENCE)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last QUERY_CACHE distinct queries are kept (agents and
@@ -212,7 +232,7 @@ class IndexVersion:
         nl = nl_all[cand] if nl_all is not None else np.zeros(len(cand), dtype=np.float32)
         if qvec is not None:
             cos = np.asarray(self.vectors[cand], dtype=np.float32) @ qvec
-            nd = np.clip((cos - DENSE_FLOOR) / (DENSE_CEIL - DENSE_FLOOR), 0.0, 1.0)
+            nd = np.clip((cos - self.row_floor[cand]) / DENSE_SPAN, 0.0, 1.0)
         else:
             nd = np.zeros(len(cand), dtype=np.float32)
         if mode == "dense":

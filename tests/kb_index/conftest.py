@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kb_index.settings import KbSettings
+from tests.support.fixtures import shipped_kb_index  # noqa: F401 - shared, built once a session
 
 ARTICLES = {
     "en/returns-policy.md": """---
