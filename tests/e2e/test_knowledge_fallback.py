@@ -4,7 +4,8 @@
 Covers: an answer found ("yes" ends politely), nothing found (straight to the two-stage
 fallback), "that didn't help" -> rephrase -> a person offered -> handoff, Swedish, Norwegian
 and Chinese questions answered from articles in that language with a note, in that language,
-that a colleague can help in it, and `kb serve` not running.
+that a colleague can help in it, off-topic questions in those languages finding nothing, and
+`kb serve` not running.
 """
 
 from __future__ import annotations
@@ -72,6 +73,30 @@ def test_nothing_found_goes_straight_to_the_readable_two_stage_fallback(
     assert "case #" in texts(replies)
     assert count_cases(bot_store) == cases + 1
     assert bot_stack.tracker(sender)["active_loop"] == {}
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "not_found_start"),
+    [
+        ("sv", "varför är himlen blå på natten?", "Tyvärr hittade jag inget svar"),
+        ("nb", "hvorfor er himmelen blå om natten?", "Beklager, jeg fant ikke noe svar"),
+        ("zh", "為什麼夜晚的天空是藍色的？", "很抱歉，我在說明文章中找不到"),
+    ],
+)
+def test_off_topic_question_in_another_language_finds_nothing(
+    bot_stack: RasaStack, language: str, question: str, not_found_start: str
+) -> None:
+    """The English-only model finds any two texts in these languages alike; the index's
+    per-language calibration keeps an off-topic question below KB_MIN_SCORE all the same."""
+    sender = f"kb-nothing-{language}"
+    replies = bot_stack.say(sender, question)
+    said = texts(replies)
+    assert ARTICLE_LINK.search(said) is None
+    assert said.startswith(not_found_start)
+    assert "/request_human" in payloads(replies)
+    tracker = bot_stack.tracker(sender)
+    assert tracker["slots"]["customer_language"] == language
+    assert tracker["active_loop"]["name"] == "action_two_stage_fallback"
 
 
 def test_that_did_not_help_leads_to_rephrase_then_a_person_offered(
