@@ -60,10 +60,11 @@ def _settings(kb_dir: Path, **changes: object) -> KbSettings:
     return dataclasses.replace(base, kb_dir=kb_dir, **changes)  # type: ignore[arg-type]
 
 
-def _model_label(model: str) -> str:
+def _model_label(settings: KbSettings) -> str:
     """The model's name as a reader knows it (the packaged one lives in .../model)."""
-    path = Path(model)
-    return "all-MiniLM-L6-v2 (packaged)" if path.name == "model" else path.name
+    path = Path(settings.model)
+    name = "all-MiniLM-L6-v2 (packaged)" if path.name == "model" else path.name
+    return f"{name}, {settings.embed_precision}"
 
 
 def _machine() -> str:
@@ -246,7 +247,8 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     """A complete version of ``n`` passages: synthetic vectors, terms drawn from the real
     articles' vocabulary (Zipf-like) plus filler words, real manifest and live pointer."""
     rng = np.random.default_rng(42)
-    dim = get_embedder(model).dimension
+    precision = KbSettings.from_env().embed_precision
+    dim = get_embedder(model, precision).dimension
     vectors = clustered_vectors(n, dim, rng, clusters=max(n // 50, 10))
     real = _real_terms()
     filler = [f"w{i}" for i in range(50_000)]
@@ -279,7 +281,7 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     counts = TermCounts.from_documents([r.pop("terms") for r in rows])
     name, building = store.start_building()
     plan = full_plan(name, SegmentData.from_rows(rows, vectors, counts))
-    write_version(settings, store, get_embedder(model), name, building, articles, plan,
+    write_version(settings, store, get_embedder(model, precision), name, building, articles, plan,
                   dense.build_index(factory, ids, vectors))
     return store.live_path()
 
@@ -306,8 +308,11 @@ def run_latency(args: argparse.Namespace) -> None:
     store = VersionStore(settings.kb_dir)
     try:
         path = store.live_path()
-        if json.loads((path / "manifest.json").read_text())["counts"]["passages"] != args.latency_n:
-            raise ValueError("other size")
+        manifest = json.loads((path / "manifest.json").read_text())
+        if (manifest["counts"]["passages"], manifest.get("embed_precision")) != (
+            args.latency_n, settings.embed_precision
+        ):
+            raise ValueError("another size or precision")
     except (KnowledgeError, ValueError, KeyError):
         path = write_synthetic_version(settings.kb_dir, args.latency_n, settings.model)
     limit_query_threads(settings.query_threads)
@@ -350,7 +355,7 @@ def run_latency(args: argparse.Namespace) -> None:
                 f"torch and FAISS limited to {settings.query_threads} thread(s) per query.")
     body = (f"{args.latency_n:,} passages (synthetic clustered vectors, 384 d; BM25 terms drawn "
             f"from the real articles' vocabulary), Flat index, {n} single queries from the shipped "
-            f"query set, each embedded with `{_model_label(settings.model)}`, k=5, "
+            f"query set, each embedded with `{_model_label(settings)}`, k=5, "
             f"one query at a time.\n\n" + "\n".join(lines) + "\n\n" + verdict)
     _write_report("latency", "Knowledge index: single-query latency", body)
 
@@ -440,7 +445,7 @@ def run_build(args: argparse.Namespace) -> None:
     files = _replicated_source(source, args.build_copies)
     settings = _settings(WORK / "build", source=source)
     shutil.rmtree(settings.kb_dir, ignore_errors=True)
-    embedder = get_embedder(settings.model)
+    embedder = get_embedder(settings.model, settings.embed_precision)
     embedder.encode(["warm up"])
     result = build(settings, embedder=embedder)
     version = IndexVersion(VersionStore(settings.kb_dir).live_path(), settings, embedder)
@@ -457,7 +462,7 @@ def run_build(args: argparse.Namespace) -> None:
         f"{len(texts)} | {encode_s:.1f} | {len(texts) / encode_s:.1f} |",
     ]
     body = (f"{files} article files (the shipped articles x{args.build_copies}), model "
-            f"`{_model_label(settings.model)}` on CPU.\n\n" + "\n".join(lines))
+            f"`{_model_label(settings)}` on CPU.\n\n" + "\n".join(lines))
     _write_report("build", "Knowledge index: build throughput", body)
 
 
@@ -512,7 +517,7 @@ def run_update(args: argparse.Namespace) -> None:
     paths = _synthetic_articles(source, args.update_articles)
     settings = _settings(WORK / "update", source=source)
     shutil.rmtree(settings.kb_dir, ignore_errors=True)
-    real = get_embedder(settings.model)
+    real = get_embedder(settings.model, settings.embed_precision)
     fake = _RandomEmbedder(settings.model, real.dimension)
     t0 = time.perf_counter()
     base = build(settings, embedder=fake)  # type: ignore[arg-type]
@@ -552,7 +557,7 @@ def run_update(args: argparse.Namespace) -> None:
                f"{'' if proc.returncode == 0 else ' - CLI run FAILED: ' + proc.stderr[-200:]}.")
     body = (f"{base.articles:,} articles / {base.passages:,} passages (bodies cycled from the "
             f"shipped articles; base vectors random, built in {base_s:.0f} s), one article "
-            f"edited per round, re-embedded with `{_model_label(settings.model)}`; the update "
+            f"edited per round, re-embedded with `{_model_label(settings)}`; the update "
             f"includes scanning all files (unchanged size and mtime: not read), splitting and "
             f"embedding the changed article into a new segment, hard-linking the other "
             f"segments, FAISS remove/add and write, verification (the new version loaded back "

@@ -132,6 +132,7 @@ def _base_version(store: VersionStore, settings: KbSettings) -> tuple[Path, dict
     same = (
         manifest.get("format") == FORMAT
         and manifest.get("model") == settings.model
+        and manifest.get("embed_precision") == settings.embed_precision
         and manifest.get("index_factory") == settings.index_factory
         and manifest.get("passage_chars") == settings.passage_chars
         and manifest.get("passage_overlap") == settings.passage_overlap
@@ -226,7 +227,7 @@ def _build_locked(
     if not articles:
         raise BuildError(f"no valid articles in {settings.source}")
     _stage("parsed")
-    embedder = embedder or get_embedder(settings.model)
+    embedder = embedder or get_embedder(settings.model, settings.embed_precision)
 
     base_hash: dict[str, str] = dict(base_manifest.get("articles", {}))
     base_segment: dict[str, str] = dict(base_manifest.get("article_segments", {}))
@@ -340,6 +341,7 @@ def write_version(
         "version": name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": settings.model,
+        "embed_precision": settings.embed_precision,
         "dimension": embedder.dimension,
         "index_factory": settings.index_factory,
         "search_params": search_params,
@@ -409,7 +411,10 @@ def _live_fusion(store: VersionStore, settings: KbSettings) -> dict[str, float] 
     except KnowledgeError:
         return None
     fusion = manifest.get("fusion")
-    return fusion if manifest.get("model") == settings.model and fusion else None
+    same = (manifest.get("model"), manifest.get("embed_precision")) == (
+        settings.model, settings.embed_precision
+    )
+    return fusion if same and fusion else None
 
 
 def apply_fusion(

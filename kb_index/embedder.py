@@ -62,11 +62,29 @@ class HashingEmbedder:
         return _normalize(out)
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model (a name or local path), loaded on first use, on the CPU."""
+PRECISIONS = ("float32", "int8")
 
-    def __init__(self, model: str) -> None:
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model (a name or local path), loaded on first use, on the CPU.
+
+    ``precision="int8"`` (``KB_EMBED_PRECISION=int8``) quantizes the model's linear layers to
+    int8 after loading (PyTorch dynamic quantization): a single query embeds about 2.5 times
+    faster on this CPU (5 vs 13 ms), and dense MRR@10 on the shipped queries was the same
+    (0.730 vs 0.728, passages and queries both int8, both batched). It is not the default:
+    dynamic quantization scales activations per batch, so the same text embedded alone or in a
+    batch differs (cosine 0.94-0.97), and an article re-embedded by an update does not get the
+    vector a full build gives it. Passages and queries must use the same precision: the
+    manifest records it, and an update with another precision rebuilds.
+    """
+
+    def __init__(self, model: str, precision: str = "float32") -> None:
+        if precision not in PRECISIONS:
+            raise KnowledgeError(
+                f"unknown embedding precision {precision!r} (expected {' or '.join(PRECISIONS)})"
+            )
         self.name = model
+        self.precision = precision
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -82,7 +100,7 @@ class SentenceTransformerEmbedder:
                     model = SentenceTransformer(self.name, device="cpu")
                 except Exception as exc:  # any load failure: offline, missing path, bad files
                     raise KnowledgeError(f"embedding model {self.name!r} cannot be loaded") from exc
-                self._model = model.eval()
+                self._model = _quantized(model) if self.precision == "int8" else model.eval()
                 logger.info("loaded embedding model %s", self.name)
             return self._model
 
@@ -128,6 +146,20 @@ class SentenceTransformerEmbedder:
         return _normalize(vector.numpy().astype(np.float32, copy=False))
 
 
+def _quantized(model: Any) -> Any:
+    """int8 weights for every linear layer. torch.ao.quantization is deprecated in favour of
+    torchao (not in the lock); the pinned torch still ships it, and the tests cover it."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.ao.quantization.quantize_dynamic(
+            model.eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
+
+
 def limit_query_threads(threads: int) -> None:
     """Single queries gain nothing from thread pools on a busy machine: cap torch and FAISS."""
     import faiss
@@ -138,9 +170,10 @@ def limit_query_threads(threads: int) -> None:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(model: str) -> Embedder:
-    """The embedder for a model setting (cached: one model instance per process)."""
+def get_embedder(model: str, precision: str = "float32") -> Embedder:
+    """The embedder for a model setting (cached: one model instance per process and precision;
+    the hashing test embedder has no precision)."""
     if model == HASHING_PREFIX or model.startswith(HASHING_PREFIX + "-"):
         suffix = model[len(HASHING_PREFIX) + 1 :]
         return HashingEmbedder(int(suffix) if suffix.isdigit() else 256)
-    return SentenceTransformerEmbedder(model)
+    return SentenceTransformerEmbedder(model, precision)

@@ -90,3 +90,13 @@ def analyze(text: str, lang: str) -> list[str]:
     if words:
         terms.extend(stemmer.stemWords(words))
     return terms
+
+
+def warm_up_languages() -> None:
+    """Load every language's pipelines, stemmer and stop words (a long-running process does
+    this once at start, so its first real request does not pay for it)."""
+    from kb_index.types import LANGUAGES
+
+    for lang in LANGUAGES:
+        split_sentences("Warm up. Two sentences.", lang)
+        analyze("warm up", lang)

@@ -90,7 +90,9 @@ class IndexVersion:
         }
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_cache_lock = threading.Lock()
-        self.embedder = embedder or get_embedder(str(self.manifest["model"]))
+        self.embedder = embedder or get_embedder(
+            str(self.manifest["model"]), str(self.manifest.get("embed_precision", "float32"))
+        )
         articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         self.articles = {
             a["id"]: ArticleMeta(

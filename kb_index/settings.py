@@ -69,6 +69,7 @@ class KbSettings:
     reload_interval: float = 1.0
     embed_batch: int = 64
     query_threads: int = 1
+    embed_precision: str = "float32"
 
     @classmethod
     def from_env(cls) -> KbSettings:
@@ -88,6 +89,7 @@ class KbSettings:
             reload_interval=_env_float("KB_RELOAD_INTERVAL", 1.0),
             embed_batch=_env_int("KB_EMBED_BATCH", 64, low=1),
             query_threads=_env_int("KB_QUERY_THREADS", 1, low=1),
+            embed_precision=os.environ.get("KB_EMBED_PRECISION") or "float32",
         )
 
     def with_model(self) -> KbSettings:

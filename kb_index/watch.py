@@ -18,6 +18,7 @@ from kb_index.articles import file_stamps
 from kb_index.builder import BuildResult, build
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import KnowledgeError
+from kb_index.nlp import warm_up_languages
 from kb_index.settings import KbSettings
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,10 @@ def watch(
     """Update the index whenever the article folder changes, until ``stop`` is set."""
     settings = settings.with_model()
     stop = stop or threading.Event()
-    embedder = embedder or get_embedder(settings.model)
-    embedder.encode(["warm up"])  # load the model now, not on the first edit
+    embedder = embedder or get_embedder(settings.model, settings.embed_precision)
+    # load the model and the language pipelines now, not on the first edit
+    embedder.encode(["warm up"])
+    warm_up_languages()
     seen: dict[str, tuple[int, int]] | None = None  # the folder as last updated from
     ready = False
     while not stop.is_set():

@@ -11,7 +11,13 @@ import pytest
 from kb_index import articles as articles_module
 from kb_index import builder, dense
 from kb_index.builder import build, rollback
-from kb_index.errors import BuildError, InvalidQuery, KnowledgeUnavailable, VersionNotFound
+from kb_index.errors import (
+    BuildError,
+    InvalidQuery,
+    KnowledgeError,
+    KnowledgeUnavailable,
+    VersionNotFound,
+)
 from kb_index.search import IndexVersion, LiveIndex
 from kb_index.settings import KbSettings
 from kb_index.versions import VersionStore
@@ -332,3 +338,20 @@ def test_repeated_queries_are_embedded_once_and_the_cache_is_bounded(
     version.search("delivery time")  # evicts the oldest
     version.search("return label free in Sweden")
     assert calls.count("return label free in Sweden") == 2 and len(version._query_cache) == 2
+
+
+def test_embedding_precision_is_recorded_and_a_change_rebuilds(
+    settings: KbSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(settings)
+    assert LiveIndex(settings).current.manifest["embed_precision"] == settings.embed_precision
+    assert settings.embed_precision == "float32"
+    other = dataclasses.replace(settings, embed_precision="int8")
+    result = build(other, incremental=True)
+    assert not result.incremental and result.embedded == result.passages
+    assert LiveIndex(other).current.manifest["embed_precision"] == "int8"
+    monkeypatch.setenv("KB_EMBED_PRECISION", "int4")
+    from kb_index.embedder import SentenceTransformerEmbedder
+
+    with pytest.raises(KnowledgeError, match="unknown embedding precision 'int4'"):
+        SentenceTransformerEmbedder("any-model", KbSettings.from_env().embed_precision)

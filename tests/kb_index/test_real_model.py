@@ -70,3 +70,13 @@ def test_scores_mean_the_same_in_every_language(
         assert all(h.score < shipped_kb_index.min_score for h in hits), hits[:1]
     else:
         assert hits[0].article_id == expected and hits[0].score >= shipped_kb_index.min_score
+
+
+def test_int8_embeddings_stay_close_to_float32() -> None:
+    from kb_index.embedder import get_embedder
+
+    texts = ["How long do refunds take?", "Hur lång tid tar en återbetalning?", "退款需要多久？"]
+    full = get_embedder(_default_model(), "float32").encode(texts)
+    int8 = get_embedder(_default_model(), "int8").encode(texts)
+    agreement = np.sum(full * int8, axis=1)
+    assert np.all(agreement > 0.8) and not np.allclose(full, int8)
