@@ -31,7 +31,7 @@ def test_packaged_model_finds_paraphrases(settings: KbSettings) -> None:
 
 
 def test_single_query_fast_path_matches_batch_encoding() -> None:
-    from kb_index.embedder import get_embedder
+    from kb_index.embedder import cpu_has_bf16, get_embedder
 
     embedder = get_embedder(_default_model())
     texts = ["Where is my parcel?", "Var är mitt paket?", "我的包裹在哪裡？"]
@@ -39,7 +39,9 @@ def test_single_query_fast_path_matches_batch_encoding() -> None:
     for text, expected in zip(texts, batch, strict=True):
         single = embedder.encode([text])
         assert single.shape == (1, 384) and single.dtype == np.float32
-        assert np.allclose(single[0], expected, atol=1e-5)
+        # bfloat16 autocast where the CPU has it: the same direction to a cosine of 0.9999
+        tolerance = 1e-4 if cpu_has_bf16() else 1e-6
+        assert float(single[0] @ expected) > 1 - tolerance
         assert abs(float(np.linalg.norm(single[0])) - 1.0) < 1e-5
 
 
