@@ -351,7 +351,7 @@ def run_latency(args: argparse.Namespace) -> None:
                f"p99 <= 60 ms: {'ok' if p99 <= 60 else 'MISS'} ({p99:.1f}).")
     load = os.getloadavg()
     verdict += (f" Load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-                f"on {os.cpu_count()} cores (shared with teammates' jobs; run under nice 10); "
+                f"on {os.cpu_count()} cores (the load includes this bench); "
                 f"torch and FAISS limited to {settings.query_threads} thread(s) per query.")
     body = (f"{args.latency_n:,} passages (synthetic clustered vectors, 384 d; BM25 terms drawn "
             f"from the real articles' vocabulary), Flat index, {n} single queries from the shipped "
