@@ -137,7 +137,8 @@ def start_handoff(dispatcher: CollectingDispatcher, tracker: Tracker,
         store.close_case(case.id, "not handed off: Slack unavailable; follow up by e-mail")
         dispatcher.utter_message(response="utter_handoff_unavailable", case_id=case.id)
         return leave_loop
-    wait = expected_wait(datetime.now(timezone.utc), settings.expected_wait_minutes)
+    wait = expected_wait(datetime.now(timezone.utc), settings.expected_wait_minutes,
+                         tracker.get_slot("customer_language"))
     dispatcher.utter_message(response="utter_handoff_started", case_id=case.id, wait=wait)
     logger.info("conversation handed off as case %s", case.id)
     return [*leave_loop, SlotSet("handoff_active", True), SlotSet("handoff_case_id", case.id)]

@@ -6,7 +6,9 @@ Flow (rules in data/rules/knowledge.yml):
   (nlu.language), searches `kb serve` for public articles in that language and, above
   KB_MIN_SCORE, answers with the best passage and its article link and asks whether it helped
   (Yes / No / Talk to a person). For Swedish, Norwegian and Chinese it also says, in that
-  language, that a colleague can help in that language.
+  language, that a colleague can help in that language. A Swedish, Norwegian or Chinese message
+  that asks for a person (the intents are trained on English only) is logged again as
+  `request_human`, and the handoff rules take over.
 - Below the threshold, or with the knowledge service down (a polite message, logged), it
   continues with Rasa's two-stage fallback, whose questions actions/fallback.py words.
 - `action_knowledge_feedback` handles the yes/no to "did that help?": "yes" ends politely; "no"
@@ -18,12 +20,20 @@ Flow (rules in data/rules/knowledge.yml):
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    EventType,
+    FollowupAction,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from kb_index.client import HttpKnowledgeClient
@@ -35,6 +45,49 @@ from nlu.language import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, detect_language
 logger = logging.getLogger(__name__)
 
 TWO_STAGE_FALLBACK = "action_two_stage_fallback"
+REQUEST_HUMAN = "request_human"
+
+# A typed request for a person in the languages the intents are not trained on (the language
+# gate sends every Swedish, Norwegian and Chinese message here): hand off instead of searching.
+_PERSON_REQUEST = {
+    "sv": re.compile(
+        r"\b(prata|tala|chatta|snacka)\s+med\s+(en\s+)?(riktig\s+)?"
+        r"(människa|person|handläggare|kundtjänst|kundservice|någon|er)\b"
+        r"|\b(en\s+)?människa,?\s+tack\b",
+        re.IGNORECASE,
+    ),
+    "nb": re.compile(
+        r"\b(snakke|prate|chatte)\s+med\s+(et\s+|en\s+)?(ekte\s+)?"
+        r"(menneske|person|saksbehandler|kundeservice|noen|dere)\b"
+        r"|\b(et\s+)?menneske,?\s+takk\b",
+        re.IGNORECASE,
+    ),
+    "zh": re.compile(r"真人|人工客服|轉接客服|转接客服|找客服|客服人員|客服人员"),
+}
+
+
+def as_request_for_person(text: str, language: str) -> list[EventType]:
+    """Take the message back and log it again as the request_human intent, the way Rasa's
+    two-stage fallback records a clarified message: the handoff rules then take over (the
+    handoff action and then listening) exactly as for an English request."""
+    parse_data = {
+        "text": text,
+        "intent": {"name": REQUEST_HUMAN, "confidence": 1.0},
+        "intent_ranking": [{"name": REQUEST_HUMAN, "confidence": 1.0}],
+        "entities": [],
+    }
+    return [
+        UserUtteranceReverted(),
+        ActionExecuted("action_listen"),
+        UserUttered(text, parse_data=parse_data),
+        SlotSet("customer_language", language),
+    ]
+
+
+def asks_for_person(text: str, language: str) -> bool:
+    """Whether a Swedish, Norwegian or Chinese message asks to talk to a person."""
+    pattern = _PERSON_REQUEST.get(language)
+    return bool(pattern and pattern.search(text))
 MAX_PASSAGE_CHARS = 600
 SEARCH_K = 3
 
@@ -261,6 +314,9 @@ def answer_from_knowledge(
     """
     language = detect_language(text)
     events: list[EventType] = [SlotSet("customer_language", language)]
+    if asks_for_person(text, language):
+        logger.info("knowledge fallback: a person was asked for (language %s)", language)
+        return as_request_for_person(text, language)
     not_found: list[EventType] = [
         *events, *_knowledge_state(None), FollowupAction(TWO_STAGE_FALLBACK)
     ]

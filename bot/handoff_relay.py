@@ -295,9 +295,25 @@ def agents_on_duty(now: datetime) -> bool:
     return hours is not None and hours[0] <= local.hour < hours[1]
 
 
-def expected_wait(now: datetime, minutes: int) -> str:
-    """The wait to promise the customer: minutes during opening hours, else the next opening."""
-    if agents_on_duty(now):
-        return f"about {minutes} minutes"
-    return ("a little longer, because our team is offline right now: we answer when we open "
-            "(Mon-Fri 08:00-18:00, Sat 10:00-14:00 CET)")
+# The wait promised to the customer, in the customer's language (utter_handoff_started).
+_WAIT_TEXT = {
+    "en": ("about {minutes} minutes",
+           "a little longer, because our team is offline right now: we answer when we open "
+           "(Mon-Fri 08:00-18:00, Sat 10:00-14:00 CET)"),
+    "sv": ("ungefär {minutes} minuter",
+           "lite längre, eftersom vårt team inte är på plats just nu: vi svarar när vi öppnar "
+           "(mån-fre 08.00-18.00, lör 10.00-14.00)"),
+    "nb": ("omtrent {minutes} minutter",
+           "litt lenger, fordi teamet vårt ikke er på jobb akkurat nå: vi svarer når vi åpner "
+           "(man-fre 08.00-18.00, lør 10.00-14.00, svensk tid)"),
+    "zh": ("大約 {minutes} 分鐘",
+           "會稍久一些，因為我們的團隊目前不在線上：我們會在營業時間回覆您"
+           "（歐洲中部時間週一至週五 08:00-18:00，週六 10:00-14:00）"),
+}
+
+
+def expected_wait(now: datetime, minutes: int, language: str | None = None) -> str:
+    """The wait to promise the customer: minutes during opening hours, else the next opening;
+    in ``language`` (en, sv, nb, zh; English otherwise)."""
+    on_duty, offline = _WAIT_TEXT.get(language or "en", _WAIT_TEXT["en"])
+    return on_duty.format(minutes=minutes) if agents_on_duty(now) else offline

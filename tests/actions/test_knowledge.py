@@ -245,3 +245,46 @@ def test_feedback_no_to_the_offered_person() -> None:
     assert _slots(events) == {
         "kb_article_id": None, "kb_declined": False, "kb_offered_human": False,
     }
+
+
+class _NoSearch:
+    def search(self, query: str, **kwargs: Any) -> list[Any]:
+        raise AssertionError(f"searched for {query!r}: a person was asked for")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Jag vill prata med en människa", "sv"),
+        ("kan jag få chatta med en riktig person?", "sv"),
+        ("Jeg vil snakke med et menneske", "nb"),
+        ("kan jeg få prate med noen hos dere?", "nb"),
+        ("我想找真人客服", "zh"),
+        ("請幫我轉接客服", "zh"),
+    ],
+)
+def test_a_typed_request_for_a_person_hands_off_in_any_language(text: str, language: str) -> None:
+    dispatcher = CollectingDispatcher()
+    events = answer_from_knowledge(dispatcher, text, search=_NoSearch(), min_score=0.35)
+    # the message is taken back and logged again as request_human: the handoff rules follow
+    assert [e["event"] for e in events] == ["rewind", "action", "user", "slot"]
+    assert events[1]["name"] == "action_listen"
+    assert events[2]["text"] == text
+    assert events[2]["parse_data"]["intent"] == {"name": "request_human", "confidence": 1.0}
+    assert events[3] == SlotSet("customer_language", language)
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("När har kundtjänst öppet på lördagar?", "sv"),
+        ("Hvordan kontakter jeg kundeservice?", "nb"),
+        ("客服的營業時間是什麼時候？", "zh"),
+    ],
+)
+def test_a_question_about_customer_service_is_not_a_request_for_a_person(
+    text: str, language: str
+) -> None:
+    assert knowledge.detect_language(text) == language
+    assert not knowledge.asks_for_person(text, language)

@@ -99,6 +99,27 @@ def test_off_topic_question_in_another_language_finds_nothing(
     assert tracker["active_loop"]["name"] == "action_two_stage_fallback"
 
 
+@pytest.mark.parametrize(
+    ("language", "asked", "case_word"),
+    [
+        ("sv", "jag vill prata med en människa", "ärende #"),
+        ("nb", "jeg vil snakke med et menneske", "sak #"),
+        ("zh", "我想找真人客服", "案件 #"),
+    ],
+)
+def test_typed_request_for_a_person_in_another_language_hands_off_in_that_language(
+    bot_stack: RasaStack, bot_store: OrderStore, language: str, asked: str, case_word: str
+) -> None:
+    sender = f"kb-person-{language}"
+    cases = count_cases(bot_store)
+    replies = bot_stack.say(sender, asked)
+    said = texts(replies)
+    assert case_word in said and "case #" not in said  # the handoff message, in the language
+    assert ARTICLE_LINK.search(said) is None  # no article search
+    assert count_cases(bot_store) == cases + 1
+    assert bot_stack.tracker(sender)["slots"]["customer_language"] == language
+
+
 def test_that_did_not_help_leads_to_rephrase_then_a_person_offered(
     bot_stack: RasaStack, bot_store: OrderStore
 ) -> None:

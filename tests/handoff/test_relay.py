@@ -97,6 +97,11 @@ def test_expected_wait_inside_and_outside_opening_hours() -> None:
     assert agents_on_duty(tuesday_10_cet) and not agents_on_duty(sunday)
     assert expected_wait(tuesday_10_cet, 7) == "about 7 minutes"
     assert "Mon-Fri 08:00-18:00" in expected_wait(sunday, 7)
+    # in the customer's language; English for anything else
+    assert expected_wait(tuesday_10_cet, 7, "sv") == "ungefär 7 minuter"
+    assert expected_wait(tuesday_10_cet, 7, "zh") == "大約 7 分鐘"
+    assert "mån-fre 08.00-18.00" in expected_wait(sunday, 7, "sv")
+    assert expected_wait(tuesday_10_cet, 7, "de") == "about 7 minutes"
 
 
 def test_settings_from_env_and_bad_values() -> None:
