@@ -131,10 +131,6 @@ def _date(value: object, key: str, name: str) -> date:
         raise ArticleError(f"{name}: bad date in {key}: {value!r} (expected YYYY-MM-DD)") from exc
 
 
-def article_files(source: Path) -> list[Path]:
-    return [Path(name) for name, _stamp in _article_files_with_stamps(source)]
-
-
 def file_stamps(source: Path) -> dict[str, tuple[int, int]]:
     """(size, mtime_ns) of every article file: a cheap signature of the folder's state."""
     return dict(_article_files_with_stamps(source))
