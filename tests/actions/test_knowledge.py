@@ -160,16 +160,21 @@ def test_knowledge_service_down_is_polite_logged_and_falls_back(
     assert "knowledge service is unavailable" in caplog.text
 
 
-def test_search_action_reads_the_latest_message_and_env(
-    kb_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture()
+def action_env(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The action server's environment: KB_URL at the test's kb serve, a low KB_MIN_SCORE."""
     monkeypatch.setenv("KB_URL", kb_url)
     monkeypatch.setenv("KB_MIN_SCORE", "0.05")
     knowledge.knowledge_client.cache_clear()
+    yield
+    knowledge.knowledge_client.cache_clear()
+
+
+@pytest.mark.usefixtures("action_env")
+def test_search_action_reads_the_latest_message_and_env() -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(text="how much does shipping within Sweden cost", intent="nlu_fallback")
     events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
-    knowledge.knowledge_client.cache_clear()
     assert _slots(events)["kb_article_id"] == "shipping-sweden"
 
 
@@ -194,19 +199,14 @@ def test_after_a_declined_answer_a_second_miss_offers_a_person() -> None:
     ]
 
 
-def test_a_stale_decline_does_not_stop_a_new_search(
-    kb_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("action_env")
+def test_a_stale_decline_does_not_stop_a_new_search() -> None:
     """kb_declined left over from an earlier answer: the customer moved on, so search again."""
-    monkeypatch.setenv("KB_URL", kb_url)
-    monkeypatch.setenv("KB_MIN_SCORE", "0.05")
-    knowledge.knowledge_client.cache_clear()
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(text="how much does shipping within Sweden cost",
                            intent="nlu_fallback", slots={"kb_declined": True})
     tracker.events.insert(0, {"event": "action", "name": "utter_faq"})
     events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
-    knowledge.knowledge_client.cache_clear()
     assert _slots(events)["kb_article_id"] == "shipping-sweden"
     assert _slots(events)["kb_declined"] is False
 
