@@ -13,7 +13,8 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.verification import find_email, find_order_number
+from nordvik.emails import find_email
+from nordvik.orders import find_order_number
 
 
 class _ValidateOrderForm(FormValidationAction):

@@ -1,7 +1,8 @@
 """Live human handoff to Slack: start it, forward the customer's messages, relay the agent's.
 
-The logic (Slack posts, transcript, Block Kit, Rasa trigger) lives in bot/handoff_relay.py; the
-case lives in the CRM store. These actions read slots, call those, utter and return events.
+The logic (Slack posts, transcript, Block Kit, Rasa trigger) lives in the handoff package
+(handoff/relay.py); the case lives in the CRM store. These actions read slots, call those,
+utter and return events.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.handoff_relay import (
+from handoff.relay import (
     AGENT_MESSAGE_ENTITY,
     HandoffContext,
     HandoffSettings,

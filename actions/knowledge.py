@@ -40,7 +40,7 @@ from kb_index.client import HttpKnowledgeClient
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.settings import KbSettings
 from kb_index.types import Hit, KnowledgeSearch
-from nlu.language import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, detect_language
+from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES, detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -251,10 +251,10 @@ def _latest_text(tracker: Tracker) -> str:
 def customer_language(tracker: Tracker) -> str:
     """The language the knowledge fallback last saw, else the latest message's, else English."""
     known = tracker.get_slot("customer_language")
-    if known in SUPPORTED_LANGUAGES:
+    if known in LANGUAGES:
         return str(known)
     parsed = (tracker.latest_message or {}).get("language")
-    if parsed in SUPPORTED_LANGUAGES:
+    if parsed in LANGUAGES:
         return str(parsed)
     return detect_language(_latest_text(tracker))
 

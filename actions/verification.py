@@ -8,7 +8,6 @@ person. Nothing here logs an e-mail address or what the customer typed.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import store
+from nordvik.emails import redact_emails
 from store.errors import StoreError
 from store.repository import OrderStore
 
@@ -25,8 +25,6 @@ logger = logging.getLogger(__name__)
 MAX_FAILED_VERIFICATIONS = 3
 CHANNEL = "chat"
 MAX_INPUT_CHARS = 2000
-ORDER_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])[Aa][0-9]{5}(?![0-9])")
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}")
 
 SLOT_ORDER_NUMBER = "order_number"
 SLOT_EMAIL = "email"
@@ -51,28 +49,9 @@ def slot_text(tracker: Tracker, name: str) -> str | None:
     return text[:MAX_INPUT_CHARS] or None
 
 
-def find_order_number(value: Any) -> str | None:
-    """The first well-formed order number in what the customer typed, upper-cased."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    match = ORDER_NUMBER_RE.search(str(value)[:MAX_INPUT_CHARS])
-    return match.group(0).upper() if match else None
-
-
-def find_email(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    match = EMAIL_RE.search(str(value)[:MAX_INPUT_CHARS])
-    return match.group(0) if match and len(match.group(0)) <= 254 else None
-
-
 def redact(text: str) -> str:
     """The customer's message for the CRM history, with e-mail addresses removed."""
-    return EMAIL_RE.sub("[e-mail]", text)
+    return redact_emails(text)
 
 
 def is_locked(tracker: Tracker) -> bool:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.messages import clip, escape, notice
+from bot.blocks.messages import notice
 from bot.blocks.order_card import order_card_message
 from bot.services import Services
 from bot.settings import SlackSettings
+from nordvik.orders import EXAMPLE_ORDER_NUMBER, find_order_number
+from nordvik.text import clip, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
 
-ORDER_NUMBER = re.compile(r"\b[Aa]\d{5}\b")
 USAGE = "Give me an order number, e.g. `/order A10234`."
 REFUSAL = ("Sorry, `/order` shows customer details, so it is only for support agents. "
            "If you are an agent, ask your team lead to add you to the agents' group.")
@@ -65,11 +65,10 @@ def order_reply(services: Services, text: object) -> dict[str, Any]:
     raw = text.strip() if isinstance(text, str) else ""
     if not raw:
         return notice(USAGE)
-    match = ORDER_NUMBER.search(raw[:1000])
-    if match is None:
-        return notice(f"`{escape(clip(raw, 40))}` is not an order number. Order numbers are an A "
-                      f"and five digits, e.g. `A10234`.")
-    number = match.group(0).upper()
+    number = find_order_number(raw)
+    if number is None:
+        return notice(f"`{escape_mrkdwn(clip(raw, 40))}` is not an order number. Order numbers "
+                      f"are an A and five digits, e.g. `{EXAMPLE_ORDER_NUMBER}`.")
     try:
         card = services.store().customer_card(number)
     except StoreUnavailable:

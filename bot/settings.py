@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a number") from exc
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from exc
+from nordvik.env import env_float, env_int, env_list, env_str
 
 
 @dataclass(frozen=True)
@@ -46,22 +27,19 @@ class SlackSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
-        source = os.environ if env is None else env
-        channels = tuple(c.strip() for c in source.get("SLACK_AGENT_CHANNELS", "").split(",")
-                         if c.strip())
         return cls(
-            bot_token=source.get("SLACK_BOT_TOKEN", "").strip(),
-            signing_secret=source.get("SLACK_SIGNING_SECRET", "").strip(),
-            app_token=source.get("SLACK_APP_TOKEN", "").strip(),
-            port=_int(source, "SLACK_PORT", 3000),
-            api_url=source.get("SLACK_API_URL", "").strip(),
-            agent_usergroup=source.get("SLACK_AGENT_USERGROUP", "").strip(),
-            agent_channels=channels,
-            kb_url=source.get("KB_URL", "http://127.0.0.1:8900").strip(),
-            min_score=_float(source, "KB_MIN_SCORE", 0.35),
-            suggestions=_int(source, "SLACK_SUGGESTIONS", 3),
-            max_query_chars=_int(source, "SLACK_MAX_QUERY_CHARS", 3000),
-            dedupe_seconds=_int(source, "SLACK_DEDUPE_SECONDS", 3600),
+            bot_token=env_str(env, "SLACK_BOT_TOKEN"),
+            signing_secret=env_str(env, "SLACK_SIGNING_SECRET"),
+            app_token=env_str(env, "SLACK_APP_TOKEN"),
+            port=env_int(env, "SLACK_PORT", 3000, low=1, high=65535),
+            api_url=env_str(env, "SLACK_API_URL"),
+            agent_usergroup=env_str(env, "SLACK_AGENT_USERGROUP"),
+            agent_channels=env_list(env, "SLACK_AGENT_CHANNELS"),
+            kb_url=env_str(env, "KB_URL", "http://127.0.0.1:8900"),
+            min_score=env_float(env, "KB_MIN_SCORE", 0.35),
+            suggestions=env_int(env, "SLACK_SUGGESTIONS", 3, low=1),
+            max_query_chars=env_int(env, "SLACK_MAX_QUERY_CHARS", 3000, low=1),
+            dedupe_seconds=env_int(env, "SLACK_DEDUPE_SECONDS", 3600, low=0),
         )
 
     def missing(self) -> str:

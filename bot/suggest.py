@@ -77,9 +77,9 @@ def find_suggestions(services: Services, text: object) -> Suggestions:
 def record_gap(services: Services, query: str, source: str) -> None:
     """Tell editors nothing answered this question; a failure here is logged, not shown."""
     try:
-        from kb_index.language import detect_language
+        from nordvik.languages import detect_language_or_none
 
-        language = detect_language(query) or "unknown"
+        language = detect_language_or_none(query) or "unknown"
     except Exception:  # noqa: BLE001 (the language is a nicety; the gap matters)
         logger.exception("language detection failed for a content gap")
         language = "unknown"

@@ -23,12 +23,12 @@ from kb_index import dense, segments
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.fusion import FusionWeights
-from kb_index.language import detect_language
 from kb_index.lexical import LexicalIndex
 from kb_index.nlp import analyze
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, LANGUAGES, Hit
 from kb_index.versions import VersionStore, read_current_manifest
+from nordvik.languages import detect_language_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class IndexVersion:
         mask = self._mask(lang, tuple(audience), tuple(t.lower() for t in tags))
         if mask is not None and not mask.any():
             return []
-        qlang = query_lang or detect_language(query) or lang
+        qlang = query_lang or detect_language_or_none(query) or lang
         n_cand = min(self.n_passages, max(50, k * 10))
 
         candidates: set[int] = set()

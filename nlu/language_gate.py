@@ -31,7 +31,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.language import SUPPORTED_LANGUAGES, detect_language
+from nordvik.languages import LANGUAGES, detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ class LanguageFallbackGate(GraphComponent, IntentClassifier):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = {**self.get_default_config(), **config}
         languages = self.config["languages"]
-        if not isinstance(languages, list) or not set(languages) <= set(SUPPORTED_LANGUAGES):
+        if not isinstance(languages, list) or not set(languages) <= set(LANGUAGES):
             raise InvalidConfigException(
-                f"LanguageFallbackGate: languages must be a list from {SUPPORTED_LANGUAGES}, "
+                f"LanguageFallbackGate: languages must be a list from {LANGUAGES}, "
                 f"got {languages!r}"
             )
         for key in ("min_words", "min_letters"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -19,6 +18,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from nordvik.orders import normalize_order_number
 from store.carriers import tracking_url
 from store.db import describe_url, get_engine, make_engine, session_scope
 from store.errors import InvalidInput, InvalidTransition, NotFound
@@ -54,20 +54,11 @@ from store.views import (
 
 logger = logging.getLogger(__name__)
 
-ORDER_NUMBER_RE = re.compile(r"A[0-9]{5}")  # ASCII digits only: no Arabic-Indic look-alikes
 CANCELLABLE_STATUSES = ("pending", "paid", "packed")
 MAX_EMAIL_LENGTH = 254
 MAX_TEXT_LENGTH = 5000
 # Compared against when the order does not exist, so both paths do the same work.
 _DUMMY_EMAIL = "nobody@nordvik.invalid"
-
-
-def normalize_order_number(value: object) -> str | None:
-    """``' a10234 '`` -> ``'A10234'``; anything not of the form A + 5 digits -> None."""
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    candidate = value.strip().upper()
-    return candidate if ORDER_NUMBER_RE.fullmatch(candidate) else None
 
 
 def normalize_email(value: object) -> str | None:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, source
 from store.errors import StoreError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = REPO_ROOT / "var" / "store.db"
-
-
-def _env_int(name: str, default: int, low: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise StoreError(f"{name}={raw!r} is not an integer") from exc
-    if value < low:
-        raise StoreError(f"{name}={value} must be >= {low}")
-    return value
 
 
 def resolve_database_url(raw: str | None) -> str:
@@ -54,11 +41,14 @@ class StoreSettings:
     echo_sql: bool = False
 
     @classmethod
-    def from_env(cls) -> StoreSettings:
-        return cls(
-            database_url=resolve_database_url(os.environ.get("DATABASE_URL")),
-            return_window_days=_env_int("RETURN_WINDOW_DAYS", 30, low=0),
-            sqlite_busy_timeout_ms=_env_int("STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0),
-            pool_timeout_s=_env_int("STORE_POOL_TIMEOUT_S", 10, low=1),
-            echo_sql=os.environ.get("STORE_ECHO_SQL", "").lower() in {"1", "true", "yes"},
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
+        try:
+            return cls(
+                database_url=resolve_database_url(source(env).get("DATABASE_URL")),
+                return_window_days=env_int(env, "RETURN_WINDOW_DAYS", 30, low=0),
+                sqlite_busy_timeout_ms=env_int(env, "STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0),
+                pool_timeout_s=env_int(env, "STORE_POOL_TIMEOUT_S", 10, low=1),
+                echo_sql=env_bool(env, "STORE_ECHO_SQL", False),
+            )
+        except SettingsError as exc:
+            raise StoreError(str(exc)) from exc

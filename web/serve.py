@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+
+from nordvik.env import env_choice, env_int, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -35,22 +37,13 @@ class WebSettings:
     bundle_path: Path = BUNDLE_PATH
 
     @classmethod
-    def from_env(cls) -> WebSettings:
-        port_text = os.environ.get("WEB_PORT", "8080")
-        try:
-            port = int(port_text)
-        except ValueError as exc:
-            raise ValueError(f"WEB_PORT must be a port number, got {port_text!r}") from exc
-        storage = os.environ.get("WEB_CHAT_STORAGE", "local")
-        if storage not in ("local", "session"):
-            raise ValueError(f"WEB_CHAT_STORAGE must be 'local' or 'session', got {storage!r}")
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebSettings:
+        rasa_port = env_int(env, "RASA_PORT", 5005, low=1, high=65535)
         return cls(
-            host=os.environ.get("WEB_HOST", "127.0.0.1"),
-            port=port,
-            socket_url=os.environ.get(
-                "RASA_SOCKET_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"
-            ),
-            storage=storage,
+            host=env_str(env, "WEB_HOST", "127.0.0.1"),
+            port=env_int(env, "WEB_PORT", 8080, low=1, high=65535),
+            socket_url=env_str(env, "RASA_SOCKET_URL", f"http://localhost:{rasa_port}"),
+            storage=env_choice(env, "WEB_CHAT_STORAGE", "local", ("local", "session")),
         )
 
 

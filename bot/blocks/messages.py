@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from nordvik.text import clip
+
 SUGGEST_MODAL_CALLBACK = "suggest_modal"
 QUESTION_BLOCK = "question"
 QUESTION_ACTION = "question_input"
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters in user text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def notice(text: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks.messages import clip, escape
+from nordvik.text import clip, escape_mrkdwn
 from store.views import CustomerCard
 
 
@@ -31,11 +31,13 @@ def order_card_message(card: CustomerCard) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text",
                                     "text": clip(f"Order {order.number} · {order.status}", 150)}},
         _section(f"*Status:* `{order.status}`  ·  placed {_day(order.placed_at)}  ·  "
-                 f"total {_money(order.total, cur)}\n{escape(order.status_note)}"),
+                 f"total {_money(order.total, cur)}\n{escape_mrkdwn(order.status_note)}"),
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Customer*\n{escape(card.name)} (#{card.customer_id})"},
-            {"type": "mrkdwn", "text": f"*Contact*\n{escape(card.email)}"
-                                       f"{' · ' + escape(card.phone) if card.phone else ''}"},
+            {"type": "mrkdwn",
+             "text": f"*Customer*\n{escape_mrkdwn(card.name)} (#{card.customer_id})"},
+            {"type": "mrkdwn",
+             "text": f"*Contact*\n{escape_mrkdwn(card.email)}"
+                     f"{' · ' + escape_mrkdwn(card.phone) if card.phone else ''}"},
             {"type": "mrkdwn", "text": f"*Country / language*\n{card.country} / {card.language}"},
             {"type": "mrkdwn", "text": f"*History*\n{card.order_count} orders, "
                                        f"{_money(card.lifetime_value, cur)}"
@@ -43,7 +45,7 @@ def order_card_message(card: CustomerCard) -> dict[str, Any]:
                                           if card.csat_average is not None else "")},
         ]},
     ]
-    items = "\n".join(f"• {line.qty} × {escape(line.name)} (`{line.sku}`) "
+    items = "\n".join(f"• {line.qty} × {escape_mrkdwn(line.name)} (`{line.sku}`) "
                       f"{_money(line.line_total, cur)}" for line in order.lines[:20])
     blocks.append(_section(f"*Items*\n{items or '_none_'}"))
     ship = order.shipment
@@ -51,11 +53,13 @@ def order_card_message(card: CustomerCard) -> dict[str, Any]:
         shipment = "_Not shipped yet._" + (f" ETA {_day(order.eta)}" if order.eta else "")
     else:
         last = ship.events[-1] if ship.events else None
-        shipment = (f"{escape(ship.carrier)} <{ship.tracking_url}|{escape(ship.tracking_number)}>"
+        link = f"<{ship.tracking_url}|{escape_mrkdwn(ship.tracking_number)}>"
+        shipment = (f"{escape_mrkdwn(ship.carrier)} {link}"
                     f" · `{ship.status}` · ETA {_day(ship.eta or order.eta)}")
         if last is not None:
-            shipment += (f"\nLast event {_day(last.occurred_at)}: {escape(last.description)}"
-                         + (f" ({escape(last.location)})" if last.location else ""))
+            shipment += (f"\nLast event {_day(last.occurred_at)}: "
+                         f"{escape_mrkdwn(last.description)}"
+                         + (f" ({escape_mrkdwn(last.location)})" if last.location else ""))
     blocks.append(_section(f"*Shipment*\n{shipment}"))
     if order.return_deadline is not None:
         window = (f"Return window: until {_day(order.return_deadline)} "
@@ -63,15 +67,16 @@ def order_card_message(card: CustomerCard) -> dict[str, Any]:
     else:
         window = ""
     returns = "\n".join(
-        f"• #{r.id} `{r.status}` {escape(clip(r.reason, 100))}, opened {_day(r.created_at)}"
+        f"• #{r.id} `{r.status}` {escape_mrkdwn(clip(r.reason, 100))}, opened {_day(r.created_at)}"
         + (f", refunded {_money(r.refund_amount, cur)}" if r.refund_amount is not None else "")
         for r in order.returns)
     blocks.append(_section("*Returns*\n" + "\n".join(x for x in (returns or "_none_", window)
                                                       if x)))
-    cases = "\n".join(f"• #{c.id} {escape(clip(c.subject, 120))} (`{c.status}`, {c.channel}, "
-                      f"{_day(c.created_at)})" for c in card.open_cases[:10])
+    cases = "\n".join(f"• #{c.id} {escape_mrkdwn(clip(c.subject, 120))} "
+                      f"(`{c.status}`, {c.channel}, {_day(c.created_at)})"
+                      for c in card.open_cases[:10])
     blocks.append(_section(f"*Open cases*\n{cases or '_none_'}"))
     talks = "\n".join(f"• {_day(i.created_at)} {i.channel} {'←' if i.direction == 'in' else '→'} "
-                      f"{escape(clip(i.text, 150))}" for i in card.recent_interactions)
+                      f"{escape_mrkdwn(clip(i.text, 150))}" for i in card.recent_interactions)
     blocks.append(_section(f"*Last interactions*\n{talks or '_none_'}"))
     return {"text": f"Order {order.number}: {order.status}", "blocks": blocks}

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks.messages import clip, escape
 from kb_index.types import Hit
+from nordvik.text import clip, escape_mrkdwn
 
 HELPFUL_ACTION = "suggestion_helpful"
 NOT_HELPFUL_ACTION = "suggestion_not_helpful"
@@ -67,9 +67,9 @@ def suggestion_blocks(index: int, hit: Hit, query: str, source: str,
     blocks: list[dict[str, Any]] = [
         {"type": "section", "block_id": f"title_{index}",
          "text": {"type": "mrkdwn",
-                  "text": f"*{index}. <{hit.url}|{escape(clip(hit.title, 200))}>*\n{meta}"}},
+                  "text": f"*{index}. <{hit.url}|{escape_mrkdwn(clip(hit.title, 200))}>*\n{meta}"}},
         {"type": "section", "block_id": f"draft_{index}",
-         "text": {"type": "mrkdwn", "text": escape(clip(hit.passage, 2900))}},
+         "text": {"type": "mrkdwn", "text": escape_mrkdwn(clip(hit.passage, 2900))}},
     ]
     if hit.stale:
         blocks.append({"type": "context", "block_id": f"stale_{index}", "elements": [
@@ -96,7 +96,7 @@ def suggestions_message(query: str, hits: list[Hit], *, source: str,
                         target: ReplyTarget | None = None,
                         truncated: bool = False) -> dict[str, Any]:
     """Up to three suggestions for `query` (text is the notification fallback)."""
-    heading = f"Suggested replies for: _{escape(clip(query, 200))}_"
+    heading = f"Suggested replies for: _{escape_mrkdwn(clip(query, 200))}_"
     if truncated:
         heading += f"\n_(Your text was long; I searched its first {len(query):,} characters.)_"
     blocks: list[dict[str, Any]] = [
@@ -109,7 +109,7 @@ def suggestions_message(query: str, hits: list[Hit], *, source: str,
 
 
 def no_match_message(query: str) -> dict[str, Any]:
-    text = (f"I found no article that answers _{escape(clip(query, 200))}_ well enough. "
+    text = (f"I found no article that answers _{escape_mrkdwn(clip(query, 200))}_ well enough. "
             "I have recorded it as a content gap for the knowledge editors.")
     return {"text": "No good match in the knowledge base; recorded as a content gap.",
             "blocks": [{"type": "section", "block_id": "no_match",
@@ -120,7 +120,8 @@ def posted_draft_message(draft: str, agent: str) -> dict[str, Any]:
     """The draft as posted in the thread, attributed to the agent who chose it."""
     return {"text": draft,
             "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": escape(clip(draft, 2900))}},
+                {"type": "section",
+                 "text": {"type": "mrkdwn", "text": escape_mrkdwn(clip(draft, 2900))}},
                 {"type": "context", "elements": [
                     {"type": "mrkdwn", "text": f"Sent by <@{agent}> from a suggested reply"}]},
             ]}

@@ -22,8 +22,8 @@ import pytest
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
-from bot.handoff_relay import HandoffSettings
 from bot.listeners import handoff as handoff_listeners
+from handoff.relay import HandoffSettings
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi as FakeSlack
 from tests.handoff.stack import Stack, WidgetClient

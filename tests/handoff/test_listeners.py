@@ -10,8 +10,8 @@ from unittest.mock import Mock
 
 import pytest
 
-from bot.handoff_relay import HandoffSettings, RasaConversations
 from bot.listeners.handoff.relay import end_handoff_button, relay_agent_reply
+from handoff.relay import HandoffSettings, RasaConversations
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.handoff.store_fixture import interactions, make_store

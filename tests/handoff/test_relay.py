@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.handoff_relay import (
+from bot.listeners.handoff.relay import is_agent_reply_in_handoff_thread
+from handoff.relay import (
     AGENT_MESSAGE_INTENT,
     HandoffContext,
     HandoffSettings,
@@ -24,7 +25,6 @@ from bot.handoff_relay import (
     handoff_blocks,
     transcript_from_events,
 )
-from bot.listeners.handoff.relay import is_agent_reply_in_handoff_thread
 
 EVENTS: list[dict[str, Any]] = [
     {"event": "action", "name": "action_listen"},
@@ -113,7 +113,7 @@ def test_settings_from_env_and_bad_values() -> None:
         "https://slack.com/api/")
     with pytest.raises(ValueError, match="HANDOFF_EXPECTED_WAIT_MINUTES"):
         HandoffSettings.from_env({"HANDOFF_EXPECTED_WAIT_MINUTES": "soon"})
-    with pytest.raises(ValueError, match="must not be negative"):
+    with pytest.raises(ValueError, match="HANDOFF_DELIVERY_ATTEMPTS=-1 must be at least 0"):
         HandoffSettings.from_env({"HANDOFF_DELIVERY_ATTEMPTS": "-1"})
 
 

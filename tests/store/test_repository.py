@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from nordvik.orders import normalize_order_number
 from store.carriers import tracking_url
 from store.errors import InvalidInput, InvalidTransition, NotFound
-from store.repository import OrderStore, normalize_order_number
+from store.repository import OrderStore
 from tests.store.factories import ANNA, LIN, TODAY
 
 

@@ -16,9 +16,9 @@ from bot.blocks.suggestions import (
     parse_value,
     posted_draft_message,
 )
-from bot.handoff_relay import HandoffSettings
 from bot.listeners.handoff.relay import relay_agent_reply
 from bot.services import get_services
+from handoff.relay import HandoffSettings
 
 logger = logging.getLogger(__name__)
 

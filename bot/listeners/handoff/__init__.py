@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App
 
-from bot.handoff_relay import RESOLVE_ACTION_ID, UNRESOLVED_ACTION_ID, HandoffSettings
 from bot.listeners.handoff.relay import (
     end_handoff_button,
     is_agent_reply_in_handoff_thread,
     relay_agent_reply,
 )
+from handoff.relay import RESOLVE_ACTION_ID, UNRESOLVED_ACTION_ID, HandoffSettings
 
 
 def register(app: App, settings: HandoffSettings | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.handoff_relay import (
+from handoff.relay import (
     AGENT_MESSAGE_ENTITY,
     AGENT_MESSAGE_INTENT,
     HANDOFF_CLOSED_INTENT,

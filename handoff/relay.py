@@ -2,6 +2,7 @@
 
 Plain, typed functions used from both sides:
 - the action server (actions/handoff.py) posts the handoff and the customer's messages to Slack;
+  (this package is neither the action server's nor the Slack app's: both deploy it);
 - the Slack app (bot/listeners/handoff) relays agent replies to the customer through Rasa's
   `POST /conversations/{id}/trigger_intent?output_channel=latest` and closes the handoff.
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +25,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
+
+from nordvik.env import env_int, env_str
+from nordvik.text import clip, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +60,16 @@ class HandoffSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HandoffSettings:
-        source = os.environ if env is None else env
+        rasa_port = env_int(env, "RASA_PORT", 5005, low=1, high=65535)
         return cls(
-            channel=source.get("SLACK_HANDOFF_CHANNEL", ""),
-            bot_token=source.get("SLACK_BOT_TOKEN", ""),
-            slack_api_url=source.get("SLACK_API_URL", "").strip() or "https://slack.com/api/",
-            rasa_url=source.get("RASA_URL", f"http://127.0.0.1:{source.get('RASA_PORT', '5005')}"),
-            rasa_token=source.get("RASA_TOKEN", ""),  # Rasa's --auth-token, if it runs with one
-            expected_wait_minutes=_int(source, "HANDOFF_EXPECTED_WAIT_MINUTES", 5),
-            delivery_attempts=_int(source, "HANDOFF_DELIVERY_ATTEMPTS", 30),
-            retry_seconds=float(_int(source, "HANDOFF_RETRY_MS", 2000)) / 1000.0,
+            channel=env_str(env, "SLACK_HANDOFF_CHANNEL"),
+            bot_token=env_str(env, "SLACK_BOT_TOKEN"),
+            slack_api_url=env_str(env, "SLACK_API_URL", "https://slack.com/api/"),
+            rasa_url=env_str(env, "RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+            rasa_token=env_str(env, "RASA_TOKEN"),  # Rasa's --auth-token, if it runs with one
+            expected_wait_minutes=env_int(env, "HANDOFF_EXPECTED_WAIT_MINUTES", 5, low=0),
+            delivery_attempts=env_int(env, "HANDOFF_DELIVERY_ATTEMPTS", 30, low=0),
+            retry_seconds=env_int(env, "HANDOFF_RETRY_MS", 2000, low=0) / 1000.0,
         )
 
     def missing(self) -> str | None:
@@ -82,19 +85,6 @@ class HandoffSettings:
     def slack_client(self) -> WebClient:
         base = self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
         return WebClient(token=self.bot_token, base_url=base, timeout=int(self.timeout_seconds))
-
-
-def _int(source: Mapping[str, str], name: str, default: int) -> int:
-    text = source.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {text!r}") from exc
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
-    return value
 
 
 # --- the transcript -----------------------------------------------------------------------------
@@ -136,7 +126,7 @@ def format_transcript(lines: Sequence[TranscriptLine], limit: int = TRANSCRIPT_L
     rendered: list[str] = []
     budget = SECTION_LIMIT - 40  # room for the "earlier lines" note
     for line in reversed(list(lines)[-limit:]):
-        item = f"*{line.speaker}:* {_clip(line.text, 300)}"
+        item = f"*{line.speaker}:* {clip(line.text, 300)}"
         if len(item) + 1 > budget:
             break
         rendered.insert(0, item)
@@ -145,15 +135,6 @@ def format_transcript(lines: Sequence[TranscriptLine], limit: int = TRANSCRIPT_L
     if skipped:
         rendered.insert(0, f"_({skipped} earlier lines not shown)_")
     return "\n".join(rendered) or "_(no messages yet)_"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(text: str) -> str:
-    """Slack mrkdwn escaping, so customer text cannot ping channels or forge links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- Block Kit builders (pure) --------------------------------------------------------------------
@@ -174,31 +155,32 @@ class HandoffContext:
 
 
 def handoff_blocks(context: HandoffContext) -> list[dict[str, Any]]:
-    customer = _escape(context.customer) if context.customer else "not verified"
-    order = _escape(context.order_summary) if context.order_summary else "no verified order"
+    customer = escape_mrkdwn(context.customer) if context.customer else "not verified"
+    order = escape_mrkdwn(context.order_summary) if context.order_summary else "no verified order"
     transcript = format_transcript(
-        [TranscriptLine(line.speaker, _escape(line.text)) for line in context.transcript]
+        [TranscriptLine(line.speaker, escape_mrkdwn(line.text)) for line in context.transcript]
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
                                     "text": f"Chat handoff: case #{context.case_id}"}},
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Reason:*\n{_escape(context.reason)}"},
+            {"type": "mrkdwn", "text": f"*Reason:*\n{escape_mrkdwn(context.reason)}"},
             {"type": "mrkdwn", "text": f"*Customer:*\n{customer}"},
             {"type": "mrkdwn", "text": f"*Order:*\n{order}"},
-            {"type": "mrkdwn", "text": f"*Conversation:*\n`{_escape(context.conversation_id)}`"},
+            {"type": "mrkdwn",
+             "text": f"*Conversation:*\n`{escape_mrkdwn(context.conversation_id)}`"},
         ]},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Transcript*\n" + transcript}},
     ]
     if context.suggestions:
         items = [
-            f"• <{url}|{_escape(title)}>: {_escape(_clip(passage, 400))}"
+            f"• <{url}|{escape_mrkdwn(title)}>: {escape_mrkdwn(clip(passage, 400))}"
             for title, url, passage in context.suggestions
         ]
         text = "*Knowledge suggestions*\n" + "\n".join(items)
     else:
         text = "*Knowledge suggestions*\n" + (context.suggestions_note or "nothing relevant found")
-    section = {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}
+    section = {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}
     blocks.append({"type": "section", "text": section})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
         "Reply in this thread: each reply goes to the customer's chat. "
@@ -225,7 +207,8 @@ def close_buttons(case_id: int) -> dict[str, Any]:
 def closed_blocks(case_id: int, resolution: str, agent: str) -> list[dict[str, Any]]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text":
-            f"*Handoff ended* for case #{case_id} by <@{_escape(agent)}>: {_escape(resolution)}. "
+            f"*Handoff ended* for case #{case_id} by <@{escape_mrkdwn(agent)}>: "
+            f"{escape_mrkdwn(resolution)}. "
             "The bot has taken over the chat again."}},
     ]
 

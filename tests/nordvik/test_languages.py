@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.language import SUPPORTED_LANGUAGES, detect_language, language_confidences
+from nordvik.languages import LANGUAGES, detect_language, language_confidences
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_any_han_character_means_chinese_even_when_mixed() -> None:
 
 def test_mixed_input_returns_a_supported_language() -> None:
     result = detect_language("hej, where is my order?")
-    assert result in SUPPORTED_LANGUAGES
+    assert result in LANGUAGES
 
 
 def test_low_confidence_falls_back_to_the_default() -> None:
@@ -59,6 +59,6 @@ def test_unsupported_default_is_rejected() -> None:
 
 def test_confidences_cover_only_the_four_languages() -> None:
     confidences = language_confidences("hvor er pakken min")
-    assert set(confidences) <= set(SUPPORTED_LANGUAGES)
+    assert set(confidences) <= set(LANGUAGES)
     assert max(confidences, key=lambda code: confidences[code]) == "nb"
     assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-6)

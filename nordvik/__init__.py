@@ -1,0 +1,10 @@
+"""Rules every part of Nordvik support shares, each in one module.
+
+- `nordvik.orders`: the order-number format and its normalisation;
+- `nordvik.emails`: finding, normalising and masking e-mail addresses;
+- `nordvik.languages`: the four languages, their codes and language detection;
+- `nordvik.text`: text normalisation (full-width characters) and Slack text helpers;
+- `nordvik.env`: reading settings from the environment with clear errors.
+
+Nothing here imports Rasa, Slack, the store or the knowledge index, so every package may use it.
+"""

@@ -1,0 +1,119 @@
+"""The languages Nordvik serves, their codes, and language detection for short messages.
+
+    LANGUAGES                          -> ("en", "sv", "nb", "zh")
+    normalize_language("zh-TW")        -> "zh"      (the store's code for Taiwan)
+    normalize_language("no")           -> "nb"
+    detect_language("var är mitt paket?")          -> "sv"
+    detect_language("ok")                          -> "en"   (too short to tell: the default)
+    detect_language_or_none("ok")                  -> None
+
+Detection uses lingua-language-detector restricted to the four languages (built lazily, once per
+process, thread-safe). Order numbers, e-mail addresses, links and digits are removed first. Any
+Han character makes a message Chinese: the other three languages never use them. Text with too
+few letters, or a guess below `min_confidence`, is "not sure".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from nordvik.text import normalize
+
+LANGUAGES: tuple[str, ...] = ("en", "sv", "nb", "zh")
+DEFAULT_LANGUAGE = "en"
+# Babel locales for dates, numbers and money in each language.
+LOCALES: dict[str, str] = {"en": "en_GB", "sv": "sv_SE", "nb": "nb_NO", "zh": "zh_Hant_TW"}
+# What agents and editors read (English; Slack and the dashboard are internal).
+LANGUAGE_NAMES: dict[str, str] = {
+    "en": "English", "sv": "Swedish", "nb": "Norwegian", "zh": "Chinese (Traditional)",
+}
+MIN_LETTERS = 3
+MIN_CONFIDENCE = 0.5
+
+_ALIASES: dict[str, str] = {
+    "en": "en", "eng": "en", "english": "en",
+    "sv": "sv", "swe": "sv", "swedish": "sv", "svenska": "sv",
+    "nb": "nb", "no": "nb", "nn": "nb", "nob": "nb", "nor": "nb", "norwegian": "nb", "norsk": "nb",
+    "zh": "zh", "zho": "zh", "chi": "zh", "chinese": "zh", "中文": "zh",
+}
+_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|(?<![A-Za-z])[Aa]\d{5}|[\d_]+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+_detector: Any = None
+_lock = threading.Lock()
+
+
+def normalize_language(code: Any) -> str | None:
+    """One of LANGUAGES for a code such as 'sv-SE', 'nb_NO', 'no', 'zh-TW', 'zh-Hant'; else None."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    text = code.strip().lower().replace("_", "-")
+    return _ALIASES.get(text) or _ALIASES.get(text.split("-", 1)[0])
+
+
+def _get_detector() -> Any:
+    global _detector
+    with _lock:
+        if _detector is None:
+            from lingua import Language, LanguageDetectorBuilder
+
+            _detector = LanguageDetectorBuilder.from_languages(
+                Language.ENGLISH, Language.SWEDISH, Language.BOKMAL, Language.CHINESE
+            ).build()
+        return _detector
+
+
+def _code(language: Any) -> str:
+    return normalize_language(str(language.iso_code_639_1.name)) or DEFAULT_LANGUAGE
+
+
+def _clean(text: str | None) -> str:
+    return _NOISE.sub(" ", normalize(text or "")).strip()
+
+
+def letter_count(text: str | None) -> int:
+    """Letters in the message once order numbers, e-mail addresses, links and digits are gone."""
+    return len(_LETTER.findall(_clean(text)))
+
+
+def has_han(text: str | None) -> bool:
+    return bool(_HAN.search(text or ""))
+
+
+def language_confidences(text: str | None) -> dict[str, float]:
+    """Confidence per language (summing to 1), or {} for text without letters."""
+    cleaned = _clean(text)
+    if not _LETTER.search(cleaned):
+        return {}
+    values = _get_detector().compute_language_confidence_values(cleaned)
+    return {_code(value.language): float(value.value) for value in values}
+
+
+def detect_language_or_none(
+    text: str | None, *, min_confidence: float = MIN_CONFIDENCE, min_letters: int = MIN_LETTERS
+) -> str | None:
+    """The message's language, or None when it is too short or too ambiguous to tell."""
+    cleaned = _clean(text)
+    if _HAN.search(cleaned):
+        return "zh"
+    if len(_LETTER.findall(cleaned)) < min_letters:
+        return None
+    confidences = language_confidences(cleaned)
+    if not confidences:
+        return None
+    best, score = max(confidences.items(), key=lambda item: item[1])
+    return best if score >= min_confidence else None
+
+
+def detect_language(
+    text: str | None,
+    *,
+    default: str = DEFAULT_LANGUAGE,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> str:
+    """The message's language code in LANGUAGES, or `default` when unsure."""
+    if default not in LANGUAGES:
+        raise ValueError(f"default language {default!r} is not one of {LANGUAGES}")
+    return detect_language_or_none(text, min_confidence=min_confidence) or default
