@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from nordvik.emails import normalize_email
 from nordvik.orders import normalize_order_number
 from store.carriers import tracking_url
 from store.db import describe_url, get_engine, make_engine, session_scope
@@ -55,20 +56,9 @@ from store.views import (
 logger = logging.getLogger(__name__)
 
 CANCELLABLE_STATUSES = ("pending", "paid", "packed")
-MAX_EMAIL_LENGTH = 254
 MAX_TEXT_LENGTH = 5000
 # Compared against when the order does not exist, so both paths do the same work.
 _DUMMY_EMAIL = "nobody@nordvik.invalid"
-
-
-def normalize_email(value: object) -> str | None:
-    """Trimmed and lower-cased; None for non-strings, empty, over-long or NUL-bearing input."""
-    if not isinstance(value, str) or len(value) > 4 * MAX_EMAIL_LENGTH:
-        return None
-    candidate = value.strip().lower()
-    if not candidate or len(candidate) > MAX_EMAIL_LENGTH or "\x00" in candidate:
-        return None
-    return candidate
 
 
 def emails_match(stored: str, given: str) -> bool:
