@@ -19,6 +19,7 @@ import re
 import threading
 from typing import Any
 
+from nordvik.emails import redact_emails
 from nordvik.text import normalize
 
 LANGUAGES: tuple[str, ...] = ("en", "sv", "nb", "zh")
@@ -38,7 +39,7 @@ _ALIASES: dict[str, str] = {
     "nb": "nb", "no": "nb", "nn": "nb", "nob": "nb", "nor": "nb", "norwegian": "nb", "norsk": "nb",
     "zh": "zh", "zho": "zh", "chi": "zh", "chinese": "zh", "中文": "zh",
 }
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|(?<![A-Za-z])[Aa]\d{5}|[\d_]+")
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![A-Za-z])[Aa]\d{5}|[\d_]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _detector: Any = None
@@ -70,7 +71,8 @@ def _code(language: Any) -> str:
 
 
 def _clean(text: str | None) -> str:
-    return _NOISE.sub(" ", normalize(text or "")).strip()
+    without_addresses = redact_emails(normalize(text or ""), placeholder=" ")
+    return _NOISE.sub(" ", without_addresses).strip()
 
 
 def letter_count(text: str | None) -> int:

@@ -62,3 +62,19 @@ def test_confidences_cover_only_the_four_languages() -> None:
     assert set(confidences) <= set(LANGUAGES)
     assert max(confidences, key=lambda code: confidences[code]) == "nb"
     assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我要取消訂單，信箱是ann.lu@example.tw", "zh"),
+    ("my email is anna.berg@example.se", "en"),
+    ("min mejl är anna.berg@example.se och ordern A12345", "sv"),
+])
+def test_addresses_and_order_numbers_do_not_decide_the_language(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ok", "A12345", "anna@example.com", "ja", "5", "👍"])
+def test_too_short_to_tell(text: str) -> None:
+    from nordvik.languages import detect_language_or_none
+
+    assert detect_language_or_none(text) is None
