@@ -47,8 +47,6 @@ def utter_order(dispatcher: CollectingDispatcher, order: OrderDetails) -> None:
         )
     elif order.status in NOT_SHIPPED:
         dispatcher.utter_message(response="utter_order_not_shipped_yet", eta=eta_text(order))
-    if order.status_note:
-        dispatcher.utter_message(response="utter_order_status_note", status_note=order.status_note)
 
 
 class ActionCheckOrderStatus(Action):

@@ -37,7 +37,7 @@ from store.models import (
     SupportCase,
     utcnow,
 )
-from store.notes import status_note
+from store.notes import cancel_reason_code, delay_reason
 from store.settings import StoreSettings
 from store.views import (
     CancelResult,
@@ -225,17 +225,6 @@ class OrderStore:
         if order.status == "delivered" and order.delivered_at is not None:
             deadline = order.delivered_at.date() + timedelta(days=self.return_window_days)
             days_left = max(0, (deadline - today).days)
-        note = status_note(
-            status=order.status,
-            currency=order.currency,
-            shipment=shipment,
-            returns=returns,
-            delivered_at=order.delivered_at,
-            cancelled_at=order.cancelled_at,
-            cancel_reason=order.cancel_reason,
-            return_deadline=deadline,
-            today=today,
-        )
         return OrderDetails(
             number=order.number,
             status=order.status,
@@ -253,7 +242,9 @@ class OrderStore:
             customer_id=order.customer_id,
             customer_name=order.customer.name,
             eta=shipment.eta if shipment else None,
-            status_note=note,
+            delay_reason=delay_reason(shipment) if order.status == "delayed" else None,
+            cancel_reason=cancel_reason_code(order.cancel_reason)
+            if order.status == "cancelled" else None,
             updated_at=order.updated_at,
             delivered_at=order.delivered_at,
             cancelled_at=order.cancelled_at,

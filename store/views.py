@@ -63,7 +63,8 @@ class OrderDetails:
     customer_id: int
     customer_name: str
     eta: date | None
-    status_note: str
+    delay_reason: str | None = None  # store.notes.DELAY_REASONS code when the parcel was delayed
+    cancel_reason: str | None = None  # store.notes.CANCEL_REASONS code for a cancelled order
     updated_at: datetime | None = None
     delivered_at: datetime | None = None
     cancelled_at: datetime | None = None

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from nordvik.text import clip, escape_mrkdwn
-from store.views import CustomerCard
+from store.views import CustomerCard, OrderDetails
 
 
 def _money(amount: Decimal | None, currency: str) -> str:
@@ -18,6 +18,15 @@ def _day(value: date | datetime | None) -> str:
     if value is None:
         return "-"
     return value.strftime("%Y-%m-%d")
+
+
+def _reason(order: OrderDetails) -> str:
+    """Why the order is delayed or was cancelled (the store's reason code), for the agent."""
+    if order.delay_reason:
+        return f"\n*Delay reason:* `{order.delay_reason}`"
+    if order.cancel_reason:
+        return f"\n*Cancel reason:* `{order.cancel_reason}`"
+    return ""
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -31,7 +40,7 @@ def order_card_message(card: CustomerCard) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text",
                                     "text": clip(f"Order {order.number} · {order.status}", 150)}},
         _section(f"*Status:* `{order.status}`  ·  placed {_day(order.placed_at)}  ·  "
-                 f"total {_money(order.total, cur)}\n{escape_mrkdwn(order.status_note)}"),
+                 f"total {_money(order.total, cur)}{_reason(order)}"),
         {"type": "section", "fields": [
             {"type": "mrkdwn",
              "text": f"*Customer*\n{escape_mrkdwn(card.name)} (#{card.customer_id})"},

@@ -98,7 +98,7 @@ def _card() -> CustomerCard:
         number="A10001", status="in_transit", placed_at=NOW, total=Decimal("598.00"),
         currency="SEK", lines=(OrderLineView("SKU-1", "Lamp <big>", 2, Decimal("299.00")),),
         shipment=shipment, returns=(), customer_id=7, customer_name="Anna Berg",
-        eta=date(2026, 11, 24), status_note="On its way.")
+        eta=date(2026, 11, 24), delay_reason="weather")
     return CustomerCard(
         customer_id=7, name="Anna Berg", email="anna@example.com", phone=None, country="SE",
         language="sv", customer_since=NOW, order=order, order_count=3,
@@ -113,7 +113,7 @@ def test_order_card_has_every_section() -> None:
     message = order_card_message(_card())
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert message["blocks"][0]["text"]["text"] == "Order A10001 · in_transit"
-    for expected in ("On its way.", "2 × Lamp &lt;big&gt;", "598.00 SEK", "PN123SE",
+    for expected in ("`weather`", "2 × Lamp &lt;big&gt;", "598.00 SEK", "PN123SE",
                      "https://tracking.postnord.example/PN123SE", "Parcel in transit",
                      "*Returns*\\n_none_", "#5 Where is my parcel", "where is it?",
                      "CSAT 4.5/5", "Anna Berg"):
