@@ -38,7 +38,7 @@ from store.models import (
     utcnow,
 )
 from store.notes import cancel_reason_code, delay_reason
-from store.settings import StoreSettings
+from store.settings import StoreSettings, VerificationLimits
 from store.views import (
     CancelResult,
     CaseView,
@@ -143,15 +143,18 @@ class OrderStore:
         *,
         return_window_days: int = 30,
         today: Callable[[], date] | None = None,
+        verification_limits: VerificationLimits | None = None,
     ) -> None:
         self.engine = engine
         self.return_window_days = return_window_days
         self._today = today or (lambda: datetime.now(timezone.utc).date())
+        self.verification_limits = verification_limits or VerificationLimits()
 
     @classmethod
     def from_settings(cls, settings: StoreSettings) -> OrderStore:
         """Shares the cached engine of ``store.db.get_engine`` for these settings."""
-        return cls(get_engine(settings), return_window_days=settings.return_window_days)
+        return cls(get_engine(settings), return_window_days=settings.return_window_days,
+                   verification_limits=settings.verification_limits)
 
     @classmethod
     def from_url(cls, database_url: str, *, return_window_days: int = 30) -> OrderStore:
@@ -198,6 +201,26 @@ class OrderStore:
                 )
                 out.extend((status, number, email) for number, email in rows)
         return out
+
+    # ------------------------------------------------------------------ verification limits
+
+    def record_failed_verification(
+        self, *, order_number: str | None, client: str | None, conversation_id: str
+    ) -> None:
+        """Count one failed order-number/e-mail check against the order and the client."""
+        from store.verification_limits import record_failed_verification
+
+        record_failed_verification(self.engine, self.verification_limits,
+                                   order_number=order_number, client=client,
+                                   conversation_id=conversation_id)
+
+    def verification_blocked(self, *, order_number: str | None, client: str | None) -> bool:
+        """True when too many checks failed for this order or this client, in any conversation
+        (store.settings.VerificationLimits); the bot then offers a person instead."""
+        from store.verification_limits import verification_blocked
+
+        return verification_blocked(self.engine, self.verification_limits,
+                                    order_number=order_number, client=client)
 
     # ------------------------------------------------------------------ orders
 
@@ -268,6 +291,20 @@ class OrderStore:
         stored = row[1] if row is not None else _DUMMY_EMAIL
         matched = emails_match(stored.strip().lower(), email)
         return int(row[0]) if row is not None and matched else None
+
+    def _owned_order_id(
+        self, session: Session, number: str | None, email: str | None, customer_id: int | None
+    ) -> int | None:
+        """The order's id when the caller proves ownership: by the e-mail on the order, or by the
+        customer id of an order verified earlier in the same conversation (exactly one)."""
+        if email is not None:
+            return self._verified_order_id(session, number, normalize_email(email))
+        if number is None or customer_id is None or isinstance(customer_id, bool):
+            return None
+        found = session.execute(
+            select(Order.id).where(Order.number == number, Order.customer_id == int(customer_id))
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
 
     def verify_order(
         self, order_number: str, email: str, *, today: date | None = None
@@ -382,14 +419,16 @@ class OrderStore:
                 csat_average=None if csat is None else round(float(csat), 2),
             )
 
-    def cancel_order(self, order_number: str, email: str) -> CancelResult:
-        """Cancel an order that has not shipped. Idempotent; verifies the pair first."""
+    def cancel_order(
+        self, order_number: str, email: str | None = None, *, customer_id: int | None = None
+    ) -> CancelResult:
+        """Cancel an order that has not shipped. Idempotent; checks ownership first: the e-mail
+        on the order, or the customer id of an order already verified in the conversation."""
         number = normalize_order_number(order_number)
-        given = normalize_email(email)
-        if number is None or given is None:
+        if number is None or (email is None) == (customer_id is None):
             return CancelResult(outcome="not_verified", order_status=None)
         with session_scope(self.engine, write=True) as session:
-            order_id = self._verified_order_id(session, number, given)
+            order_id = self._owned_order_id(session, number, email, customer_id)
             if order_id is None:
                 return CancelResult(outcome="not_verified", order_status=None)
             now = utcnow()
@@ -416,20 +455,23 @@ class OrderStore:
     def start_return(
         self,
         order_number: str,
-        email: str,
+        email: str | None = None,
         *,
         reason: str,
         conversation_id: str | None,
+        customer_id: int | None = None,
+        channel: str = "chat",
         today: date | None = None,
     ) -> ReturnResult:
-        """Open a return and a support case for a delivered order inside the return window."""
+        """Open a return and a support case for a delivered order inside the return window.
+        Ownership as for cancel_order: the e-mail on the order, or a verified customer id."""
         number = normalize_order_number(order_number)
-        given = normalize_email(email)
-        if number is None or given is None:
+        if number is None or (email is None) == (customer_id is None):
             return ReturnResult(outcome="not_verified")
+        channel_value = _optional_text(channel, 30) or "chat"
         day = self._today_date(today)
         with session_scope(self.engine, write=True) as session:
-            order_id = self._verified_order_id(session, number, given)
+            order_id = self._owned_order_id(session, number, email, customer_id)
             if order_id is None:
                 return ReturnResult(outcome="not_verified")
             # Serialises concurrent requests for the same order on PostgreSQL (no-op on SQLite,
@@ -466,7 +508,7 @@ class OrderStore:
                 customer_id=order.customer_id,
                 order_id=order.id,
                 subject=f"Return of order {number}",
-                channel="chat",
+                channel=channel_value,
                 status="open",
                 conversation_id=_optional_text(conversation_id, 200),
                 created_at=now,
@@ -584,6 +626,41 @@ class OrderStore:
             )
             if case is None:
                 return None
+            return _case_view(case, self._order_number_of(session, case.order_id))
+
+    def find_open_case(self, conversation_id: str) -> CaseView | None:
+        """The newest case of this conversation that is not closed (open or handed off)."""
+        with session_scope(self.engine) as session:
+            case = (
+                session.execute(
+                    select(SupportCase)
+                    .where(
+                        SupportCase.conversation_id == clean_text(conversation_id, 200),
+                        SupportCase.status != "closed",
+                    )
+                    .order_by(SupportCase.id.desc())
+                )
+                .scalars()
+                .first()
+            )
+            if case is None:
+                return None
+            return _case_view(case, self._order_number_of(session, case.order_id))
+
+    def hand_off_case(self, case_id: int, reason: str) -> CaseView:
+        """Hand an open case to an agent (status ``handoff``), noting why in its subject.
+        A case already handed off is returned unchanged; a closed one cannot be."""
+        with session_scope(self.engine, write=True) as session:
+            case = session.get(SupportCase, case_id, with_for_update=True)
+            if case is None:
+                raise NotFound(f"case {case_id} does not exist")
+            if case.status == "closed":
+                raise InvalidTransition(f"case {case_id} is closed; it cannot be handed off")
+            if case.status != "handoff":
+                note = clean_text(reason, 200).strip()
+                case.status = "handoff"
+                if note:
+                    case.subject = clean_text(f"{case.subject}; handed off: {note}", 300)
             return _case_view(case, self._order_number_of(session, case.order_id))
 
     def attach_slack_thread(self, case_id: int, slack_channel: str, thread_ts: str) -> None:

@@ -400,3 +400,41 @@ def test_tracking_urls_per_carrier() -> None:
     assert tracking_url("Pigeon", "a b&c") == (
         "https://nordvik.example/track?carrier=Pigeon&id=a%20b%26c"
     )
+
+
+def test_a_verified_customer_id_proves_ownership_instead_of_the_email(store: OrderStore) -> None:
+    anna = store.customer_id_for_order("A10003")
+    lin = store.customer_id_for_order("A20001")
+    assert anna is not None and lin is not None and anna != lin
+    assert store.cancel_order("A10003", customer_id=lin).outcome == "not_verified"
+    assert store.cancel_order("A10003").outcome == "not_verified"  # no proof at all
+    assert store.cancel_order("A10003", ANNA, customer_id=anna).outcome == "not_verified"  # both
+    assert store.get_order("A10003").status == "paid"  # type: ignore[union-attr]
+    assert store.cancel_order("A10003", customer_id=anna).outcome == "cancelled"
+    refused = store.start_return("A10001", customer_id=lin, reason="x", conversation_id="c1")
+    assert refused.outcome == "not_verified"
+    created = store.start_return("A10001", customer_id=anna, reason="wrong size",
+                                 conversation_id="c1", channel="email")
+    assert created.outcome == "created" and created.case_id is not None
+    case = store.get_case(created.case_id)
+    assert case is not None and case.channel == "email"
+
+
+def test_one_open_case_per_conversation_is_found_and_handed_off(store: OrderStore) -> None:
+    assert store.find_open_case("conv-9") is None
+    opened = store.start_return("A10001", ANNA, reason="broken", conversation_id="conv-9")
+    assert opened.case_id is not None
+    found = store.find_open_case("conv-9")
+    assert found is not None and found.id == opened.case_id and found.status == "open"
+    handed = store.hand_off_case(opened.case_id, "the customer asked for a person")
+    assert handed.status == "handoff"
+    assert handed.subject == "Return of order A10001; handed off: the customer asked for a person"
+    again = store.hand_off_case(opened.case_id, "another reason")
+    assert again.subject == handed.subject  # already handed off: unchanged
+    assert store.find_open_handoff("conv-9") == again
+    store.close_case(opened.case_id, "resolved")
+    assert store.find_open_case("conv-9") is None
+    with pytest.raises(InvalidTransition):
+        store.hand_off_case(opened.case_id, "too late")
+    with pytest.raises(NotFound):
+        store.hand_off_case(987654, "no such case")
