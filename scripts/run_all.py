@@ -1,14 +1,17 @@
-"""`make run`: prepare whatever is missing, then run every service until Ctrl-C.
+"""`make run`: prepare whatever is missing, then run every service under supervisord until Ctrl-C.
 
 Steps: load `.env`, migrate and seed the order/CRM store, train the Rasa model if its inputs
 changed, build the knowledge index if no version is live, write Rasa's effective endpoints file,
-then start the action server, the Rasa server, `kb serve`, the demo web page and (when Slack
-tokens are configured) the Slack app. Ctrl-C or any service dying stops them all.
+then start every service described in scripts/services.py under supervisord (restarts with
+back-off, a watchdog acting on failing health checks; see runtime/). RASA_REPLICAS and
+ACTION_REPLICAS run several Rasa servers and action servers behind HAProxy.
+
+To add a service, append it in scripts/services.py `describe()`; nothing here changes.
+Ctrl-C (or SIGTERM) stops supervisord, which stops every service.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -17,20 +20,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-
-
-@dataclass
-class Service:
-    name: str
-    argv: list[str]
-    ready_url: str | None
-    startup_seconds: float = 180.0
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
 def _say(message: str) -> None:
@@ -57,6 +50,8 @@ def _load_env() -> dict[str, str]:
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    extra = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + extra if extra else "")
     return env
 
 
@@ -64,49 +59,10 @@ def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
             return bool(response.status < 500)
+    except urllib.error.HTTPError as error:
+        return error.code < 500
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _start(service: Service, env: dict[str, str]) -> None:
-    _say(f"starting {service.name}: {' '.join(service.argv)}")
-    service.process = subprocess.Popen(  # noqa: S603 - fixed argv
-        service.argv, cwd=ROOT, env=env, start_new_session=True
-    )
-
-
-def _wait_ready(service: Service) -> None:
-    if service.ready_url is None or service.process is None:
-        return
-    deadline = time.monotonic() + service.startup_seconds
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise SystemExit(
-                f"run: {service.name} exited with code {service.process.returncode} during start-up"
-            )
-        if _ready(service.ready_url):
-            _say(f"{service.name} is up ({service.ready_url})")
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"run: {service.name} was not ready within {service.startup_seconds:.0f} s")
-
-
-def _stop(services: Sequence[Service]) -> None:
-    running = [s for s in services if s.process is not None and s.process.poll() is None]
-    for service in running:
-        assert service.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(service.process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for service in running:
-        assert service.process is not None
-        try:
-            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(service.process.pid, signal.SIGKILL)
-            service.process.wait()
-    if running:
-        _say("stopped " + ", ".join(s.name for s in running))
 
 
 def _live_kb_version(env: dict[str, str]) -> str | None:
@@ -122,59 +78,7 @@ def _live_kb_version(env: dict[str, str]) -> str | None:
         os.environ.update(saved)
 
 
-def _services(env: dict[str, str]) -> list[Service]:
-    from scripts.rasa_env import write_endpoints
-
-    rasa = str(VENV_BIN / "rasa")
-    rasa_port = env.get("RASA_PORT", "5005")
-    action_port = env.get("ACTION_PORT", "5055")
-    kb_port = env.get("KB_PORT", "8900")
-    web_port = env.get("WEB_PORT", "8080")
-    endpoints = write_endpoints(env)
-    services = [
-        Service(
-            "action server",
-            [rasa, "run", "actions", "--port", action_port],
-            f"http://127.0.0.1:{action_port}/health",
-        ),
-        Service(
-            "knowledge service",
-            [str(VENV_BIN / "kb"), "serve", "--host", "127.0.0.1", "--port", kb_port],
-            f"http://127.0.0.1:{kb_port}/healthz",
-        ),
-        Service(
-            "knowledge watcher",
-            [str(VENV_BIN / "kb"), "watch", "--interval", "2"],
-            None,
-        ),
-        Service(
-            "Rasa server",
-            [
-                rasa, "run", "--enable-api", "--cors", "*", "--port", rasa_port,
-                "--interface", env.get("RASA_HOST", "127.0.0.1"),
-                "--model", "models", "--endpoints", str(endpoints),
-                "--credentials", "credentials.yml",
-            ],
-            f"http://127.0.0.1:{rasa_port}/status",
-            startup_seconds=300,
-        ),
-        Service(
-            "demo store page",
-            [sys.executable, "-m", "web.serve", "--port", web_port],
-            f"http://127.0.0.1:{web_port}/",
-        ),
-    ]
-    from bot.settings import SlackSettings
-
-    missing = SlackSettings.from_env(env).missing()
-    if missing:
-        _say(f"skipping the Slack app: {missing} (see bot/README.md)")
-    else:
-        services.append(Service("Slack app", [sys.executable, "-m", "bot"], None))
-    return services
-
-
-def _print_usage(env: dict[str, str]) -> None:
+def _print_usage(env: dict[str, str], run_dir: Path) -> None:
     rasa_port = env.get("RASA_PORT", "5005")
     web_port = env.get("WEB_PORT", "8080")
     kb_port = env.get("KB_PORT", "8900")
@@ -185,6 +89,8 @@ Nordvik support is running.
   Chat widget (demo store):  http://localhost:{web_port}/
   Rasa REST channel:         {rest}
   Knowledge search:          http://localhost:{kb_port}/search?q=return+window
+  Service logs:              {run_dir / 'logs'}/<service>.log
+  Service status:            {VENV_BIN / 'supervisorctl'} -c {run_dir / 'supervisord.conf'} status
 Talk to the bot:
   curl -s {rest} -H 'Content-Type: application/json' \\
        -d '{{"sender": "me", "message": "where is my order?"}}'
@@ -193,6 +99,84 @@ Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
+
+
+def _supervise(env: dict[str, str]) -> int:
+    """Write the configurations, run supervisord, wait until every service is healthy."""
+    from nordvik.env import SettingsError
+    from nordvik.secrets import secret
+    from runtime import haproxy, supervisor
+    from runtime.settings import RuntimeSettings
+    from scripts.rasa_env import write_endpoints
+    from scripts.services import describe, skipped
+
+    try:
+        settings = RuntimeSettings.from_env(env)
+    except SettingsError as error:
+        raise SystemExit(f"run: {error}") from error
+    run_dir = settings.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = write_endpoints(env)
+    services = describe(env, settings, endpoints, run_dir)
+    for reason in skipped(env):
+        _say(f"skipping {reason}")
+    if not settings.haproxy_available:
+        _say("HAProxy is not installed: the action server is reached directly, so while it is "
+             "down customers get no polite reply (make setup-web installs HAProxy)")
+    if settings.actions_behind_balancer or settings.rasa_behind_balancer:
+        config = haproxy.write_config(settings, run_dir)
+        problem = haproxy.check_config(settings, config)
+        if problem:
+            raise SystemExit(f"run: HAProxy refused {config}: {problem}")
+    password = secret("supervisor", "SUPERVISOR_PASSWORD", env=env)
+    conf = supervisor.write(
+        services, run_dir=run_dir, workdir=ROOT, password=password,
+        watchdog_argv=[sys.executable, "-m", "runtime.watchdog", "--run-dir", str(run_dir)],
+    )
+    _say(f"starting {len(services)} services under supervisord ({conf}); "
+         f"logs in {run_dir / 'logs'}")
+    if settings.rasa_replicas > 1 or settings.action_replicas > 1:
+        _say(f"{settings.rasa_replicas} Rasa servers and {settings.action_replicas} action "
+             "servers behind HAProxy")
+    daemon = subprocess.Popen(  # noqa: S603 - fixed argv
+        [str(VENV_BIN / "supervisord"), "-c", str(conf)], cwd=ROOT, env=env,
+    )
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        for service in services:
+            if service.health_url is None:
+                continue
+            deadline = time.monotonic() + service.startup_seconds
+            while not _ready(service.health_url):
+                if daemon.poll() is not None:
+                    _say(f"supervisord exited with code {daemon.returncode}")
+                    return 1
+                if time.monotonic() > deadline:
+                    _say(f"{service.title} was not healthy within {service.startup_seconds:.0f} s "
+                         f"(see {run_dir / 'logs' / (service.name + '.log')}); "
+                         "supervisord keeps trying")
+                    break
+                time.sleep(0.5)
+            else:
+                _say(f"{service.title} is up ({service.health_url})")
+        _print_usage(env, run_dir)
+        return daemon.wait()
+    except KeyboardInterrupt:
+        _say("stopping every service")
+        return 0
+    finally:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        _say("stopped")
 
 
 def main() -> int:
@@ -210,33 +194,7 @@ def main() -> int:
         _step("building the knowledge index (no version is live yet)", [kb, "build"], env)
     else:
         _step("updating the knowledge index with changed articles", [kb, "update"], env)
-
-    services = _services(env)
-    interrupted = False
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        nonlocal interrupted
-        interrupted = True
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    try:
-        for service in services:
-            _start(service, env)
-        for service in services:
-            _wait_ready(service)
-        _print_usage(env)
-        while True:
-            for service in services:
-                if service.process is not None and service.process.poll() is not None:
-                    _say(f"{service.name} stopped unexpectedly (exit {service.process.returncode})")
-                    return 1
-            time.sleep(1)
-    except KeyboardInterrupt:
-        _say("stopping")
-        return 0
-    finally:
-        _stop(services)
+    return _supervise(env)
 
 
 if __name__ == "__main__":

@@ -36,3 +36,21 @@ if [ ! -x "$CHROMIUM" ]; then
         || fail "apt-get install chromium failed"
     [ -x "$CHROMIUM" ] || fail "chromium installed but $CHROMIUM is missing; set CHROMIUM_PATH"
 fi
+
+# HAProxy (Debian's package): the balancer in front of the action servers (a polite reply while
+# none is up) and, with RASA_REPLICAS > 1, in front of the Rasa servers. `make run` works without
+# it (one Rasa server, one action server reached directly) and says what is missing.
+HAPROXY=${HAPROXY_BIN:-/usr/sbin/haproxy}
+if [ ! -x "$HAPROXY" ] && ! command -v haproxy >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || fail "HAProxy is missing and apt-get is unavailable; install HAProxy 2.4+ and set HAPROXY_BIN"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || fail "HAProxy is missing; run as root: apt-get install -y haproxy"
+        SUDO="sudo"
+    fi
+    echo "setup-web: installing Debian's haproxy (the load balancer of make run)"
+    $SUDO apt-get update -qq >/dev/null || fail "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null \
+        || fail "apt-get install haproxy failed"
+    command -v haproxy >/dev/null 2>&1 || [ -x "$HAPROXY" ] || fail "haproxy installed but not found; set HAPROXY_BIN"
+fi
