@@ -17,11 +17,16 @@ logger = logging.getLogger(__name__)
 
 
 class HttpKnowledgeClient:
-    """Searches a running `kb serve`; raises KnowledgeUnavailable or InvalidQuery."""
+    """Searches a running `kb serve`; raises KnowledgeUnavailable or InvalidQuery.
 
-    def __init__(self, base_url: str, timeout: float = 2.0) -> None:
+    ``token``: the bearer token to send; by default the configured one (``KB_TOKEN``, else
+    var/secrets/kb_token when `kb token` made it; see kb_index.auth), none if neither exists.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 2.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._token = _configured_token() if token is None else token
 
     @classmethod
     def from_env(cls, timeout: float = 2.0) -> HttpKnowledgeClient:
@@ -58,7 +63,10 @@ class HttpKnowledgeClient:
         return True
 
     def _get_json(self, url: str) -> dict[str, Any]:
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read()
@@ -66,6 +74,10 @@ class HttpKnowledgeClient:
             if exc.code == 400:
                 message = _error_message(exc.read())
                 raise InvalidQuery(message) from exc
+            if exc.code == 401:
+                logger.warning("kb serve at %s refused the request: %s", self.base_url,
+                               "wrong token" if self._token else "it needs a token (KB_TOKEN)")
+                raise KnowledgeUnavailable("kb serve answered HTTP 401 (token)") from exc
             logger.warning("kb serve answered HTTP %s for %s", exc.code, self.base_url)
             raise KnowledgeUnavailable(f"kb serve answered HTTP {exc.code}") from exc
         except (OSError, http.client.HTTPException) as exc:
@@ -78,6 +90,18 @@ class HttpKnowledgeClient:
         if not isinstance(data, dict):
             raise KnowledgeUnavailable(f"unexpected answer from {self.base_url}")
         return data
+
+
+def _configured_token() -> str:
+    from kb_index.auth import configured_token
+    from kb_index.errors import KnowledgeError
+    from kb_index.settings import KbSettings
+
+    try:
+        return configured_token(KbSettings.from_env())
+    except KnowledgeError as exc:
+        logger.warning("no token for kb serve: %s", exc)
+        return ""
 
 
 def _error_message(body: bytes) -> str:

@@ -1,4 +1,8 @@
-"""`kb serve`: the search service (aiohttp) with hot reload of the live version."""
+"""`kb serve`: the search service (aiohttp) with hot reload of the live version.
+
+Bound to loopback by default; with a token configured (kb_index.auth) every request but
+``GET /healthz`` needs ``Authorization: Bearer <token>``. ``GET /openapi.json`` describes the
+service (kb_index.openapi)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from kb_index.auth import OPEN_PATHS, check_bind, configured_token, token_matches
 from kb_index.client import hit_to_json
 from kb_index.errors import InvalidQuery, KnowledgeError, KnowledgeUnavailable
 from kb_index.search import LiveIndex
@@ -23,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 LIVE_KEY = web.AppKey("live", LiveIndex)
 METRICS_KEY = web.AppKey("metrics", dict)
+TOKEN_KEY = web.AppKey("token", str)
 
 
 def _bad(message: str) -> web.Response:
@@ -80,6 +86,27 @@ async def search_handler(request: web.Request) -> web.Response:
     )
 
 
+@web.middleware
+async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    """401 for any request without the configured token (the health check stays open)."""
+    token = request.app[TOKEN_KEY]
+    if token and request.path not in OPEN_PATHS:
+        if not token_matches(request.headers.get("Authorization"), token):
+            request.app[METRICS_KEY]["requests"].labels(status="401").inc()
+            return web.json_response(
+                {"error": "missing or wrong token"}, status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="kb"'},
+            )
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+async def openapi_handler(request: web.Request) -> web.Response:
+    from kb_index.openapi import openapi_document
+
+    return web.json_response(openapi_document(request.app[LIVE_KEY].settings))
+
+
 async def healthz_handler(request: web.Request) -> web.Response:
     live: LiveIndex = request.app[LIVE_KEY]
     try:
@@ -127,7 +154,11 @@ async def _start_watch(app: web.Application) -> Any:
         await task
 
 
-def create_app(settings: KbSettings, live: LiveIndex | None = None) -> web.Application:
+def create_app(
+    settings: KbSettings, live: LiveIndex | None = None, token: str | None = None
+) -> web.Application:
+    """The service; ``token`` (default: the configured one, kb_index.auth) guards every route
+    but /healthz ("" = open)."""
     registry = CollectorRegistry()
     metrics = {
         "registry": registry,
@@ -146,22 +177,31 @@ def create_app(settings: KbSettings, live: LiveIndex | None = None) -> web.Appli
     # long queries must reach the handler (which answers 400 with a JSON message), so the
     # request line may hold a percent-encoded query somewhat over the limit
     line = settings.max_query_bytes * 3 + 8192
-    app = web.Application(handler_args={"max_line_size": line, "max_field_size": 8190})
+    app = web.Application(
+        handler_args={"max_line_size": line, "max_field_size": 8190},
+        middlewares=[require_token],
+    )
     app[LIVE_KEY] = live or LiveIndex(settings)
     app[METRICS_KEY] = metrics
+    app[TOKEN_KEY] = configured_token(settings) if token is None else token
     app.router.add_get("/search", search_handler)
     app.router.add_get("/healthz", healthz_handler)
     app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/openapi.json", openapi_handler)
     app.cleanup_ctx.append(_start_watch)
     return app
 
 
 def serve(settings: KbSettings, host: str, port: int) -> None:
+    """Run the service until interrupted; refuses a non-loopback address without a token."""
     from kb_index.embedder import limit_query_threads
 
+    token = configured_token(settings)
+    check_bind(host, token)
     limit_query_threads(settings.query_threads)
     live = LiveIndex(settings)
     live.reload()  # fail fast with a clear message when there is no live version
     # warm the query embedder so the first request is not slow
     live.current.search("warm up", k=1, audience=("public", "internal"))
-    web.run_app(create_app(settings, live), host=host, port=port, print=None)
+    logger.info("kb serve on %s:%s (%s)", host, port, "token required" if token else "no token")
+    web.run_app(create_app(settings, live, token), host=host, port=port, print=None)
