@@ -1,0 +1,391 @@
+"""From one customer's events to per-conversation and per-turn facts (pure, no database).
+
+A conversation is one Rasa session of one sender (it starts at `session_started`). The facts are
+recomputed from all of a sender's stored events whenever new ones arrive, so the order in which
+duplicates or late events arrive does not matter; the events must be in the order Rasa logged
+them (the broker's order).
+
+Definitions (names in analytics/mapping.py):
+- customer turn: a message the customer sent (not EXTERNAL_* intents from the Slack app). A
+  message the bot takes back and logs again with a clarified intent (two-stage fallback, a
+  request for a person typed in sv/nb/zh) stays one turn; `intent` is the NLU's first reading,
+  `final_intent` the clarified one.
+- fallback turn: its intent is a fallback intent, or a fallback action answered it.
+- knowledge: `answered` (action_knowledge_search set kb_article_id) or `not_found` (it searched
+  and set none). `kb_feedback` on the question's turn: `helpful` when the customer's next
+  message is affirm, `not_helpful` for deny or a request for a person, else none.
+- handoff: a handoff action ran; `connected` when the handoff_active slot became true (Slack
+  reached); the agent's first reply is the first EXTERNAL_agent_message (or relayed message);
+  closed at EXTERNAL_handoff_closed / action_handoff_end, or when the slot went back to false.
+  An open handoff follows the customer into later sessions.
+- outcome: agent_resolved / handoff_open / handoff_unavailable when a person was asked for;
+  otherwise bot_resolved when the bot answered (a resolving response, or a knowledge answer that
+  helped), else unresolved. Containment is the share of bot_resolved conversations.
+- CSAT: asked when csat_form became active; the last csat_rating slot value 1-5 is the rating.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from analytics import mapping
+from analytics.events import EventRecord, slot_value
+
+RATINGS = ("1", "2", "3", "4", "5")
+
+
+@dataclass
+class TurnFact:
+    conversation_id: str
+    seq: int
+    event_key: str
+    timestamp: float
+    text: str | None
+    intent: str | None
+    final_intent: str | None
+    confidence: float | None
+    language: str | None
+    channel: str | None
+    fallback: bool = False
+    knowledge: str | None = None         # "answered" | "not_found"
+    article_id: str | None = None
+    kb_feedback: str | None = None       # "helpful" | "not_helpful" (on the question's turn)
+    bot_answered: bool = False           # a resolving response answered this turn
+    after_answer_of: TurnFact | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class Handoff:
+    requested_at: float
+    reason: str | None
+    connected: bool = False
+    first_reply_at: float | None = None
+    closed_at: float | None = None
+    case_id: int | None = None
+
+
+@dataclass
+class ConversationFact:
+    conversation_id: str
+    sender_id: str
+    started_at: float
+    ended_at: float
+    channel: str = mapping.UNKNOWN
+    language: str = "en"
+    customer_turns: int = 0
+    bot_messages: int = 0
+    agent_messages: int = 0
+    fallback_turns: int = 0
+    knowledge_answers: int = 0
+    knowledge_not_found: int = 0
+    knowledge_helpful: int = 0
+    knowledge_not_helpful: int = 0
+    bot_answers: int = 0
+    handoffs: list[Handoff] = field(default_factory=list)
+    inherited_handoff: Handoff | None = field(default=None, repr=False)
+    csat_asked: bool = False
+    csat_rating: int | None = None
+    csat_skipped: bool = False
+    first_intent: str | None = None
+    outcome: str = mapping.UNRESOLVED
+    turns: list[TurnFact] = field(default_factory=list, repr=False)
+    _languages: list[str] = field(default_factory=list, repr=False)
+    _slot_language: str | None = field(default=None, repr=False)
+    _slot_language_rank: int = field(default=99, repr=False)
+
+    @property
+    def handoff(self) -> Handoff | None:
+        """The conversation's handoff: the first that reached a person, else the first asked."""
+        connected = [h for h in self.handoffs if h.connected]
+        if connected:
+            return connected[0]
+        return self.handoffs[0] if self.handoffs else None
+
+    @property
+    def handoff_requested(self) -> bool:
+        return bool(self.handoffs)
+
+    @property
+    def first_response_s(self) -> float | None:
+        h = self.handoff
+        if h is None or h.first_reply_at is None:
+            return None
+        return max(0.0, h.first_reply_at - h.requested_at)
+
+    @property
+    def resolution_s(self) -> float | None:
+        h = self.handoff
+        if h is None or h.closed_at is None or not h.connected:
+            return None
+        return max(0.0, h.closed_at - h.requested_at)
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.ended_at - self.started_at)
+
+
+def conversation_id(sender_id: str, started_at: float) -> str:
+    return f"{sender_id}:{int(round(started_at * 1000))}"
+
+
+class _Builder:
+    """Walks one sender's events in order and builds the conversations."""
+
+    def __init__(self, sender_id: str) -> None:
+        self.sender_id = sender_id
+        self.conversations: list[ConversationFact] = []
+        self.current: ConversationFact | None = None
+        self.open_handoff: Handoff | None = None
+        self.last_turn: TurnFact | None = None
+        self.pending_revert: TurnFact | None = None
+        self.last_action: str | None = None
+        self.kb_question: TurnFact | None = None      # turn answered from the knowledge base
+        self.handoff_block: Handoff | None = None     # handoff requested by the running action
+        self.action_ts: float | None = None           # when the running action started
+
+    # -- conversation boundaries --------------------------------------------------------
+    def _start(self, timestamp: float) -> ConversationFact:
+        self._end_action_block()
+        conversation = ConversationFact(
+            conversation_id=conversation_id(self.sender_id, timestamp),
+            sender_id=self.sender_id, started_at=timestamp, ended_at=timestamp,
+        )
+        if self.open_handoff is not None:
+            conversation.inherited_handoff = self.open_handoff
+        self.conversations.append(conversation)
+        self.current = conversation
+        self.last_turn = None
+        self.pending_revert = None
+        self.kb_question = None
+        self.last_action = None
+        return conversation
+
+    def _conversation(self, timestamp: float) -> ConversationFact:
+        return self.current if self.current is not None else self._start(timestamp)
+
+    # -- events -----------------------------------------------------------------------------
+    def add(self, event: EventRecord) -> None:
+        kind = event.type
+        if kind == "session_started":
+            self._start(event.timestamp)
+            return
+        if kind == "action" and event.name == mapping.SESSION_START_ACTION:
+            return
+        conversation = self._conversation(event.timestamp)
+        conversation.ended_at = max(conversation.ended_at, event.timestamp)
+        if kind == "user":
+            self._user(conversation, event)
+        elif kind == "bot":
+            self._bot(conversation, event)
+        elif kind == "action":
+            self._action(conversation, event)
+        elif kind == "slot":
+            self._slot(conversation, event)
+        elif kind == "active_loop":
+            if event.name == mapping.CSAT_FORM:
+                conversation.csat_asked = True
+        elif kind == "rewind":
+            self.pending_revert = self.last_turn
+
+    def _user(self, conversation: ConversationFact, event: EventRecord) -> None:
+        self._end_action_block()
+        intent = event.intent
+        if intent == mapping.AGENT_MESSAGE_INTENT:
+            self._agent_reply(event.timestamp)
+            return
+        if intent == mapping.HANDOFF_CLOSED_INTENT:
+            self._close_handoff(event.timestamp)
+            return
+        if intent and intent.startswith(mapping.EXTERNAL_PREFIX):
+            return
+        revert, self.pending_revert = self.pending_revert, None
+        if revert is not None and revert.text == event.text:
+            # the same message logged again with the clarified intent
+            revert.final_intent = intent
+            if event.language and not revert.language:
+                revert.language = event.language
+            self.last_turn = revert
+            return
+        turn = TurnFact(
+            conversation_id=conversation.conversation_id, seq=len(conversation.turns) + 1,
+            event_key=event.key, timestamp=event.timestamp, text=event.text, intent=intent,
+            final_intent=intent, confidence=event.confidence, language=event.language,
+            channel=event.channel, fallback=intent in mapping.FALLBACK_INTENTS,
+        )
+        if self.kb_question is not None:
+            turn.after_answer_of = self.kb_question
+            self.kb_question = None
+        conversation.turns.append(turn)
+        conversation.customer_turns += 1
+        if conversation.first_intent is None:
+            conversation.first_intent = intent
+        if conversation.channel == mapping.UNKNOWN and event.channel:
+            conversation.channel = event.channel
+        if event.language:
+            conversation._languages.append(event.language)
+        self.last_turn = turn
+
+    def _bot(self, conversation: ConversationFact, event: EventRecord) -> None:
+        if self.last_action in mapping.AGENT_RELAY_ACTIONS:
+            conversation.agent_messages += 1
+            return
+        conversation.bot_messages += 1
+        if (event.response in mapping.HANDOFF_RESPONSES and self.handoff_block is None
+                and self.open_handoff is None):
+            self._request_handoff(conversation, self.action_ts or event.timestamp)
+        if mapping.is_resolving_response(event.response):
+            conversation.bot_answers += 1
+            if self.last_turn is not None:
+                self.last_turn.bot_answered = True
+
+    def _action(self, conversation: ConversationFact, event: EventRecord) -> None:
+        self._end_action_block()
+        name = event.name or ""
+        if name != mapping.LISTEN_ACTION:
+            self.last_action = name
+            self.action_ts = event.timestamp
+        turn = self.last_turn
+        if name in mapping.FALLBACK_ACTIONS and turn is not None:
+            turn.fallback = True
+        if name in mapping.HANDOFF_ACTIONS and self.open_handoff is None:
+            self._request_handoff(conversation, event.timestamp)
+        elif name in mapping.HANDOFF_END_ACTIONS:
+            self._close_handoff(event.timestamp)
+        elif name in mapping.AGENT_RELAY_ACTIONS:
+            self._agent_reply(event.timestamp)
+
+    def _slot(self, conversation: ConversationFact, event: EventRecord) -> None:
+        name = event.name
+        value = slot_value(event)
+        if name in mapping.LANGUAGE_SLOTS and isinstance(value, str) and value:
+            rank = mapping.LANGUAGE_SLOTS.index(name)
+            if rank <= conversation._slot_language_rank:
+                conversation._slot_language = value
+                conversation._slot_language_rank = rank
+        elif (name == mapping.KB_ARTICLE_SLOT
+              and self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION):
+            turn = self.last_turn
+            if turn is None:
+                return
+            if value:
+                turn.knowledge, turn.article_id = "answered", str(value)
+                self.kb_question = turn
+            else:
+                turn.knowledge, turn.article_id = "not_found", None
+                self.kb_question = None
+        elif (name == mapping.KB_OFFERED_HUMAN_SLOT and value is True
+              and self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION
+              and self.last_turn is not None and self.last_turn.knowledge == "not_found"):
+            # a rephrased question not understood: a person was offered, nothing was searched
+            self.last_turn.knowledge = None
+        elif name == mapping.HANDOFF_ACTIVE_SLOT:
+            if value is True and self.handoff_block is not None:
+                self.handoff_block.connected = True
+            elif value is False and self.handoff_block is None:
+                self._close_handoff(event.timestamp)
+        elif name == mapping.HANDOFF_CASE_SLOT and self.handoff_block is not None:
+            if isinstance(value, (int, float)):
+                self.handoff_block.case_id = int(value)
+        elif name == mapping.CSAT_RATING_SLOT:
+            if isinstance(value, str) and value.strip() in RATINGS:
+                conversation.csat_rating = int(value.strip())
+                conversation.csat_skipped = False
+            elif value == mapping.CSAT_SKIPPED_VALUE and conversation.csat_rating is None:
+                conversation.csat_skipped = True
+
+    # -- handoffs -----------------------------------------------------------------------
+    def _request_handoff(self, conversation: ConversationFact, timestamp: float) -> None:
+        turn = self.last_turn
+        handoff = Handoff(requested_at=timestamp,
+                          reason=turn.final_intent if turn is not None else None)
+        conversation.handoffs.append(handoff)
+        self.handoff_block = handoff
+        self.open_handoff = handoff
+
+    def _end_action_block(self) -> None:
+        block, self.handoff_block = self.handoff_block, None
+        if block is not None and not block.connected and self.open_handoff is block:
+            # no person could be reached: the case was closed at once
+            self.open_handoff = None
+
+    def _agent_reply(self, timestamp: float) -> None:
+        handoff = self.open_handoff
+        if handoff is not None and handoff.first_reply_at is None:
+            handoff.first_reply_at = timestamp
+        if self.current is not None and handoff is not None:
+            self.current.ended_at = max(self.current.ended_at, timestamp)
+
+    def _close_handoff(self, timestamp: float) -> None:
+        handoff = self.open_handoff
+        if handoff is not None and handoff.connected and handoff.closed_at is None:
+            handoff.closed_at = timestamp
+        self.open_handoff = None
+
+    def finish(self) -> list[ConversationFact]:
+        self._end_action_block()
+        done = [c for c in self.conversations if c.customer_turns > 0]
+        for conversation in done:
+            _finalise(conversation)
+        return done
+
+
+def _finalise(conversation: ConversationFact) -> None:
+    for turn in conversation.turns:
+        question = turn.after_answer_of
+        if question is not None:
+            if turn.final_intent == mapping.AFFIRM_INTENT:
+                question.kb_feedback = "helpful"
+            elif turn.final_intent in (mapping.DENY_INTENT, mapping.REQUEST_HUMAN_INTENT):
+                question.kb_feedback = "not_helpful"
+    for turn in conversation.turns:
+        conversation.fallback_turns += int(turn.fallback)
+        conversation.knowledge_answers += int(turn.knowledge == "answered")
+        conversation.knowledge_not_found += int(turn.knowledge == "not_found")
+        conversation.knowledge_helpful += int(turn.kb_feedback == "helpful")
+        conversation.knowledge_not_helpful += int(turn.kb_feedback == "not_helpful")
+    conversation.language = _language(conversation)
+    handoff = conversation.handoff or conversation.inherited_handoff
+    if handoff is not None:
+        if not handoff.connected:
+            conversation.outcome = mapping.HANDOFF_UNAVAILABLE
+        elif handoff.closed_at is not None:
+            conversation.outcome = mapping.AGENT_RESOLVED
+        else:
+            conversation.outcome = mapping.HANDOFF_OPEN
+        if conversation.handoff is not None and handoff.closed_at is not None:
+            conversation.ended_at = max(conversation.ended_at, handoff.closed_at)
+    elif conversation.bot_answers > 0 or conversation.knowledge_helpful > 0:
+        conversation.outcome = mapping.BOT_RESOLVED
+    else:
+        conversation.outcome = mapping.UNRESOLVED
+
+
+def _language(conversation: ConversationFact) -> str:
+    from nordvik.languages import DEFAULT_LANGUAGE, normalize_language
+
+    if conversation._slot_language:
+        code = normalize_language(conversation._slot_language)
+        if code:
+            return code
+    counts = Counter(
+        code for code in (normalize_language(x) for x in conversation._languages) if code
+    )
+    if not counts:
+        return DEFAULT_LANGUAGE
+    top = max(counts.values())
+    # a tie goes to the language of the latest message among the most frequent ones
+    for raw in reversed(conversation._languages):
+        code = normalize_language(raw)
+        if code and counts[code] == top:
+            return code
+    return DEFAULT_LANGUAGE  # pragma: no cover - counts is not empty
+
+
+def build_facts(sender_id: str, events: Iterable[EventRecord]) -> list[ConversationFact]:
+    """The conversations (with their turns) of one sender, from its events in logged order."""
+    builder = _Builder(sender_id)
+    for event in events:
+        builder.add(event)
+    return builder.finish()

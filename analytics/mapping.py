@@ -1,0 +1,108 @@
+"""The one table that maps the assistant's names to what analytics counts.
+
+The dialogue is reworked while the analytics run, so the facts key only on names that are
+stable (intents, actions, slots and responses listed here). When the dialogue renames one,
+change it here and nowhere else.
+"""
+
+from __future__ import annotations
+
+# --- customer messages --------------------------------------------------------------------
+# Intents that mean "not understood" (a fallback turn).
+FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Intents that are not customer messages: sent by the Slack app through trigger_intent.
+AGENT_MESSAGE_INTENT = "EXTERNAL_agent_message"
+HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
+EXTERNAL_PREFIX = "EXTERNAL_"
+AGENT_MESSAGE_ENTITY = "agent_message"
+AFFIRM_INTENT = "affirm"
+DENY_INTENT = "deny"
+REQUEST_HUMAN_INTENT = "request_human"
+
+# --- bot actions ---------------------------------------------------------------------------
+# Actions that mean "the bot did not understand" (a fallback, counted on the turn they answer).
+FALLBACK_ACTIONS = frozenset({
+    "action_default_fallback",
+    "action_two_stage_fallback",
+    "action_default_ask_affirmation",
+    "action_default_ask_rephrase",
+})
+# Actions that hand the conversation to a person.
+HANDOFF_ACTIONS = frozenset({"action_handoff_to_human", "action_default_fallback"})
+# Responses that say a handoff started (or that no person could be reached). They also mark a
+# handoff when Rasa runs the handoff inside another action: the two-stage fallback gives up by
+# running action_default_fallback's events under its own name.
+HANDOFF_RESPONSES = frozenset({"utter_handoff_started", "utter_handoff_unavailable"})
+# The agent ended the handoff (the bot's side of EXTERNAL_handoff_closed).
+HANDOFF_END_ACTIONS = frozenset({"action_handoff_end"})
+# The agent's reply said in the customer's chat.
+AGENT_RELAY_ACTIONS = frozenset({"action_relay_agent_message"})
+KNOWLEDGE_SEARCH_ACTION = "action_knowledge_search"
+KNOWLEDGE_FEEDBACK_ACTION = "action_knowledge_feedback"
+CSAT_FORM = "csat_form"
+SESSION_START_ACTION = "action_session_start"
+LISTEN_ACTION = "action_listen"
+
+# --- slots ---------------------------------------------------------------------------------
+# The conversation's language, first match wins: the lead's `language` slot, then the one the
+# knowledge fallback sets. parse_data["language"] (nlu.language_gate) is the per-message value.
+LANGUAGE_SLOTS = ("language", "customer_language")
+KB_ARTICLE_SLOT = "kb_article_id"
+KB_OFFERED_HUMAN_SLOT = "kb_offered_human"
+HANDOFF_ACTIVE_SLOT = "handoff_active"
+HANDOFF_CASE_SLOT = "handoff_case_id"
+CSAT_RATING_SLOT = "csat_rating"
+CSAT_SKIPPED_VALUE = "skipped"
+# Only these slots' values are kept by analytics (others may hold e-mails or order numbers).
+KEPT_SLOTS = frozenset({
+    *LANGUAGE_SLOTS, KB_ARTICLE_SLOT, "kb_declined", KB_OFFERED_HUMAN_SLOT, HANDOFF_ACTIVE_SLOT,
+    HANDOFF_CASE_SLOT, CSAT_RATING_SLOT, "csat_case_id", "csat_due", "verification_locked",
+    "requested_slot",
+})
+
+# --- resolution ----------------------------------------------------------------------------
+# Bot responses after which the customer's question counts as answered by the bot.
+RESOLVING_RESPONSES = frozenset({
+    "utter_order_status",
+    "utter_order_not_shipped_yet",
+    "utter_order_cancelled",
+    "utter_order_already_cancelled",
+    "utter_order_not_cancellable",
+    "utter_cancel_kept",
+    "utter_return_started",
+    "utter_return_already_open",
+    "utter_return_not_delivered",
+    "utter_return_window_closed",
+})
+# Responses starting with these prefixes answer too (the FAQ: utter_faq/<topic>).
+RESOLVING_RESPONSE_PREFIXES = ("utter_faq",)
+# A knowledge answer resolves when the customer says it helped (affirm after the answer).
+
+# --- channels ------------------------------------------------------------------------------
+# Rasa's input channel names as shown to people; unknown names are shown as they are.
+CHANNEL_LABELS = {
+    "socketio": "web chat",
+    "rest": "REST",
+    "email": "e-mail",
+    "slack": "Slack",
+    "cmdline": "command line",
+}
+UNKNOWN = "unknown"
+
+# --- outcomes of a conversation ------------------------------------------------------------
+BOT_RESOLVED = "bot_resolved"          # answered by the bot, no person involved (containment)
+AGENT_RESOLVED = "agent_resolved"      # handed off and closed by an agent
+HANDOFF_OPEN = "handoff_open"          # handed off, not closed (yet)
+HANDOFF_UNAVAILABLE = "handoff_unavailable"  # a person was asked for but none could be reached
+UNRESOLVED = "unresolved"              # no answer and no person (left, or only small talk)
+OUTCOMES = (BOT_RESOLVED, AGENT_RESOLVED, HANDOFF_OPEN, HANDOFF_UNAVAILABLE, UNRESOLVED)
+
+
+def is_resolving_response(name: str | None) -> bool:
+    if not name:
+        return False
+    return name in RESOLVING_RESPONSES or name.startswith(RESOLVING_RESPONSE_PREFIXES)
+
+
+def channel_label(name: str) -> str:
+    return CHANNEL_LABELS.get(name, name)

@@ -1,0 +1,107 @@
+"""Schema migrations of the analytics tables (Alembic, own chain, version table
+`analytics_schema_version`), apart from the store's chain in the same database.
+
+    python -m analytics.migrate            # upgrade the analytics database to the newest revision
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from analytics.db import AnalyticsUnavailable, describe, make_engine
+from analytics.settings import AnalyticsError, AnalyticsSettings
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "analytics_schema_version"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package ships its revisions
+        raise AnalyticsError(f"no migrations found in {MIGRATIONS_DIR}")
+    return str(head)
+
+
+def _engine(target: Engine | str | None) -> tuple[Engine, bool]:
+    if isinstance(target, Engine):
+        return target, False
+    settings = AnalyticsSettings.from_env()
+    return make_engine(target or settings.database_url,
+                       busy_timeout_ms=settings.sqlite_busy_timeout_ms), True
+
+
+def current_revision(target: Engine | str | None = None) -> str | None:
+    """The analytics revision of the database (None: never migrated)."""
+    engine, owned = _engine(target)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    except DBAPIError as exc:
+        raise AnalyticsUnavailable(f"cannot read {describe(engine)}: {type(exc).__name__}") from exc
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def upgrade(target: Engine | str | None = None, revision: str = "head") -> str | None:
+    """Upgrade the analytics tables in place (rows kept); returns the revision reached."""
+    engine, owned = _engine(target)
+    try:
+        with engine.connect() as conn:
+            try:
+                command.upgrade(alembic_config(conn), revision)
+            except CommandError as exc:
+                raise AnalyticsError(
+                    f"cannot migrate the analytics tables of {describe(engine)} to {revision!r}: "
+                    f"{exc} (is the database from a newer version of this code?)"
+                ) from exc
+            conn.commit()
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            now = context.get_current_revision()
+        logger.info("analytics tables of %s are at revision %s", describe(engine), now)
+        return now
+    except DBAPIError as exc:
+        raise AnalyticsUnavailable(
+            f"cannot migrate {describe(engine)}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+        ) from exc
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Upgrade the analytics tables in place.")
+    parser.add_argument("--database-url", help="default: ANALYTICS_DATABASE_URL / settings")
+    args = parser.parse_args(argv)
+    try:
+        revision = upgrade(args.database_url)
+    except AnalyticsError as exc:
+        print(f"analytics migrate: {exc}")
+        return 1
+    print(f"analytics tables at revision {revision}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
