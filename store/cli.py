@@ -1,13 +1,16 @@
-"""``store`` / ``python -m store.cli``: migrate, seed and inspect the order/CRM store."""
+"""``store`` / ``python -m store.cli``: migrate, seed and inspect the order/CRM store; export,
+forget and purge customers' data (store.privacy)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from store.db import describe_url, make_engine
 from store.errors import StoreError
@@ -57,7 +60,77 @@ def build_parser() -> argparse.ArgumentParser:
     seed_p.add_argument("--customers", type=_positive, default=DEFAULT_CUSTOMERS)
     seed_p.add_argument("--orders", type=_positive, default=DEFAULT_ORDERS)
     sub.add_parser("stats", help="schema revision, row counts and orders per status")
+    export_p = sub.add_parser(
+        "export", help="write everything held about a customer to one JSON file (GDPR art. 15)"
+    )
+    export_p.add_argument("email", help="the customer's e-mail address")
+    export_p.add_argument(
+        "--out", type=Path, help="file to write (default var/exports/customer-<id>-<time>.json)"
+    )
+    forget_p = sub.add_parser(
+        "forget", help="erase a customer: conversations, history, personal fields (GDPR art. 17)"
+    )
+    forget_p.add_argument("email", help="the customer's e-mail address")
+    purge_p = sub.add_parser(
+        "purge", help="remove conversations and CRM history older than an age (retention)"
+    )
+    purge_p.add_argument("--older-than", required=True, metavar="AGE",
+                         help="e.g. 180d, 26w or 12h")
     return parser
+
+
+def _privacy(args: argparse.Namespace, url: str) -> int:
+    from store.privacy import (
+        PrivacyDatabases,
+        export_customer,
+        forget_customer,
+        parse_age,
+        purge_older_than,
+    )
+
+    logging.getLogger("store.privacy").setLevel(logging.INFO)  # what forget/purge did, no address
+    databases = PrivacyDatabases.from_env(store_url=url)
+    if args.command == "export":
+        data = export_customer(databases, args.email)
+        if data is None:
+            print("store export: no data is held about that address (nothing written)")
+            return 0
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        out: Path = args.out or (
+            Path(__file__).resolve().parent.parent / "var" / "exports"
+            / f"customer-{data['customer']['id']}-{stamp}.json"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2, default=str)
+        print(f"store export: {len(data['orders'])} orders, {len(data['support_cases'])} cases, "
+              f"{len(data['interactions'])} interactions, {len(data['conversations'])} "
+              f"conversations written to {out}")
+        return 0
+    if args.command == "forget":
+        report = forget_customer(databases, args.email)
+        if not report.found:
+            print("store forget: no customer with that address (already forgotten, or never "
+                  "known); nothing changed")
+            return 0
+        print(f"store forget: customer {report.customer_id} anonymised; "
+              f"{report.conversations} conversations erased")
+        for label, counts in (("deleted", report.rows_deleted),
+                              ("anonymised", report.rows_anonymised),
+                              ("text redacted", report.text_redacted)):
+            if counts:
+                print(f"  {label}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
+        if report.slack_threads:
+            print(f"  {report.slack_threads} Slack handoff threads may still show the "
+                  "conversation: delete them in Slack")
+        return 0
+    age = parse_age(args.older_than)
+    purged = purge_older_than(databases, age)
+    rows = ", ".join(f"{t} {n}" for t, n in sorted(purged.rows_deleted.items())) or "no rows"
+    print(f"store purge: {purged.conversations} conversations ({purged.tracker_events} events) "
+          f"and {rows} older than {purged.cutoff:%Y-%m-%d %H:%M} UTC removed")
+    return 0
 
 
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -72,6 +145,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = StoreSettings.from_env()
     url = resolve_database_url(args.database_url) if args.database_url else settings.database_url
     where = describe_url(url)
+    if args.command in ("export", "forget", "purge"):
+        return _privacy(args, url)
     if args.command == "migrate":
         before = current_revision(url)
         after = upgrade(url)

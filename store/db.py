@@ -66,7 +66,11 @@ def make_engine(
         url = make_url(database_url)
     except ArgumentError as exc:
         raise StoreUnavailable(f"DATABASE_URL is not a valid database URL: {exc}") from exc
-    kwargs: dict[str, Any] = {"future": True, "echo": echo, "pool_pre_ping": True}
+    # hide_parameters: a database error quotes the statement but not its values (e-mail
+    # addresses, customer text), so it can be logged.
+    kwargs: dict[str, Any] = {
+        "future": True, "echo": echo, "pool_pre_ping": True, "hide_parameters": True,
+    }
     backend = url.get_backend_name()
     sqlite_path = _sqlite_file(url)
     if backend == "sqlite":

@@ -259,3 +259,20 @@ class CsatFeedback(Base):
     rating = Column(Integer, nullable=False)
     comment = Column(Text)
     created_at = Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class FailedVerification(Base):
+    """A failed order-number/e-mail check in chat (revision 0003): counted across conversations,
+    servers and restarts, per order number and per client (a keyed hash of the address)."""
+
+    __tablename__ = "failed_verifications"
+    __table_args__ = (
+        Index("ix_failed_verifications_order_number_created_at", "order_number", "created_at"),
+        Index("ix_failed_verifications_client_created_at", "client", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    order_number = Column(String(6))  # normalised; NULL when the customer gave junk
+    client = Column(String(64))  # nordvik.secrets.pseudonym(address, purpose="client")
+    conversation_id = Column(String(200), nullable=False, index=True)
+    created_at = Column(UtcDateTime, nullable=False, default=utcnow)

@@ -31,6 +31,30 @@ def resolve_database_url(raw: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class VerificationLimits:
+    """How many failed order verifications lock chat verification, across conversations.
+
+    An order number (or a client) is locked when it had `max_per_order` (`max_per_client`)
+    failed verifications within any `window_minutes`, the last of them less than
+    `lock_minutes` ago. 0 turns a limit off.
+    """
+
+    window_minutes: int = 60
+    max_per_order: int = 5
+    max_per_client: int = 10
+    lock_minutes: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> VerificationLimits:
+        return cls(
+            window_minutes=env_int(env, "VERIFY_WINDOW_MINUTES", 60, low=1),
+            max_per_order=env_int(env, "VERIFY_MAX_PER_ORDER", 5, low=0),
+            max_per_client=env_int(env, "VERIFY_MAX_PER_CLIENT", 10, low=0),
+            lock_minutes=env_int(env, "VERIFY_LOCK_MINUTES", 60, low=1),
+        )
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     """Where the store lives and the business rules it enforces."""
 
@@ -39,6 +63,7 @@ class StoreSettings:
     sqlite_busy_timeout_ms: int = 10_000
     pool_timeout_s: int = 10
     echo_sql: bool = False
+    verification_limits: VerificationLimits = VerificationLimits()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
@@ -49,6 +74,7 @@ class StoreSettings:
                 sqlite_busy_timeout_ms=env_int(env, "STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0),
                 pool_timeout_s=env_int(env, "STORE_POOL_TIMEOUT_S", 10, low=1),
                 echo_sql=env_bool(env, "STORE_ECHO_SQL", False),
+                verification_limits=VerificationLimits.from_env(env),
             )
         except SettingsError as exc:
             raise StoreError(str(exc)) from exc

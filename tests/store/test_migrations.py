@@ -66,8 +66,8 @@ def test_an_old_database_upgrades_in_place_and_keeps_its_rows(empty_url: str) ->
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)"))
     engine.dispose()
 
-    assert upgrade(empty_url) == head_revision() == "0002"
-    assert current_revision(empty_url) == "0002"
+    assert upgrade(empty_url) == head_revision() == "0003"
+    assert current_revision(empty_url) == "0003"
 
     engine = make_engine(empty_url)
     with engine.connect() as conn:
@@ -113,8 +113,12 @@ def test_an_old_database_upgrades_in_place_and_keeps_its_rows(empty_url: str) ->
         )
     engine.dispose()
 
+    # The table of revision 0003 works on the old database.
+    store.record_failed_verification(order_number="A12345", client="c", conversation_id="x")
+    assert not store.verification_blocked(order_number="A12345", client="c")
+
     # Upgrading again is a no-op.
-    assert upgrade(empty_url) == "0002"
+    assert upgrade(empty_url) == "0003"
 
 
 def test_the_migrated_schema_matches_the_models(empty_url: str) -> None:
