@@ -29,15 +29,12 @@ def main() -> int:
         print("Slack app: Socket Mode")
         SocketModeHandler(app, settings.app_token).start()
     else:
-        from bot.http_server import EVENTS_PATH, make_server
+        from bot.http_server import EVENTS_PATH, serve
 
         host = os.environ.get("SLACK_HOST", "127.0.0.1")
-        server = make_server(app, settings.signing_secret, host, settings.port)
-        print(f"Slack app: HTTP mode on http://{host}:{settings.port}{EVENTS_PATH}")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            server.server_close()
+        print(f"Slack app: HTTP mode (Bolt's Starlette adapter under uvicorn) on "
+              f"http://{host}:{settings.port}{EVENTS_PATH}", flush=True)
+        serve(app, settings.signing_secret, host, settings.port)
     return 0
 
 

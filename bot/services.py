@@ -6,9 +6,10 @@ own with `configure(Services(...))`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import SlackSettings
 from kb_index.types import KnowledgeSearch
@@ -16,6 +17,8 @@ from kb_index.types import KnowledgeSearch
 if TYPE_CHECKING:
     from kb_index.feedback import FeedbackStore
     from store.repository import OrderStore
+
+logger = logging.getLogger(__name__)
 
 
 class EventDedupe:
@@ -46,6 +49,39 @@ class EventDedupe:
             del self._seen[next(iter(self._seen))]
 
 
+class RedisEventDedupe:
+    """`EventDedupe` shared by every Slack app process through Redis (SET NX with a TTL), so a
+    retried event delivered to another process is still handled once.
+
+    If Redis cannot be reached, this process falls back to its own memory (logged): an event
+    is then handled at most once per process, rather than dropped.
+    """
+
+    def __init__(self, redis_url: str, ttl_seconds: float = 3600.0,
+                 prefix: str = "nordvik", client: Any | None = None) -> None:
+        self.ttl = max(1, int(ttl_seconds))
+        self.prefix = prefix
+        self._fallback = EventDedupe(ttl_seconds)
+        if client is None:
+            import redis
+
+            client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = client
+
+    def key(self, event_id: str) -> str:
+        return f"{self.prefix}:slack:event:{event_id}"
+
+    def first_time(self, event_id: str) -> bool:
+        import redis
+
+        try:
+            return bool(self._redis.set(self.key(event_id), b"1", nx=True, ex=self.ttl))
+        except redis.RedisError:
+            logger.warning("Redis unavailable for Slack retry de-duplication; using this "
+                           "process's memory", exc_info=True)
+            return self._fallback.first_time(event_id)
+
+
 class Services:
     """Holds the dependencies; each one is built on first use unless given."""
 
@@ -56,7 +92,7 @@ class Services:
         knowledge: KnowledgeSearch | None = None,
         order_store: OrderStore | None = None,
         feedback: FeedbackStore | None = None,
-        dedupe: EventDedupe | None = None,
+        dedupe: EventDedupe | RedisEventDedupe | None = None,
     ) -> None:
         self.settings = settings or SlackSettings.from_env()
         self._knowledge = knowledge
@@ -90,10 +126,16 @@ class Services:
                 self._feedback = FeedbackStore()
             return self._feedback
 
-    def dedupe(self) -> EventDedupe:
+    def dedupe(self) -> EventDedupe | RedisEventDedupe:
+        """Shared through Redis when REDIS_URL is set (several app processes), else in memory."""
         with self._lock:
             if self._dedupe is None:
-                self._dedupe = EventDedupe(float(self.settings.dedupe_seconds))
+                seconds = float(self.settings.dedupe_seconds)
+                if self.settings.redis_url:
+                    self._dedupe = RedisEventDedupe(self.settings.redis_url, seconds,
+                                                    self.settings.redis_prefix)
+                else:
+                    self._dedupe = EventDedupe(seconds)
             return self._dedupe
 
 

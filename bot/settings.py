@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nordvik.env import env_float, env_int, env_list, env_str
 
@@ -24,6 +24,8 @@ class SlackSettings:
     suggestions: int = 3
     max_query_chars: int = 3000
     dedupe_seconds: int = 3600
+    redis_url: str = field(default="", repr=False)  # may hold a password
+    redis_prefix: str = "nordvik"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -40,6 +42,8 @@ class SlackSettings:
             suggestions=env_int(env, "SLACK_SUGGESTIONS", 3, low=1),
             max_query_chars=env_int(env, "SLACK_MAX_QUERY_CHARS", 3000, low=1),
             dedupe_seconds=env_int(env, "SLACK_DEDUPE_SECONDS", 3600, low=0),
+            redis_url=env_str(env, "REDIS_URL"),
+            redis_prefix=env_str(env, "SLACK_REDIS_PREFIX", "nordvik"),
         )
 
     def missing(self) -> str:
