@@ -26,6 +26,7 @@ Definitions (names in analytics/mapping.py):
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,7 +128,9 @@ class ConversationFact:
 
 
 def conversation_id(sender_id: str, started_at: float) -> str:
-    return f"{sender_id}:{int(round(started_at * 1000))}"
+    """An opaque, stable id (it goes into URLs; a sender id may be an e-mail address)."""
+    seed = f"{sender_id}\x00{int(round(started_at * 1000))}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24]
 
 
 class _Builder:

@@ -1,0 +1,42 @@
+"""`python -m dashboard`: serve the dashboard with uvicorn (`make run` starts it)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from analytics.settings import AnalyticsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The analytics dashboard.")
+    parser.add_argument("--host", help="default DASHBOARD_HOST or 127.0.0.1")
+    parser.add_argument("--port", type=int, help="default DASHBOARD_PORT or 8081")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import uvicorn
+
+    from analytics.migrate import upgrade
+    from dashboard.app import create_app
+    from dashboard.settings import DashboardSettings
+
+    try:
+        settings = DashboardSettings.from_env()
+        upgrade(settings.analytics.database_url)
+        app = create_app(settings)
+    except AnalyticsError as exc:
+        print(f"dashboard: {exc}", file=sys.stderr)
+        return 1
+    host = args.host or settings.host
+    if not settings.loopback and args.host is None:
+        logging.getLogger(__name__).warning(
+            "the dashboard listens on %s, not on loopback; put TLS in front of it and set "
+            "DASHBOARD_SECURE_COOKIES=1", host)
+    uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info",
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
