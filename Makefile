@@ -9,6 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup setup-web run test test-fast lint typecheck seed migrate train kb-build \
+        report demo-data \
         bench-chat bench-kb bench-nlu bench-slack web clean
 
 help: ## List the targets
@@ -31,10 +32,10 @@ test-fast: setup ## Run the tests that start no servers and train no models
 
 lint: setup ## ruff (lint) and mypy (types)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard
 
 typecheck: setup ## mypy on the project's packages
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard
 
 migrate: setup ## Upgrade the order/CRM store schema in place
 	@$(PY) -m store.cli migrate
@@ -59,6 +60,12 @@ bench-nlu: setup ## NLU pipelines on Banking77 and CLINC150
 
 bench-slack: setup ## Slack app: request to ack and request to suggestions posted
 	@$(PY) -m bench.slack_latency
+
+report: setup ## reports/kpi.md with PNG plots (FROM=2026-11-01 TO=2026-11-30; default: last 30 days)
+	@$(PY) -m analytics.report $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+demo-data: setup ## Demo conversations in four languages through the running bot's REST channel
+	@$(PY) -m analytics.demo
 
 clean: ## Remove generated state (var/, models/); keeps .venv
 	rm -rf var models .pytest_cache .mypy_cache .ruff_cache

@@ -146,6 +146,7 @@ def _supervise(env: dict[str, str]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _on_signal)
+    demo: subprocess.Popen[bytes] | None = None
     try:
         for service in services:
             if service.health_url is None:
@@ -164,11 +165,16 @@ def _supervise(env: dict[str, str]) -> int:
             else:
                 _say(f"{service.title} is up ({service.health_url})")
         _print_usage(env, run_dir)
+        from analytics.demo import start_if_empty
+
+        demo = start_if_empty(env, run_dir / "logs")  # an empty dashboard gets demo data
         return daemon.wait()
     except KeyboardInterrupt:
         _say("stopping every service")
         return 0
     finally:
+        if demo is not None and demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGTERM)
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             try:

@@ -112,6 +112,19 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
             # behind HAProxy, Sanic takes the customer's address from X-Forwarded-For
             env=(("SANIC_PROXIES_COUNT", "1"),) if behind else (),
         ))
+    dashboard_port = env.get("DASHBOARD_PORT", "8081")
+    services += [
+        Service(
+            name="analytics_consumer", title="analytics consumer",
+            argv=(PYTHON, "-m", "analytics.consumer"), priority=450,
+        ),
+        Service(
+            name="dashboard", title="analytics dashboard",
+            argv=(PYTHON, "-m", "dashboard", "--port", dashboard_port),
+            health_url=f"http://127.0.0.1:{dashboard_port}/healthz", priority=550,
+            public_url=f"http://localhost:{dashboard_port}/",
+        ),
+    ]
     services.append(Service(
         name="web", title="demo store page",
         argv=(PYTHON, "-m", "web.serve", "--port", web_port),
