@@ -7,6 +7,23 @@ import logging
 import sys
 
 from analytics.settings import AnalyticsError
+from dashboard.auth import UserStore
+
+FIRST_USER = "lead"
+
+
+def ensure_first_user(users: UserStore) -> None:
+    """With no user at all, create the team lead `lead`; its password comes from
+    DASHBOARD_LEAD_PASSWORD, else it is generated once into var/secrets/dashboard_lead_password."""
+    from nordvik.secrets import SECRETS_DIR, secret
+
+    if users.count():
+        return
+    users.add(FIRST_USER, "lead", secret("dashboard_lead_password", "DASHBOARD_LEAD_PASSWORD"))
+    logging.getLogger(__name__).warning(
+        "no dashboard user yet: created %r (team lead); its password is DASHBOARD_LEAD_PASSWORD "
+        "or the file %s. Add people with `python -m dashboard.users add NAME --role lead|editor`",
+        FIRST_USER, SECRETS_DIR / "dashboard_lead_password")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = DashboardSettings.from_env()
         upgrade(settings.analytics.database_url)
         app = create_app(settings)
+        ensure_first_user(app.state.services.users)
     except AnalyticsError as exc:
         print(f"dashboard: {exc}", file=sys.stderr)
         return 1
