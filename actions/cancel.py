@@ -1,4 +1,4 @@
-"""Cancelling an order: verify, check it has not shipped, ask, then cancel (idempotently)."""
+"""Cancelling an order: verified (or in hand), only before it ships, only after a "yes"."""
 
 from __future__ import annotations
 
@@ -10,100 +10,97 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.order_text import NOT_SHIPPED, items_text, status_text
-from actions.verification import (
-    SLOT_EMAIL,
-    SLOT_ORDER_NUMBER,
-    SLOT_VERIFIED_ORDER,
-    Claim,
-    claimed_order,
+from actions.common import (
+    CANCEL_CONFIRMATION,
+    ask,
+    conversation_language,
     order_store,
     record_turn,
+    slot_int,
     slot_text,
     store_unavailable,
-    verification_failed,
 )
+from actions.verification import (
+    SLOT_ORDER_NUMBER,
+    SLOT_VERIFIED_CUSTOMER,
+    SLOT_VERIFIED_ORDER,
+    is_locked,
+    load_order_in_hand,
+    locked_reply,
+)
+from catalogue.orders import NOT_SHIPPED, ON_THE_WAY, items_text
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-SLOT_AWAITING = "awaiting_cancel_confirmation"
-
 
 class ActionPrepareCancel(Action):
-    """After the cancel form: verify the pair and ask for confirmation if it can be cancelled."""
+    """After the cancel form: ask for confirmation if the order can still be cancelled."""
 
     def name(self) -> str:
         return "action_prepare_cancel"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        claim = claimed_order(tracker, dispatcher)
-        if not isinstance(claim, Claim):
-            return claim
-        number, email = claim.order_number, claim.email
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[dict[str, Any]]:
+        if is_locked(tracker):
+            return locked_reply(dispatcher)
         try:
-            order = order_store().verify_order(number, email)
+            order = load_order_in_hand(tracker)
         except StoreError:
             return store_unavailable(dispatcher, "preparing a cancellation")
+        events: list[EventType] = [SlotSet(SLOT_ORDER_NUMBER, None)]
         if order is None:
-            return verification_failed(tracker, dispatcher)
-        events: list[EventType] = [
-            SlotSet(SLOT_VERIFIED_ORDER, order.number),
-            SlotSet(SLOT_ORDER_NUMBER, None),
-        ]
-        details = {"order_number": order.number, "status_text": status_text(order.status)}
+            dispatcher.utter_message(response="utter_anything_else")
+            return events
+        details = {"order_number": order.number}
         if order.status in NOT_SHIPPED:
             dispatcher.utter_message(
-                response="utter_confirm_cancel", items=items_text(order), **details
+                response="utter_confirm_cancel",
+                items=items_text(order.lines, conversation_language(tracker)), **details,
             )
-            events.append(SlotSet(SLOT_AWAITING, True))
+            events += ask(CANCEL_CONFIRMATION)
             answer = f"Order {order.number}: asked the customer to confirm the cancellation"
         elif order.status == "cancelled":
             dispatcher.utter_message(response="utter_order_already_cancelled", **details)
             answer = f"Order {order.number}: already cancelled"
-        else:
+        elif order.status in ON_THE_WAY:
             dispatcher.utter_message(response="utter_order_not_cancellable", **details)
             answer = f"Order {order.number}: cannot be cancelled ({order.status})"
+        else:
+            dispatcher.utter_message(response="utter_order_not_cancellable_finished", **details)
+            answer = f"Order {order.number}: nothing to cancel ({order.status})"
         record_turn(tracker, customer_id=order.customer_id, order_number=order.number,
                     answer=answer)
         return events
 
 
 class ActionCancelOrder(Action):
-    """The customer said yes: cancel (the store verifies the pair again and is idempotent)."""
+    """The customer confirmed: cancel the order in hand (the store checks ownership again)."""
 
     def name(self) -> str:
         return "action_cancel_order"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[dict[str, Any]]:
         number = slot_text(tracker, SLOT_VERIFIED_ORDER)
-        email = slot_text(tracker, SLOT_EMAIL)
-        events: list[EventType] = [SlotSet(SLOT_AWAITING, False)]
-        if not tracker.get_slot(SLOT_AWAITING) or number is None or email is None:
-            dispatcher.utter_message(response="utter_ask_rephrase")
+        customer = slot_int(tracker, SLOT_VERIFIED_CUSTOMER)
+        events: list[EventType] = []  # the answered question closes by itself at the next message
+        if number is None or customer is None:
+            dispatcher.utter_message(response="utter_anything_else")
             return events
-        crm = order_store()
         try:
-            result = crm.cancel_order(number, email)
-            customer_id = crm.customer_id_for_order(number)
+            result = order_store().cancel_order(number, customer_id=customer)
         except StoreError:
             return events + store_unavailable(dispatcher, "cancelling an order")
-        details = {"order_number": number, "status_text": status_text(result.order_status or "")}
-        if result.outcome == "cancelled":
-            dispatcher.utter_message(response="utter_order_cancelled", **details)
-        elif result.outcome == "already_cancelled":
-            dispatcher.utter_message(response="utter_order_already_cancelled", **details)
-        elif result.outcome == "not_cancellable":
-            dispatcher.utter_message(response="utter_order_not_cancellable", **details)
-        else:
-            return events + verification_failed(tracker, dispatcher)
-        if customer_id is not None:
-            record_turn(tracker, customer_id=customer_id, order_number=number,
-                        answer=f"Order {number}: cancel request -> {result.outcome}")
+        replies = {
+            "cancelled": "utter_order_cancelled",
+            "already_cancelled": "utter_order_already_cancelled",
+            "not_cancellable": "utter_order_not_cancellable",
+        }
+        dispatcher.utter_message(response=replies.get(result.outcome, "utter_anything_else"),
+                                 order_number=number)
+        record_turn(tracker, customer_id=customer, order_number=number,
+                    answer=f"Order {number}: cancel request -> {result.outcome}")
         return events
 
 
@@ -113,9 +110,8 @@ class ActionKeepOrder(Action):
     def name(self) -> str:
         return "action_keep_order"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        number = slot_text(tracker, SLOT_VERIFIED_ORDER) or "your order"
-        dispatcher.utter_message(response="utter_cancel_kept", order_number=number)
-        return [SlotSet(SLOT_AWAITING, False)]
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_cancel_kept",
+                                 order_number=slot_text(tracker, SLOT_VERIFIED_ORDER))
+        return []

@@ -1,123 +1,152 @@
-"""Customer satisfaction: decide when a rating is due, validate it, store it in the CRM."""
+"""Customer satisfaction: validate a 1-5 rating (buttons or typed, in any of the four
+languages), store it in the CRM; and answers to "yes", "no" or a rating when nothing was asked.
+When a rating is due is decided by actions/context.py (slot csat_due)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
-from store import get_store
+from actions.common import (
+    CSAT_COMMENT,
+    CSAT_RATING,
+    ask,
+    channel_of,
+    customer_message_for_records,
+    latest_intent,
+    order_store,
+    slot_int,
+)
+from nordvik.text import clip, normalize
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-SKIPPED = "skipped"
 SKIP_INTENT = "csat_skip"
 RATING_ENTITY = "csat_rating"
-# Bot responses after which the customer's question counts as resolved and a rating is due.
-RESOLVED_RESPONSES = frozenset({"utter_order_status", "utter_return_started"})
-_RATING_TEXT = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|of 5)?\s*[.!]?\s*$", re.IGNORECASE)
-
-
-def rating_due(events: Iterable[Mapping[str, Any]]) -> bool:
-    """True when a resolved order answer or a started return came after the last CSAT question."""
-    due = False
-    for event in events:
-        kind = event.get("event")
-        if kind == "bot":
-            response = (event.get("metadata") or {}).get("utter_action")
-            if response in RESOLVED_RESPONSES:
-                due = True
-        elif kind == "active_loop" and event.get("name") == "csat_form":
-            due = False
-    return due
+MAX_COMMENT_CHARS = 2000
+# Ratings typed as words ("five", "fem", "五"), in the four languages.
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "en": 1, "ett": 1, "två": 2, "tre": 3, "fyra": 4, "fem": 5,
+    "ei": 1, "to": 2, "fire": 4,
+    "一": 1, "二": 2, "兩": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+}
+_DIGIT = re.compile(r"(?<![0-9])([1-5])(?![0-9])")
+_WORD = re.compile(r"[a-zåäöæø]+|[一二兩两三四五]", re.IGNORECASE)
 
 
 def parse_rating(latest_message: Mapping[str, Any]) -> int | None:
-    """The 1-5 rating in a button payload's entity or a typed answer ("4", "5 stars"), or None."""
+    """The 1-5 rating in a button payload's entity or a short typed answer ("4", "5 stars",
+    "fyra", "五顆星"), or None."""
     for entity in latest_message.get("entities") or []:
         if entity.get("entity") == RATING_ENTITY:
             value = str(entity.get("value", "")).strip()
             return int(value) if value in {"1", "2", "3", "4", "5"} else None
-    match = _RATING_TEXT.match(str(latest_message.get("text") or ""))
-    return int(match.group(1)) if match else None
+    text = normalize(str(latest_message.get("text") or "")).strip().lower()
+    if not text or len(text) > 40 or text.startswith("/"):
+        return None
+    digits = _DIGIT.findall(text)
+    if len(set(digits)) == 1 and not re.search(r"[0-9]{2,}|[6-9]", text.replace("/5", "")):
+        return int(digits[0])
+    if digits or len(text.split()) > 2:  # a number word only in a short answer: "fem stjärnor"
+        return None
+    words = {_NUMBER_WORDS[w] for w in _WORD.findall(text) if w in _NUMBER_WORDS}
+    return words.pop() if len(words) == 1 else None
 
 
-def _skipped(tracker: Tracker) -> bool:
-    return (tracker.latest_message.get("intent") or {}).get("name") == SKIP_INTENT
-
-
-class ActionUpdateCsatDue(Action):
-    """Custom slot mapping for `csat_due`, run by action_extract_slots after every message."""
+class ActionAskCsat(Action):
+    """Ask for a 1-5 rating (buttons; typed works too)."""
 
     def name(self) -> str:
-        return "action_update_csat_due"
+        return "action_ask_csat"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Mapping[str, Any]) -> list[EventType]:
-        due = rating_due(tracker.events)
-        if due == bool(tracker.get_slot("csat_due")):
-            return []
-        return [SlotSet("csat_due", due)]
-
-
-class ValidateCsatForm(FormValidationAction):
-    def name(self) -> str:
-        return "validate_csat_form"
-
-    def validate_csat_rating(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if _skipped(tracker):
-            return {"csat_rating": SKIPPED, "csat_comment": SKIPPED}
-        rating = parse_rating(tracker.latest_message)
-        if rating is None:
-            # Not an answer to the question (the customer moved on): treat it as a skip.
-            return {"csat_rating": SKIPPED, "csat_comment": SKIPPED}
-        return {"csat_rating": str(rating)}
-
-    def validate_csat_comment(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if _skipped(tracker):
-            return {"csat_comment": SKIPPED}
-        comment = str(slot_value or "").strip()[:2000]
-        return {"csat_comment": comment or SKIPPED}
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Mapping[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_csat_rating")
+        return ask(CSAT_RATING)
 
 
 class ActionSubmitCsat(Action):
-    """Store the rating (and comment) against the customer and the conversation."""
+    """The answer to the rating question: store the rating, or say it was skipped. (The comment
+    question follows by rule, action_ask_csat_comment.)"""
 
     def name(self) -> str:
         return "action_submit_csat"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Mapping[str, Any]) -> list[EventType]:
-        rating_text = tracker.get_slot("csat_rating")
-        comment = tracker.get_slot("csat_comment")
-        reset: list[EventType] = [SlotSet("csat_rating", None), SlotSet("csat_comment", None),
-                                  SlotSet("csat_case_id", None), SlotSet("csat_due", False)]
-        if rating_text in (None, SKIPPED):
-            dispatcher.utter_message(response="utter_csat_skipped")
-            return reset
-        case_id = tracker.get_slot("csat_case_id")
-        order_number = tracker.get_slot("verified_order")
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Mapping[str, Any]) -> list[EventType]:
+        done: list[EventType] = [SlotSet("csat_due", False), SlotSet("csat_case_id", None)]
+        skipped = latest_intent(tracker) in (SKIP_INTENT, "deny")
+        rating = None if skipped else parse_rating(tracker.latest_message or {})
+        if rating is None:
+            if skipped:
+                dispatcher.utter_message(response="utter_csat_skipped")
+            return done
         try:
-            store = get_store()
-            customer_id = store.customer_id_for_order(order_number) if order_number else None
-            store.record_csat(
-                conversation_id=tracker.sender_id, rating=int(rating_text),
-                comment=None if comment in (None, SKIPPED) else str(comment),
-                customer_id=customer_id, case_id=int(case_id) if case_id is not None else None,
-            )
+            order_store().record_csat(conversation_id=tracker.sender_id, rating=rating,
+                                      customer_id=slot_int(tracker, "verified_customer"),
+                                      case_id=slot_int(tracker, "csat_case_id"))
         except StoreError:
             logger.exception("CSAT rating could not be stored")
             dispatcher.utter_message(response="utter_csat_not_saved")
-            return reset
-        logger.info("CSAT %s recorded", rating_text)
+            return done
+        logger.info("CSAT %s recorded (%s)", rating, channel_of(tracker))
+        return done
+
+
+class ActionAskCsatComment(Action):
+    """Anything the customer would like to tell us (optional)."""
+
+    def name(self) -> str:
+        return "action_ask_csat_comment"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Mapping[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_csat_comment")
+        return ask(CSAT_COMMENT)
+
+
+class ActionCsatComment(Action):
+    """The answer to "anything you'd like to tell us?": added to the rating, or skipped."""
+
+    def name(self) -> str:
+        return "action_csat_comment"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Mapping[str, Any]) -> list[EventType]:
+        skipped = latest_intent(tracker) in (SKIP_INTENT, "deny")
+        comment = "" if skipped else clip(customer_message_for_records(tracker), MAX_COMMENT_CHARS)
+        if comment and not comment.startswith("/"):
+            try:
+                order_store().add_csat_comment(conversation_id=tracker.sender_id, comment=comment)
+            except StoreError:
+                logger.exception("CSAT comment could not be stored")
         dispatcher.utter_message(response="utter_csat_thanks")
-        return reset
+        return []
+
+
+class ActionOutOfContext(Action):
+    """"yes", "no", a rating or a skip when the bot asked nothing: one sensible reply."""
+
+    REPLIES = {
+        "affirm": "utter_out_of_context_affirm",
+        "deny": "utter_out_of_context_deny",
+        "csat_rating": "utter_out_of_context_rating",
+        "csat_skip": "utter_out_of_context_deny",
+    }
+
+    def name(self) -> str:
+        return "action_out_of_context"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Mapping[str, Any]) -> list[EventType]:
+        response = self.REPLIES.get(latest_intent(tracker), "utter_anything_else")
+        dispatcher.utter_message(response=response)
+        return []

@@ -1,56 +1,159 @@
-"""Validation of the three order forms (status, cancel, return): order number and e-mail.
+"""The three order forms (status, cancel, return): their questions and their validation.
 
-Anything that is not a well-formed order number (SQL, HTML, emoji, right-to-left text, 10,000
-characters) gets the normal "can't find that order" reply and the question again.
+Validation checks the pair as soon as the form has both the order number and the e-mail
+(actions/verification.py): a wrong pair asks for the e-mail again and keeps the order number, so
+the customer can correct either; the e-mail is never kept once checked (while the number is still
+missing it is held sealed). A verified order in hand needs no second check. Anything that is
+not an order number (SQL, HTML, emoji, right-to-left text, 10,000 characters) gets the "that is
+not an order number" reply. After a digression (an FAQ answer, a knowledge answer, ...) the form
+asks again with a short reminder of what it still needs.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import actions_this_turn, order_store, slot_text
+from actions.verification import (
+    SLOT_EMAIL,
+    SLOT_LOCKED,
+    SLOT_ORDER_NUMBER,
+    SLOT_VERIFIED_ORDER,
+    check_pair,
+    client_of,
+    is_locked,
+    order_in_hand,
+)
 from nordvik.emails import find_email
-from nordvik.orders import find_order_number
+from nordvik.orders import find_order_number, normalize_order_number
+from nordvik.secrets import seal, unseal
+from store.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+EMAIL_PURPOSE = "email"
+# Actions that belong to a form's own turn; anything else before the question is a digression.
+_FORM_TURN = frozenset({
+    "action_listen", "action_extract_slots", "action_deactivate_loop",
+    "order_status_form", "cancel_form", "return_form",
+    "validate_order_status_form", "validate_cancel_form", "validate_return_form",
+    "action_ask_order_number", "action_ask_email",
+})
 
 
-class _ValidateOrderForm(FormValidationAction):
+def _held_email(tracker: Tracker) -> str | None:
+    """The e-mail given before the order number (sealed in the slot), if any."""
+    return unseal(tracker.get_slot(SLOT_EMAIL), purpose=EMAIL_PURPOSE)
+
+
+class OrderFormValidation(FormValidationAction):
+    """Order number, then e-mail, checked together; nothing when an order is in hand."""
+
     @abstractmethod
     def name(self) -> str:
         """The form's validation action name."""
 
-    def validate_order_number(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        if is_locked(tracker):
+            return []
+        if order_in_hand(tracker) is not None:
+            return []
+        return [SLOT_ORDER_NUMBER, SLOT_EMAIL]
+
+    def validate_order_number(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         number = find_order_number(slot_value)
         if number is None:
             dispatcher.utter_message(response="utter_order_number_invalid")
-        return {"order_number": number}
+            return {SLOT_ORDER_NUMBER: None}
+        if number == slot_text(tracker, SLOT_VERIFIED_ORDER):
+            return {SLOT_ORDER_NUMBER: number}
+        try:
+            if order_store().verification_blocked(order_number=number, client=client_of(tracker)):
+                return {SLOT_ORDER_NUMBER: number, SLOT_EMAIL: None, SLOT_LOCKED: True}
+        except StoreError:
+            logger.exception("order store unavailable while checking the look-up limits")
+        held = _held_email(tracker)
+        if held is not None:
+            checked = check_pair(tracker, dispatcher, number, held)
+            return {SLOT_ORDER_NUMBER: number, **checked.slots}
+        return {SLOT_ORDER_NUMBER: number}
 
-    def validate_email(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        email = find_email(slot_value)
+    def validate_email(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                       tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        email = find_email(slot_value) or _held_email(tracker)
         if email is None:
             dispatcher.utter_message(response="utter_email_invalid")
-        return {"email": email}
+            return {SLOT_EMAIL: None}
+        number = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+        if number is None:
+            return {SLOT_EMAIL: seal(email, purpose=EMAIL_PURPOSE)}
+        if number == slot_text(tracker, SLOT_VERIFIED_ORDER):
+            return {SLOT_EMAIL: None}
+        return check_pair(tracker, dispatcher, number, email).slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        held = tracker.slots.get(SLOT_EMAIL)
+        if held is not None and unseal(held, purpose=EMAIL_PURPOSE) is None:
+            # An address typed while no e-mail was needed (the order was already in hand).
+            events.append(SlotSet(SLOT_EMAIL, None))
+        return events
 
 
-class ValidateOrderStatusForm(_ValidateOrderForm):
+class ValidateOrderStatusForm(OrderFormValidation):
     def name(self) -> str:
         return "validate_order_status_form"
 
 
-class ValidateCancelForm(_ValidateOrderForm):
+class ValidateCancelForm(OrderFormValidation):
     def name(self) -> str:
         return "validate_cancel_form"
 
 
-class ValidateReturnForm(_ValidateOrderForm):
+class ValidateReturnForm(OrderFormValidation):
     def name(self) -> str:
         return "validate_return_form"
+
+
+def resumed_after_digression(tracker: Tracker) -> bool:
+    """Whether the form asks again after answering something else in this turn."""
+    return any(name not in _FORM_TURN for name in actions_this_turn(tracker))
+
+
+class _AskAction(Action):
+    """A form question, or its short reminder when the form resumes after a digression."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def parameters(self, tracker: Tracker) -> dict[str, Any]:
+        return {}
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        kind = "remind" if resumed_after_digression(tracker) else "ask"
+        dispatcher.utter_message(response=f"utter_{kind}_{self.slot}", **self.parameters(tracker))
+        return []
+
+
+class ActionAskOrderNumber(_AskAction):
+    slot = SLOT_ORDER_NUMBER
+
+
+class ActionAskEmail(_AskAction):
+    slot = SLOT_EMAIL
+
+    def parameters(self, tracker: Tracker) -> dict[str, Any]:
+        return {"order_number": slot_text(tracker, SLOT_ORDER_NUMBER)}

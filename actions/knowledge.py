@@ -1,190 +1,58 @@
-"""Knowledge fallback: answer a message no intent covers from the public knowledge articles.
+"""Knowledge fallback: a question no intent covers, answered from the public help articles.
 
-Flow (rules in data/rules/knowledge.yml):
-- `action_knowledge_search` runs when NLU falls back (a low-confidence English message, or any
-  Swedish, Norwegian or Chinese message: nlu.language_gate). It detects the message's language
-  (nlu.language), searches `kb serve` for public articles in that language and, above
-  KB_MIN_SCORE, answers with the best passage and its article link and asks whether it helped
-  (Yes / No / Talk to a person). For Swedish, Norwegian and Chinese it also says, in that
-  language, that a colleague can help in that language. A Swedish, Norwegian or Chinese message
-  that asks for a person (the intents are trained on English only) is logged again as
-  `request_human`, and the handoff rules take over.
-- Below the threshold, or with the knowledge service down (a polite message, logged), it
-  continues with Rasa's two-stage fallback, whose questions actions/fallback.py words.
-- `action_knowledge_feedback` handles the yes/no to "did that help?": "yes" ends politely; "no"
-  asks the customer to put it another way (slot kb_declined). If that is not understood
-  either, `action_knowledge_search` offers a person (slot kb_offered_human): "yes" goes to
-  `action_handoff_to_human` by rule, "no" back to `action_knowledge_feedback`.
+Flow (rules in data/rules/knowledge.yml; the bot's open question is the slot pending_question):
+- `action_knowledge_search` runs for out_of_scope and nlu_fallback. It searches `kb serve` for
+  public articles in the conversation's language; above KB_MIN_SCORE it answers with the best
+  passage and its link and asks "did that help?" (kb_helpful).
+- Nothing good enough: when the NLU had a guess, it asks whether the customer meant that
+  ("Is your question about delivery times?", buttons; clarify), otherwise it asks them to put it
+  another way (kb_rephrase). A rephrased question that finds nothing either gets a person
+  offered (human_offer). "No" to the guess also asks to rephrase.
+- Inside a form it only answers (or says it found nothing); the form then asks again.
+- "yes, that helped" ends politely (utter_kb_glad); "no" (`action_knowledge_feedback`) asks to
+  rephrase.
+- The knowledge service down: a polite message, logged, and a person offered.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import (
-    ActionExecuted,
-    EventType,
-    FollowupAction,
-    SlotSet,
-    UserUtteranceReverted,
-    UserUttered,
-)
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import (
+    CLARIFY,
+    KB_HELPFUL,
+    KB_REPHRASE,
+    SLOT_PENDING,
+    ask,
+    conversation_language,
+    latest_text,
+    offer_human,
+)
 from kb_index.client import HttpKnowledgeClient
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.settings import KbSettings
 from kb_index.types import Hit, KnowledgeSearch
-from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES, detect_language
 
 logger = logging.getLogger(__name__)
 
-TWO_STAGE_FALLBACK = "action_two_stage_fallback"
-REQUEST_HUMAN = "request_human"
-
-# A typed request for a person in the languages the intents are not trained on (the language
-# gate sends every Swedish, Norwegian and Chinese message here): hand off instead of searching.
-_PERSON_REQUEST = {
-    "sv": re.compile(
-        r"\b(prata|tala|chatta|snacka)\s+med\s+(en\s+)?(riktig\s+)?"
-        r"(människa|person|handläggare|kundtjänst|kundservice|någon|er)\b"
-        r"|\b(en\s+)?människa,?\s+tack\b",
-        re.IGNORECASE,
-    ),
-    "nb": re.compile(
-        r"\b(snakke|prate|chatte)\s+med\s+(et\s+|en\s+)?(ekte\s+)?"
-        r"(menneske|person|saksbehandler|kundeservice|noen|dere)\b"
-        r"|\b(et\s+)?menneske,?\s+takk\b",
-        re.IGNORECASE,
-    ),
-    "zh": re.compile(r"真人|人工客服|轉接客服|转接客服|找客服|客服人員|客服人员"),
-}
-
-
-def as_request_for_person(text: str, language: str) -> list[EventType]:
-    """Take the message back and log it again as the request_human intent, the way Rasa's
-    two-stage fallback records a clarified message: the handoff rules then take over (the
-    handoff action and then listening) exactly as for an English request."""
-    parse_data = {
-        "text": text,
-        "intent": {"name": REQUEST_HUMAN, "confidence": 1.0},
-        "intent_ranking": [{"name": REQUEST_HUMAN, "confidence": 1.0}],
-        "entities": [],
-    }
-    return [
-        UserUtteranceReverted(),
-        ActionExecuted("action_listen"),
-        UserUttered(text, parse_data=parse_data),
-        SlotSet("customer_language", language),
-    ]
-
-
-def asks_for_person(text: str, language: str) -> bool:
-    """Whether a Swedish, Norwegian or Chinese message asks to talk to a person."""
-    pattern = _PERSON_REQUEST.get(language)
-    return bool(pattern and pattern.search(text))
 MAX_PASSAGE_CHARS = 600
 SEARCH_K = 3
-
-# Everything the knowledge fallback says, per language (the articles' languages).
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "answer": "This article might help: {title}\n\n{passage}\n\nRead more: {url}",
-        "helped": "Did that answer your question?",
-        "yes": "Yes",
-        "no": "No",
-        "person": "Talk to a person",
-        "accept": "Yes, please",
-        "decline": "No, thanks",
-        "glad": "Great, glad that helped! Anything else I can do for you?",
-        "not_helped": "Sorry that didn't help.",
-        "rephrase": "Could you tell me a bit more, in other words?",
-        "offer_human": (
-            "Would you like me to put you in touch with one of our customer service colleagues?"
-        ),
-        "unavailable": "Sorry, I can't search our help articles right now.",
-        "human_in_language": "",
-        "no_person": "No problem. Is there anything else I can help you with?",
-        "not_found": (
-            "Sorry, I couldn't find an answer to that in our help articles. Would you like to "
-            "talk to one of our customer service colleagues, or put your question another way?"
-        ),
-    },
-    "sv": {
-        "answer": "Den här artikeln kan hjälpa dig: {title}\n\n{passage}\n\nLäs mer: {url}",
-        "helped": "Besvarade det din fråga?",
-        "yes": "Ja",
-        "no": "Nej",
-        "person": "Prata med en kollega",
-        "accept": "Ja tack",
-        "decline": "Nej tack",
-        "glad": "Vad bra att det hjälpte! Kan jag hjälpa dig med något mer?",
-        "not_helped": "Tyvärr, det hjälpte inte.",
-        "rephrase": "Kan du berätta lite mer, med andra ord?",
-        "offer_human": (
-            "Vill du att jag kopplar dig till någon av våra kollegor på kundservice?"
-        ),
-        "unavailable": "Tyvärr kan jag inte söka i våra hjälpartiklar just nu.",
-        "human_in_language": (
-            "Du kan också prata med en av våra kollegor på kundservice, på svenska."
-        ),
-        "no_person": "Inga problem. Kan jag hjälpa dig med något annat?",
-        "not_found": (
-            "Tyvärr hittade jag inget svar på det i våra hjälpartiklar. Vill du prata med en av "
-            "våra kollegor på kundservice, eller formulera frågan på ett annat sätt?"
-        ),
-    },
-    "nb": {
-        "answer": "Denne artikkelen kan hjelpe deg: {title}\n\n{passage}\n\nLes mer: {url}",
-        "helped": "Svarte det på spørsmålet ditt?",
-        "yes": "Ja",
-        "no": "Nei",
-        "person": "Snakk med en kollega",
-        "accept": "Ja takk",
-        "decline": "Nei takk",
-        "glad": "Så bra at det hjalp! Er det noe mer jeg kan hjelpe deg med?",
-        "not_helped": "Beklager at det ikke hjalp.",
-        "rephrase": "Kan du fortelle litt mer, med andre ord?",
-        "offer_human": (
-            "Vil du at jeg setter deg i kontakt med en av våre kolleger i kundeservice?"
-        ),
-        "unavailable": "Beklager, jeg kan ikke søke i hjelpeartiklene våre akkurat nå.",
-        "human_in_language": (
-            "Du kan også snakke med en av våre kolleger i kundeservice, på norsk."
-        ),
-        "no_person": "Greit. Er det noe annet jeg kan hjelpe deg med?",
-        "not_found": (
-            "Beklager, jeg fant ikke noe svar på det i hjelpeartiklene våre. Vil du snakke med en "
-            "av våre kolleger i kundeservice, eller spørre på en annen måte?"
-        ),
-    },
-    "zh": {
-        "answer": "這篇文章也許能幫到您：{title}\n\n{passage}\n\n了解更多：{url}",
-        "helped": "這有回答您的問題嗎？",
-        "yes": "有",
-        "no": "沒有",
-        "person": "轉接真人客服",
-        "accept": "好的",
-        "decline": "不用了",
-        "glad": "很高興能幫上忙！還有什麼我可以為您做的嗎？",
-        "not_helped": "很抱歉，這沒有幫上忙。",
-        "rephrase": "可以換個說法，多告訴我一些嗎？",
-        "offer_human": (
-            "需要我為您轉接客服同事嗎？"
-        ),
-        "unavailable": "很抱歉，我現在無法搜尋我們的說明文章。",
-        "human_in_language": "我們的客服同事也可以用中文為您服務。",
-        "no_person": "好的。還有什麼我可以為您做的嗎？",
-        "not_found": (
-            "很抱歉，我在說明文章中找不到相關的答案。您想與客服同事聯繫，還是換個方式描述您的問題？"
-        ),
-    },
-}
+FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# What the bot can ask "did you mean ...?" about (responses utter_clarify_<name>).
+CLARIFIABLE_INTENTS = ("check_order_status", "cancel_order", "start_return", "request_human",
+                       "complaint", "bot_challenge")
+FAQ_TOPICS = ("shipping_times", "international_shipping", "returns_policy", "refund_timing",
+              "exchanges", "payment_methods", "invoices", "warranty", "change_order",
+              "cancellation_policy", "account_password", "privacy", "gift_cards",
+              "contact_hours", "damaged_item")
+MIN_GUESS_CONFIDENCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -197,10 +65,6 @@ class KnowledgeAnswer:
     url: str
     language: str
     score: float
-
-
-def message(language: str, key: str) -> str:
-    return MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])[key]
 
 
 def _shorten(passage: str, limit: int = MAX_PASSAGE_CHARS) -> str:
@@ -230,12 +94,8 @@ def find_answer(
         return None
     best = max(usable, key=lambda hit: hit.score)
     return KnowledgeAnswer(
-        article_id=best.article_id,
-        title=best.title,
-        passage=_shorten(best.passage),
-        url=best.url,
-        language=best.language,
-        score=best.score,
+        article_id=best.article_id, title=best.title, passage=_shorten(best.passage),
+        url=best.url, language=best.language, score=best.score,
     )
 
 
@@ -244,158 +104,78 @@ def knowledge_client() -> HttpKnowledgeClient:
     return HttpKnowledgeClient.from_env()
 
 
-def _latest_text(tracker: Tracker) -> str:
-    return str((tracker.latest_message or {}).get("text") or "").strip()
+def best_guess(parse_data: dict[str, Any]) -> str | None:
+    """The clarifying response for what the customer most likely meant, or None.
 
-
-def customer_language(tracker: Tracker) -> str:
-    """The language the knowledge fallback last saw, else the latest message's, else English."""
-    known = tracker.get_slot("customer_language")
-    if known in LANGUAGES:
-        return str(known)
-    parsed = (tracker.latest_message or {}).get("language")
-    if parsed in LANGUAGES:
-        return str(parsed)
-    return detect_language(_latest_text(tracker))
-
-
-def yes_no_buttons(language: str, *, yes: str = "yes", no: str = "no") -> list[dict[str, str]]:
-    return [
-        {"title": message(language, yes), "payload": "/affirm"},
-        {"title": message(language, no), "payload": "/deny"},
-    ]
-
-
-def person_button(language: str) -> dict[str, str]:
-    return {"title": message(language, "person"), "payload": "/request_human"}
-
-
-def _say_human_in_language(dispatcher: CollectingDispatcher, language: str) -> None:
-    note = message(language, "human_in_language")
-    if note:
-        dispatcher.utter_message(text=note)
-
-
-def _last_bot_action(tracker: Tracker) -> str | None:
-    """The last action the bot ran before the customer's latest message (action_listen aside)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return str(event.get("name"))
+    Walks the intent ranking below the fallback and takes the first intent the bot can put into
+    words; for `faq`, the selected topic.
+    """
+    for ranked in parse_data.get("intent_ranking") or []:
+        name = str(ranked.get("name") or "")
+        if name in FALLBACK_INTENTS:
+            continue
+        if float(ranked.get("confidence") or 0.0) < MIN_GUESS_CONFIDENCE:
+            return None
+        if name == "faq":
+            selected = (parse_data.get("response_selector") or {}).get("faq") or {}
+            key = str((selected.get("response") or {}).get("intent_response_key") or "")
+            topic = key.split("/", 1)[1] if key.startswith("faq/") else ""
+            return f"utter_clarify_faq_{topic}" if topic in FAQ_TOPICS else None
+        if name in CLARIFIABLE_INTENTS:
+            return f"utter_clarify_{name}"
     return None
 
 
-def _knowledge_state(
-    article_id: str | None, *, declined: bool = False, offered_human: bool = False
-) -> list[EventType]:
-    """The knowledge fallback's slots; both actions set all three on every run, because the
-    rules (data/rules/knowledge.yml) must name every slot an action sets."""
-    return [
-        SlotSet("kb_article_id", article_id),
-        SlotSet("kb_declined", declined),
-        SlotSet("kb_offered_human", offered_human),
-    ]
-
-
-def answer_from_knowledge(
-    dispatcher: CollectingDispatcher,
-    text: str,
-    *,
-    search: KnowledgeSearch,
-    min_score: float,
-) -> list[EventType]:
-    """Answer `text` from the knowledge base, or hand over to the two-stage fallback.
-
-    Without a good enough passage (or with the service down) the two-stage fallback follows;
-    its first question (actions/fallback.py) says, in the customer's language, that nothing
-    was found and offers a person.
-    """
-    language = detect_language(text)
-    events: list[EventType] = [SlotSet("customer_language", language)]
-    if asks_for_person(text, language):
-        logger.info("knowledge fallback: a person was asked for (language %s)", language)
-        return as_request_for_person(text, language)
-    not_found: list[EventType] = [
-        *events, *_knowledge_state(None), FollowupAction(TWO_STAGE_FALLBACK)
-    ]
-    try:
-        answer = find_answer(search, text, language=language, min_score=min_score)
-    except KnowledgeUnavailable:
-        logger.exception("knowledge fallback: the knowledge service is unavailable")
-        dispatcher.utter_message(text=message(language, "unavailable"))
-        return not_found
-    if answer is None:
-        logger.info("knowledge fallback: no passage above %.2f (language %s)", min_score, language)
-        return not_found
-    logger.info("knowledge fallback: article %s (score %.2f)", answer.article_id, answer.score)
-    dispatcher.utter_message(
-        text=message(language, "answer").format(
-            title=answer.title, passage=answer.passage, url=answer.url
-        )
-    )
-    _say_human_in_language(dispatcher, language)
-    dispatcher.utter_message(
-        text=message(language, "helped"),
-        buttons=[*yes_no_buttons(language), person_button(language)],
-    )
-    return [*events, *_knowledge_state(answer.article_id)]
-
-
 class ActionKnowledgeSearch(Action):
-    """NLU fell back: look for an answer in the public knowledge articles."""
+    """A question no intent covers: look for an answer in the public help articles."""
 
     def name(self) -> str:
         return "action_knowledge_search"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        text = _latest_text(tracker)
-        if not text:
-            return [*_knowledge_state(None), FollowupAction(TWO_STAGE_FALLBACK)]
-        if (
-            tracker.get_slot("kb_declined")
-            and _last_bot_action(tracker) == ActionKnowledgeFeedback.NAME
-        ):
-            # The rephrased question was not understood either: offer a person.
-            language = customer_language(tracker)
-            dispatcher.utter_message(
-                text=message(language, "offer_human"),
-                buttons=yes_no_buttons(language, yes="accept", no="decline"),
-            )
-            _say_human_in_language(dispatcher, language)
-            return _knowledge_state(None, offered_human=True)
-        # a new question (also when the customer moved on after the rephrase request)
-        return answer_from_knowledge(
-            dispatcher,
-            text,
-            search=knowledge_client(),
-            min_score=KbSettings.from_env().min_score,
-        )
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        text = latest_text(tracker)
+        language = conversation_language(tracker)
+        in_form = tracker.active_loop_name is not None
+        rephrased = tracker.get_slot(SLOT_PENDING) == KB_REPHRASE
+        try:
+            answer = (find_answer(knowledge_client(), text, language=language,
+                                  min_score=KbSettings.from_env().min_score) if text else None)
+        except KnowledgeUnavailable:
+            logger.exception("knowledge fallback: the knowledge service is unavailable")
+            dispatcher.utter_message(response="utter_kb_unavailable")
+            return ask(None) if in_form else offer_human(dispatcher, "knowledge_unavailable")
+        if answer is not None:
+            logger.info("knowledge fallback: article %s (score %.2f, %s)",
+                        answer.article_id, answer.score, language)
+            dispatcher.utter_message(response="utter_kb_answer", title=answer.title,
+                                     passage=answer.passage, url=answer.url)
+            if in_form:
+                return ask(None)
+            dispatcher.utter_message(response="utter_kb_helped")
+            return [SlotSet("kb_article_id", answer.article_id), *ask(KB_HELPFUL)]
+        logger.info("knowledge fallback: nothing good enough (%s)", language)
+        if in_form:
+            dispatcher.utter_message(response="utter_kb_no_answer")
+            return ask(None)
+        if rephrased:
+            return offer_human(dispatcher, "not_understood")
+        guess = best_guess(tracker.latest_message or {})
+        if guess is not None:
+            dispatcher.utter_message(response=guess)
+            return ask(CLARIFY)
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return ask(KB_REPHRASE)
 
 
 class ActionKnowledgeFeedback(Action):
-    """The customer answered "did that help?" or declined the offered person."""
-
-    NAME = "action_knowledge_feedback"
+    """"No" to "did that help?" or to the bot's guess: ask the customer to put it another way.
+    ("Yes, that helped" is utter_kb_glad, by rule.)"""
 
     def name(self) -> str:
-        return self.NAME
+        return "action_knowledge_feedback"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        language = customer_language(tracker)
-        intent = str(((tracker.latest_message or {}).get("intent") or {}).get("name") or "")
-        if tracker.get_slot("kb_offered_human"):
-            # only "no" reaches this action; "yes" goes to action_handoff_to_human by rule
-            dispatcher.utter_message(text=message(language, "no_person"))
-            return _knowledge_state(None)
-        if intent == "affirm":
-            dispatcher.utter_message(text=message(language, "glad"))
-            return _knowledge_state(None)
-        dispatcher.utter_message(text=message(language, "not_helped"))
-        dispatcher.utter_message(text=message(language, "rephrase"))
-        return _knowledge_state(None, declined=True)
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_kb_rephrase")
+        return [SlotSet("kb_article_id", None), *ask(KB_REPHRASE)]

@@ -1,4 +1,5 @@
-"""Starting a return: verify, then let the store open the return and a support case."""
+"""Starting a return: verified (or in hand), only a delivered order inside the window, then its
+reason (a button, or whatever the customer types); the store opens the return and a case."""
 
 from __future__ import annotations
 
@@ -10,68 +11,101 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.order_text import status_text
-from actions.verification import (
-    SLOT_ORDER_NUMBER,
-    SLOT_VERIFIED_ORDER,
-    Claim,
-    claimed_order,
+from actions.common import (
+    RETURN_REASON,
+    SLOT_PENDING,
+    ask,
+    channel_of,
+    conversation_language,
+    customer_message_for_records,
     order_store,
     record_turn,
+    slot_int,
     store_unavailable,
-    verification_failed,
 )
+from actions.verification import (
+    SLOT_ORDER_NUMBER,
+    SLOT_VERIFIED_CUSTOMER,
+    is_locked,
+    load_order_in_hand,
+    locked_reply,
+)
+from catalogue.formatting import format_date
+from nordvik.text import clip
 from store.errors import StoreError
+from store.views import OrderDetails
 
 logger = logging.getLogger(__name__)
 
-RETURN_REASON = "return requested by the customer in the chat"
+SLOT_RETURN_REASON = "return_reason"
+MAX_REASON_CHARS = 500
+OPEN_RETURN = ("requested", "received")
+REPLIES = {
+    "created": "utter_return_started",
+    "already_open": "utter_return_already_open",
+    "not_delivered": "utter_return_not_delivered",
+    "window_closed": "utter_return_window_closed",
+}
+
+
+def given_reason(tracker: Tracker) -> str | None:
+    """The reason the customer just gave: a button's value, or their own words."""
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == SLOT_RETURN_REASON and entity.get("value"):
+            return clip(str(entity["value"]), MAX_REASON_CHARS)
+    text = customer_message_for_records(tracker)
+    return clip(text, MAX_REASON_CHARS) if text and not text.startswith("/") else None
+
+
+def returnable(order: OrderDetails) -> bool:
+    return (order.status == "delivered" and bool(order.return_days_left)
+            and not any(ret.status in OPEN_RETURN for ret in order.returns))
 
 
 class ActionStartReturn(Action):
+    """After the return form: ask for the reason; with the reason: open the return."""
+
     def name(self) -> str:
         return "action_start_return"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        claim = claimed_order(tracker, dispatcher)
-        if not isinstance(claim, Claim):
-            return claim
-        number, email = claim.order_number, claim.email
-        crm = order_store()
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[dict[str, Any]]:
+        if is_locked(tracker):
+            return locked_reply(dispatcher)
+        done: list[EventType] = [SlotSet(SLOT_ORDER_NUMBER, None)]
         try:
-            order = crm.verify_order(number, email)
-            if order is None:
-                return verification_failed(tracker, dispatcher)
-            result = crm.start_return(
-                order.number, email, reason=RETURN_REASON, conversation_id=tracker.sender_id
+            order = load_order_in_hand(tracker)
+        except StoreError:
+            return done + store_unavailable(dispatcher, "starting a return")
+        customer = slot_int(tracker, SLOT_VERIFIED_CUSTOMER)
+        if order is None or customer is None:
+            dispatcher.utter_message(response="utter_anything_else")
+            return done
+        answering = tracker.get_slot(SLOT_PENDING) == RETURN_REASON
+        reason = given_reason(tracker) if answering else None
+        if reason is None and returnable(order):
+            deadline = order.return_deadline
+            dispatcher.utter_message(
+                response="utter_ask_return_reason", order_number=order.number,
+                return_deadline=format_date(deadline, conversation_language(tracker))
+                if deadline else None,
+            )
+            return [SlotSet(SLOT_ORDER_NUMBER, None), *ask(RETURN_REASON)]
+        try:
+            result = order_store().start_return(
+                order.number, customer_id=customer, reason=reason or "no reason given",
+                conversation_id=tracker.sender_id, channel=channel_of(tracker),
             )
         except StoreError:
-            return store_unavailable(dispatcher, "starting a return")
-        details = {"order_number": order.number, "status_text": status_text(order.status)}
+            return done + store_unavailable(dispatcher, "starting a return")
+        dispatcher.utter_message(
+            response=REPLIES.get(result.outcome, "utter_anything_else"), order_number=order.number,
+            return_id=result.return_id, case_id=result.case_id, days_left=result.days_left,
+        )
         if result.outcome == "created":
-            dispatcher.utter_message(
-                response="utter_return_started", return_id=result.return_id,
-                case_id=result.case_id, days_left=result.days_left, **details,
-            )
             logger.info("return %s opened for order %s (case %s)",
                         result.return_id, order.number, result.case_id)
-        elif result.outcome == "already_open":
-            dispatcher.utter_message(
-                response="utter_return_already_open", case_id=result.case_id, **details
-            )
-        elif result.outcome == "not_delivered":
-            dispatcher.utter_message(response="utter_return_not_delivered", **details)
-        elif result.outcome == "window_closed":
-            dispatcher.utter_message(response="utter_return_window_closed", **details)
-        else:
-            return verification_failed(tracker, dispatcher)
-        record_turn(tracker, customer_id=order.customer_id, order_number=order.number,
+        record_turn(tracker, customer_id=customer, order_number=order.number,
                     answer=f"Order {order.number}: return request -> {result.outcome}"
                     + (f" (case {result.case_id})" if result.case_id else ""))
-        events: list[EventType] = [
-            SlotSet(SLOT_VERIFIED_ORDER, order.number),
-            SlotSet(SLOT_ORDER_NUMBER, None),
-        ]
-        return events
+        return [*done, SlotSet(SLOT_RETURN_REASON, reason)]

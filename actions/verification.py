@@ -1,8 +1,12 @@
-"""What every order action shares: the store, slot reading, failed verifications, CRM history.
+"""Verify-then-act: the order-number/e-mail check every order task shares, and the order in hand.
 
-A wrong order-number/e-mail pair gets the same reply whether the order exists or not. After
-MAX_FAILED_VERIFICATIONS failures in one conversation the bot stops looking up orders and offers a
-person. Nothing here logs an e-mail address or what the customer typed.
+A pair is checked when the order form has both (actions/forms.py); the e-mail is never kept
+after the check. A wrong e-mail and an unknown order get the same reply. Failures count in the
+conversation (MAX_FAILED_VERIFICATIONS, then locked) and, through the store, across
+conversations per order number and per client (store.verification_blocked): a locked order or
+client gets the "locked" reply and a person is offered. Once verified, the order stays in hand
+(verified_order, verified_customer): "can I cancel it?" acts on it without asking again, and a
+different order number always asks for that order's own e-mail.
 """
 
 from __future__ import annotations
@@ -15,133 +19,119 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import store
-from nordvik.emails import redact_emails
+from actions.common import (
+    SLOT_LANGUAGE,
+    offer_human,
+    order_store,
+    slot_int,
+    slot_text,
+)
+from nordvik.languages import LANGUAGES, normalize_language
+from nordvik.orders import normalize_order_number
 from store.errors import StoreError
-from store.repository import OrderStore
+from store.views import OrderDetails
 
 logger = logging.getLogger(__name__)
 
 MAX_FAILED_VERIFICATIONS = 3
-CHANNEL = "chat"
-MAX_INPUT_CHARS = 2000
-
 SLOT_ORDER_NUMBER = "order_number"
 SLOT_EMAIL = "email"
 SLOT_VERIFIED_ORDER = "verified_order"
+SLOT_VERIFIED_CUSTOMER = "verified_customer"
 SLOT_FAILED = "failed_verifications"
 SLOT_LOCKED = "verification_locked"
+OFFER_REASON_LOCKED = "verification_locked"
 
 
-def order_store() -> OrderStore:
-    """The process-wide store, built lazily from DATABASE_URL."""
-    return store.get_store()
+def client_of(tracker: Tracker) -> str | None:
+    """The pseudonymous client key the customer channel put in the message's metadata."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get("client") if isinstance(metadata, dict) else None
+    return str(value)[:64] if value else None
 
 
-def slot_text(tracker: Tracker, name: str) -> str | None:
-    """A slot as text: the first value of a list, None for empty or non-text values."""
-    value: Any = tracker.get_slot(name)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text[:MAX_INPUT_CHARS] or None
-
-
-def redact(text: str) -> str:
-    """The customer's message for the CRM history, with e-mail addresses removed."""
-    return redact_emails(text)
+def failed_count(tracker: Tracker) -> int:
+    return slot_int(tracker, SLOT_FAILED) or 0
 
 
 def is_locked(tracker: Tracker) -> bool:
     return bool(tracker.get_slot(SLOT_LOCKED))
 
 
-def failed_count(tracker: Tracker) -> int:
-    value = tracker.get_slot(SLOT_FAILED)
+@dataclass(frozen=True)
+class Check:
+    """What a pair check decided: the slots to set, and the order when it was verified."""
+
+    slots: dict[str, Any]
+    order: OrderDetails | None = None
+
+
+def check_pair(
+    tracker: Tracker, dispatcher: CollectingDispatcher, number: str, email: str
+) -> Check:
+    """Check the pair against the store; utter the failure reply when it does not match."""
+    crm = order_store()
+    client = client_of(tracker)
     try:
-        return int(float(value)) if value is not None else 0
-    except (TypeError, ValueError):
-        return 0
+        if crm.verification_blocked(order_number=number, client=client):
+            logger.warning("order look-up blocked by the cross-conversation limits in %s",
+                           tracker.sender_id)
+            return Check({SLOT_EMAIL: None, SLOT_LOCKED: True})
+        order = crm.verify_order(number, email)
+        if order is None:
+            crm.record_failed_verification(order_number=number, client=client,
+                                           conversation_id=tracker.sender_id)
+    except StoreError:
+        logger.exception("order store unavailable while checking an order")
+        dispatcher.utter_message(response="utter_store_unavailable")
+        return Check({SLOT_EMAIL: None, SLOT_ORDER_NUMBER: None})
+    if order is None:
+        count = failed_count(tracker) + 1
+        logger.info("order verification failed (%d of %d) in conversation %s",
+                    count, MAX_FAILED_VERIFICATIONS, tracker.sender_id)
+        slots: dict[str, Any] = {SLOT_EMAIL: None, SLOT_FAILED: float(count)}
+        if count >= MAX_FAILED_VERIFICATIONS:
+            slots[SLOT_LOCKED] = True
+        else:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        return Check(slots)
+    slots = {
+        SLOT_EMAIL: None,
+        SLOT_ORDER_NUMBER: order.number,
+        SLOT_VERIFIED_ORDER: order.number,
+        SLOT_VERIFIED_CUSTOMER: float(order.customer_id),
+    }
+    if tracker.get_slot(SLOT_LANGUAGE) not in LANGUAGES:
+        # Nothing the customer wrote told the language yet: the store knows theirs.
+        hint = normalize_language(order.customer_language)
+        if hint is not None:
+            slots[SLOT_LANGUAGE] = hint
+    return Check(slots, order)
+
+
+def order_in_hand(tracker: Tracker) -> str | None:
+    """The order this task is about once verified: the order number asked about if it is the
+    verified one, or the verified order when no other number was given; None otherwise."""
+    verified = slot_text(tracker, SLOT_VERIFIED_ORDER)
+    asked = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+    if verified is None or (asked is not None and asked != verified):
+        return None
+    return verified
+
+
+def load_order_in_hand(tracker: Tracker) -> OrderDetails | None:
+    """The verified order, re-read from the store (its status may have changed); None when the
+    store no longer has it for the verified customer. StoreError propagates."""
+    number = order_in_hand(tracker)
+    customer = slot_int(tracker, SLOT_VERIFIED_CUSTOMER)
+    if number is None or customer is None:
+        return None
+    order = order_store().get_order(number)
+    return order if order is not None and order.customer_id == customer else None
 
 
 def locked_reply(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """No more look-ups here: say so and offer a person."""
     dispatcher.utter_message(response="utter_verification_locked")
-    dispatcher.utter_message(response="utter_offer_human")
-    return [SlotSet(SLOT_ORDER_NUMBER, None), SlotSet(SLOT_EMAIL, None)]
-
-
-def verification_failed(tracker: Tracker, dispatcher: CollectingDispatcher) -> list[EventType]:
-    """The one reply for a wrong pair or an unknown order; lock after the third failure."""
-    count = failed_count(tracker) + 1
-    logger.info(
-        "order verification failed (%d of %d) in conversation %s",
-        count, MAX_FAILED_VERIFICATIONS, tracker.sender_id,
-    )
-    dispatcher.utter_message(response="utter_order_not_found")
-    events: list[EventType] = [
-        SlotSet(SLOT_FAILED, float(count)),
-        SlotSet(SLOT_ORDER_NUMBER, None),
-        SlotSet(SLOT_EMAIL, None),
-    ]
-    if count >= MAX_FAILED_VERIFICATIONS:
-        logger.warning(
-            "conversation %s: %d failed verifications, order look-ups stopped",
-            tracker.sender_id, count,
-        )
-        dispatcher.utter_message(response="utter_verification_locked")
-        dispatcher.utter_message(response="utter_offer_human")
-        events.append(SlotSet(SLOT_LOCKED, True))
-    return events
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The order number and e-mail a customer gave, not yet checked against the store."""
-
-    order_number: str
-    email: str
-
-
-def claimed_order(tracker: Tracker, dispatcher: CollectingDispatcher) -> Claim | list[EventType]:
-    """The claim to verify, or the events that end the turn: the lock reply after three failed
-    verifications, or a failed verification when the number or the e-mail is missing."""
-    if is_locked(tracker):
-        return locked_reply(dispatcher)
-    number = slot_text(tracker, SLOT_ORDER_NUMBER)
-    email = slot_text(tracker, SLOT_EMAIL)
-    if number is None or email is None:
-        return verification_failed(tracker, dispatcher)
-    return Claim(number, email)
-
-
-def store_unavailable(dispatcher: CollectingDispatcher, what: str) -> list[EventType]:
-    logger.exception("order store unavailable while %s", what)
-    dispatcher.utter_message(response="utter_store_unavailable")
-    return []
-
-
-def latest_customer_text(tracker: Tracker) -> str:
-    text = tracker.latest_message.get("text") or ""
-    return redact(str(text))
-
-
-def record_turn(
-    tracker: Tracker, *, customer_id: int, order_number: str, answer: str
-) -> None:
-    """The customer's message and the bot's answer, in the customer's CRM history."""
-    crm = order_store()
-    try:
-        question = latest_customer_text(tracker)
-        if question:
-            crm.record_interaction(
-                conversation_id=tracker.sender_id, channel=CHANNEL, direction="in",
-                text=question, customer_id=customer_id, order_number=order_number,
-            )
-        crm.record_interaction(
-            conversation_id=tracker.sender_id, channel=CHANNEL, direction="out",
-            text=answer, customer_id=customer_id, order_number=order_number,
-        )
-    except StoreError:
-        logger.exception("could not record the interaction of conversation %s", tracker.sender_id)
+    return [SlotSet(SLOT_ORDER_NUMBER, None), SlotSet(SLOT_EMAIL, None),
+            *offer_human(dispatcher, OFFER_REASON_LOCKED)]

@@ -54,6 +54,24 @@ def normalize_language(code: Any) -> str | None:
     return _ALIASES.get(text) or _ALIASES.get(text.split("-", 1)[0])
 
 
+# Names of the four languages as customers write them, in any of the four languages: what
+# "in English please", "på svenska", "snakk norsk" or "請用中文" asks for.
+_REQUESTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("en", re.compile(r"\b(english|engelska|engelsk|inglés)\b|英文|英語|英语", re.IGNORECASE)),
+    ("sv", re.compile(r"\b(swedish|svenska|svensk|svenske)\b|瑞典", re.IGNORECASE)),
+    ("nb", re.compile(r"\b(norwegian|norska|norsk|norske|bokmål|bokmal)\b|挪威", re.IGNORECASE)),
+    ("zh", re.compile(r"\b(chinese|mandarin|kinesiska|kinesisk|kinesiske)\b|中文|華語|华语|國語"
+                      r"|国语|漢語|汉语", re.IGNORECASE)),
+)
+
+
+def requested_language(text: str | None) -> str | None:
+    """The language a message asks for ("in English please" -> "en"), or None when it names
+    none of the four or several of them."""
+    found = {code for code, pattern in _REQUESTS if pattern.search(normalize(text or ""))}
+    return found.pop() if len(found) == 1 else None
+
+
 def _get_detector() -> Any:
     global _detector
     with _lock:

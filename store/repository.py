@@ -771,3 +771,26 @@ class OrderStore:
                     created_at=utcnow(),
                 )
             )
+
+    def add_csat_comment(self, *, conversation_id: str, comment: str) -> bool:
+        """Attach a comment to the conversation's latest rating (the comment comes a message
+        after the rating). False when the conversation has no rating; a second comment replaces
+        the first."""
+        conversation = _optional_text(conversation_id, 200)
+        text = _optional_text(comment, 2000)
+        if conversation is None or text is None:
+            raise InvalidInput("a CSAT comment needs a conversation_id and a text")
+        with session_scope(self.engine, write=True) as session:
+            latest = (
+                session.execute(
+                    select(CsatFeedback)
+                    .where(CsatFeedback.conversation_id == conversation)
+                    .order_by(CsatFeedback.id.desc())
+                )
+                .scalars()
+                .first()
+            )
+            if latest is None:
+                return False
+            latest.comment = text
+            return True

@@ -78,3 +78,15 @@ def test_too_short_to_tell(text: str) -> None:
     from nordvik.languages import detect_language_or_none
 
     assert detect_language_or_none(text) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("in English please", "en"), ("kan du skriva på engelska?", "en"), ("請說英文", "en"),
+    ("på svenska tack", "sv"), ("can you speak Swedish", "sv"), ("snakk norsk", "nb"),
+    ("kan du prata norska", "nb"), ("請用中文", "zh"), ("can we do this in Chinese?", "zh"),
+    ("do you speak German", None), ("english or swedish?", None), ("", None),
+])
+def test_requested_language(text: str, expected: str | None) -> None:
+    from nordvik.languages import requested_language
+
+    assert requested_language(text) == expected

@@ -438,3 +438,17 @@ def test_one_open_case_per_conversation_is_found_and_handed_off(store: OrderStor
         store.hand_off_case(opened.case_id, "too late")
     with pytest.raises(NotFound):
         store.hand_off_case(987654, "no such case")
+
+
+def test_a_comment_is_added_to_the_conversations_latest_rating(store: OrderStore) -> None:
+    assert store.add_csat_comment(conversation_id="conv-c", comment="fast!") is False
+    store.record_csat(conversation_id="conv-c", rating=3)
+    store.record_csat(conversation_id="conv-c", rating=5)
+    assert store.add_csat_comment(conversation_id="conv-c", comment="fast\x00 and kind") is True
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT rating, comment FROM csat_feedback WHERE conversation_id = 'conv-c' "
+            "ORDER BY id").fetchall()
+    assert [tuple(row) for row in rows] == [(3, None), (5, "fast and kind")]
+    with pytest.raises(InvalidInput):
+        store.add_csat_comment(conversation_id="conv-c", comment="   ")
