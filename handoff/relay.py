@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 
 from nordvik.env import env_int, env_str
+from nordvik.languages import LANGUAGE_NAMES
 from nordvik.text import clip, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ class HandoffContext:
     transcript: tuple[TranscriptLine, ...]
     suggestions: tuple[tuple[str, str, str], ...]  # (title, url, passage)
     suggestions_note: str | None = None  # e.g. "knowledge index unavailable"
+    language: str = "en"  # the language the customer writes (nordvik.languages code)
+    channel: str = "chat"  # chat or email
 
 
 def handoff_blocks(context: HandoffContext) -> list[dict[str, Any]]:
@@ -162,11 +165,13 @@ def handoff_blocks(context: HandoffContext) -> list[dict[str, Any]]:
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
-                                    "text": f"Chat handoff: case #{context.case_id}"}},
+                                    "text": f"{context.channel.capitalize()} handoff: "
+                                            f"case #{context.case_id}"}},
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*Reason:*\n{escape_mrkdwn(context.reason)}"},
             {"type": "mrkdwn", "text": f"*Customer:*\n{customer}"},
             {"type": "mrkdwn", "text": f"*Order:*\n{order}"},
+            {"type": "mrkdwn", "text": f"*Customer writes:*\n{language_label(context.language)}"},
             {"type": "mrkdwn",
              "text": f"*Conversation:*\n`{escape_mrkdwn(context.conversation_id)}`"},
         ]},
@@ -213,8 +218,14 @@ def closed_blocks(case_id: int, resolution: str, agent: str) -> list[dict[str, A
     ]
 
 
+def language_label(language: str) -> str:
+    """'Swedish (sv)': what agents read about the customer's language."""
+    return f"{LANGUAGE_NAMES.get(language, language)} ({language})"
+
+
 def handoff_fallback_text(context: HandoffContext) -> str:
-    return f"Chat handoff: case #{context.case_id} ({context.reason})"
+    return (f"{context.channel.capitalize()} handoff: case #{context.case_id} ({context.reason}; "
+            f"the customer writes {LANGUAGE_NAMES.get(context.language, context.language)})")
 
 
 # --- Rasa side -----------------------------------------------------------------------------------
@@ -276,27 +287,3 @@ def agents_on_duty(now: datetime) -> bool:
     local = now.astimezone(ZoneInfo("Europe/Stockholm"))
     hours = OPENING_HOURS.get(local.weekday())
     return hours is not None and hours[0] <= local.hour < hours[1]
-
-
-# The wait promised to the customer, in the customer's language (utter_handoff_started).
-_WAIT_TEXT = {
-    "en": ("about {minutes} minutes",
-           "a little longer, because our team is offline right now: we answer when we open "
-           "(Mon-Fri 08:00-18:00, Sat 10:00-14:00 CET)"),
-    "sv": ("ungefär {minutes} minuter",
-           "lite längre, eftersom vårt team inte är på plats just nu: vi svarar när vi öppnar "
-           "(mån-fre 08.00-18.00, lör 10.00-14.00)"),
-    "nb": ("omtrent {minutes} minutter",
-           "litt lenger, fordi teamet vårt ikke er på jobb akkurat nå: vi svarer når vi åpner "
-           "(man-fre 08.00-18.00, lør 10.00-14.00, svensk tid)"),
-    "zh": ("大約 {minutes} 分鐘",
-           "會稍久一些，因為我們的團隊目前不在線上：我們會在營業時間回覆您"
-           "（歐洲中部時間週一至週五 08:00-18:00，週六 10:00-14:00）"),
-}
-
-
-def expected_wait(now: datetime, minutes: int, language: str | None = None) -> str:
-    """The wait to promise the customer: minutes during opening hours, else the next opening;
-    in ``language`` (en, sv, nb, zh; English otherwise)."""
-    on_duty, offline = _WAIT_TEXT.get(language or "en", _WAIT_TEXT["en"])
-    return on_duty.format(minutes=minutes) if agents_on_duty(now) else offline
