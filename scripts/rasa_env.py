@@ -8,7 +8,16 @@ the file Rasa actually uses (default `var/endpoints.yml`) from these settings:
   (default `var/tracker.db`), apart from the order store to avoid lock contention.
 - `REDIS_URL` (`redis://[:password@]host:port/db`): the Redis lock store, keys prefixed with
   `RASA_LOCK_PREFIX` (default `nordvik`); otherwise the in-memory lock store.
-- `ACTION_SERVER_URL` (default `http://127.0.0.1:<ACTION_PORT or 5055>/webhook`).
+- `ACTION_SERVER_URL` (default `http://127.0.0.1:<ACTION_PORT or 5055>/webhook`); Rasa sends
+  the action server's shared secret `ACTION_SERVER_TOKEN` (else var/secrets/action_server_token)
+  with every call as `Authorization: Bearer ...`, and rasa_addons.action_server checks it.
+- The tracker store is rasa_addons.tracker_store.MaskingSQLTrackerStore: Rasa's SQL tracker
+  store with e-mail addresses masked in every stored event.
+
+It also builds the command lines of the Rasa server and the action server, the same for `make
+run`, the tests and the benches (`rasa_server_argv`, `action_server_argv`): Rasa's HTTP API
+needs the token RASA_TOKEN (else var/secrets/rasa_token; with RASA_JWT_SECRET also a JWT), the
+customer channels stay open, and browsers may call Rasa only from WEB_ORIGINS.
 
 CLI: `python -m scripts.rasa_env [--out PATH]` writes the file and prints its path.
 """
@@ -18,8 +27,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +38,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENDPOINTS = ROOT / "var" / "endpoints.yml"
+TRACKER_STORE_CLASS = "rasa_addons.tracker_store.MaskingSQLTrackerStore"
 
 
 class EndpointSettingsError(ValueError):
@@ -43,13 +54,15 @@ class RasaSettings:
     redis_url: str | None
     lock_key_prefix: str
     action_server_url: str
+    action_server_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RasaSettings:
         env = os.environ if env is None else env
-        tracker_db = Path(env.get("TRACKER_DB") or ROOT / "var" / "tracker.db")
-        if not tracker_db.is_absolute():
-            tracker_db = ROOT / tracker_db
+        from nordvik.secrets import secret
+        from nordvik.trackers import tracker_sqlite_path
+
+        tracker_db = tracker_sqlite_path(env)
         action_port = env.get("ACTION_PORT") or "5055"
         prefix = env.get("RASA_LOCK_PREFIX") or "nordvik"
         if not re.fullmatch(r"[A-Za-z0-9]+", prefix):
@@ -57,6 +70,7 @@ class RasaSettings:
                 f"RASA_LOCK_PREFIX must be letters and digits only, got {prefix!r}"
             )
         return cls(
+            action_server_token=secret("action_server_token", "ACTION_SERVER_TOKEN", env=env),
             database_url=env.get("DATABASE_URL") or None,
             tracker_db=tracker_db,
             redis_url=env.get("REDIS_URL") or None,
@@ -77,7 +91,7 @@ def tracker_store_config(settings: RasaSettings) -> dict[str, Any]:
                 f"e.g. postgresql+psycopg2://user@127.0.0.1:5432/dbname (got scheme {parts.scheme})"
             )
         config: dict[str, Any] = {
-            "type": "SQL",
+            "type": TRACKER_STORE_CLASS,
             "dialect": parts.scheme,
             "url": parts.hostname,
             "port": parts.port or 5432,
@@ -90,7 +104,7 @@ def tracker_store_config(settings: RasaSettings) -> dict[str, Any]:
         if parts.password:
             config["password"] = unquote(parts.password)
         return config
-    return {"type": "SQL", "dialect": "sqlite", "db": str(settings.tracker_db)}
+    return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": str(settings.tracker_db)}
 
 
 def lock_store_config(settings: RasaSettings) -> dict[str, Any]:
@@ -118,9 +132,17 @@ def lock_store_config(settings: RasaSettings) -> dict[str, Any]:
     return config
 
 
+def action_endpoint_config(settings: RasaSettings) -> dict[str, Any]:
+    """The action server's URL and the shared secret Rasa sends with every call."""
+    config: dict[str, Any] = {"url": settings.action_server_url}
+    if settings.action_server_token:
+        config["headers"] = {"Authorization": f"Bearer {settings.action_server_token}"}
+    return config
+
+
 def endpoints_config(settings: RasaSettings) -> dict[str, Any]:
     return {
-        "action_endpoint": {"url": settings.action_server_url},
+        "action_endpoint": action_endpoint_config(settings),
         "tracker_store": tracker_store_config(settings),
         "lock_store": lock_store_config(settings),
     }
@@ -148,6 +170,39 @@ def write_endpoints(env: Mapping[str, str] | None = None, path: Path | None = No
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)
     return target
+
+
+def rasa_server_argv(
+    env: Mapping[str, str] | None,
+    *,
+    port: int | str,
+    endpoints: Path,
+    model: Path | str = "models",
+    interface: str | None = None,
+    credentials: Path | str = ROOT / "credentials.yml",
+    python: str = sys.executable,
+) -> list[str]:
+    """`rasa run` with the HTTP API behind its token and CORS limited to the widget's pages.
+
+    The token is not on this command line: rasa_addons.rasa_server adds it from RASA_TOKEN /
+    var/secrets when it starts (and RASA_JWT_SECRET as --jwt-secret when set).
+    """
+    from rasa_addons.settings import web_origins
+
+    env = os.environ if env is None else env
+    return [
+        python, "-m", "rasa_addons.rasa_server", "run", "--enable-api",
+        "--port", str(port), "--interface", interface or env.get("RASA_HOST") or "127.0.0.1",
+        "--model", str(model), "--endpoints", str(endpoints), "--credentials", str(credentials),
+        "--cors", *web_origins(env),
+    ]
+
+
+def action_server_argv(
+    port: int | str, *, actions: str = "actions", python: str = sys.executable
+) -> list[str]:
+    """The action server: ACTION_HOST (default loopback), every call needs the shared secret."""
+    return [python, "-m", "rasa_addons.action_server", "--port", str(port), "--actions", actions]
 
 
 def main(argv: list[str] | None = None) -> int:

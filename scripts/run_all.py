@@ -91,6 +91,7 @@ Nordvik support is running.
   Knowledge search:          http://localhost:{kb_port}/search?q=return+window
   Service logs:              {run_dir / 'logs'}/<service>.log
   Service status:            {VENV_BIN / 'supervisorctl'} -c {run_dir / 'supervisord.conf'} status
+  Rasa HTTP API (agents' tools only): add ?token=$RASA_TOKEN (else var/secrets/rasa_token)
 Talk to the bot:
   curl -s {rest} -H 'Content-Type: application/json' \\
        -d '{{"sender": "me", "message": "where is my order?"}}'
@@ -116,6 +117,11 @@ def _supervise(env: dict[str, str]) -> int:
         raise SystemExit(f"run: {error}") from error
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
+    # Rasa's HTTP API token (RASA_TOKEN, else generated once into var/secrets/rasa_token): every
+    # Rasa replica and the Slack app's handoff relay get the same one.
+    from rasa_addons.rasa_server import api_token
+
+    env.setdefault("RASA_TOKEN", api_token(env))
     endpoints = write_endpoints(env)
     services = describe(env, settings, endpoints, run_dir)
     for reason in skipped(env):

@@ -57,17 +57,21 @@ class Service:
 
 
 def rasa_argv(env: Mapping[str, str], port: int, host: str, endpoints: Path) -> tuple[str, ...]:
-    """One Rasa server (every replica is started the same way)."""
-    return (
-        str(VENV_BIN / "rasa"), "run", "--enable-api", "--cors", "*", "--port", str(port),
-        "--interface", host, "--model", "models", "--endpoints", str(endpoints),
-        "--credentials", "credentials.yml",
-    )
+    """One Rasa server (every replica is started the same way): the HTTP API behind its token,
+    CORS for the widget's origins only (scripts.rasa_env.rasa_server_argv)."""
+    from scripts.rasa_env import rasa_server_argv
+
+    return tuple(rasa_server_argv(env, port=port, interface=host, endpoints=endpoints,
+                                  model="models", credentials="credentials.yml", python=PYTHON))
 
 
 def action_server_argv(port: int) -> tuple[str, ...]:
-    """One action server: rasa_sdk's app with synchronous actions run in a thread pool."""
-    return (PYTHON, "-m", "runtime.action_executor", "--port", str(port), "--actions", "actions")
+    """One action server: rasa_sdk's app with synchronous actions run in a thread pool
+    (runtime.action_executor), on loopback, every call checked for the shared secret
+    (rasa_addons.action_server)."""
+    from scripts.rasa_env import action_server_argv as launcher_argv
+
+    return tuple(launcher_argv(port, python=PYTHON))
 
 
 def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,

@@ -1,0 +1,145 @@
+"""The action server: rasa_sdk's app for the `actions` package, behind a shared secret.
+
+    python -m rasa_addons.action_server [--port 5055] [--host 127.0.0.1] [--actions actions]
+
+What `rasa run actions` does (rasa_sdk's app: POST /webhook, GET /actions, GET /health; port
+5055; ACTION_SERVER_SANIC_WORKERS), with three differences:
+
+- it listens on ACTION_HOST (default 127.0.0.1), not on every interface;
+- every call except GET /health must carry the shared secret ACTION_SERVER_TOKEN (from the
+  environment, else generated once into var/secrets/action_server_token), as
+  `Authorization: Bearer <secret>` (what scripts/rasa_env.py configures Rasa to send) or
+  `?token=<secret>`; 401 without it, 403 with a wrong one (compared in constant time);
+- an action that raises gets `{"error": "action failed"}` with status 500, not the exception's
+  text and the request body (the tracker, with the customer's messages) that rasa_sdk echoes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rasa_addons.settings import ActionServerSettings, is_loopback
+
+logger = logging.getLogger(__name__)
+
+OPEN_PATHS = ("/health",)
+
+
+def presented_token(headers: Any, args: Any) -> str | None:
+    """The secret a request carries: a Bearer header, else the `token` query parameter."""
+    authorization = headers.get("authorization") or ""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return str(value.strip())
+    token = args.get("token") if args is not None else None
+    return str(token) if token else None
+
+
+def token_matches(presented: str | None, expected: str) -> bool:
+    if not presented or not expected:
+        return False
+    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _sdk_app(actions_package: str) -> Any:
+    """rasa_sdk's app; with runtime.action_executor, synchronous actions run in a thread pool."""
+    try:
+        from runtime.action_executor import create_app as create_threaded_app
+    except ImportError:
+        from rasa_sdk.endpoint import create_app as create_sdk_app
+
+        return create_sdk_app(actions_package, cors_origins=[])
+    return create_threaded_app(actions_package, cors_origins=[])
+
+
+def _is_action_call(request: Any) -> bool:
+    """A JSON object with `next_action` (text) and `tracker` (object), as Rasa sends."""
+    if request.headers.get("content-encoding") == "deflate":
+        return True  # compressed by Rasa; rasa_sdk decompresses and checks it
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return (isinstance(body, dict) and isinstance(body.get("next_action"), str)
+            and isinstance(body.get("tracker"), dict))
+
+
+def create_app(settings: ActionServerSettings) -> Any:
+    """rasa_sdk's Sanic app for the actions package, with the secret checked on every call."""
+    from sanic import response
+    from sanic.exceptions import SanicException
+    from sanic.request import Request
+
+    if not settings.token:
+        raise SystemExit("action server: ACTION_SERVER_TOKEN is empty")
+    app = _sdk_app(settings.actions_package)
+
+    @app.middleware("request")
+    async def require_secret(request: Request) -> Any:
+        if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
+            return None
+        presented = presented_token(request.headers, request.args)
+        if presented is None:
+            return response.json({"error": "authentication required"}, status=401)
+        if not token_matches(presented, settings.token):
+            logger.warning("action server: call with a wrong secret refused (%s %s)",
+                           request.method, request.path)
+            return response.json({"error": "not allowed"}, status=403)
+        if request.path == "/webhook" and request.method == "POST" and not _is_action_call(request):
+            return response.json({"error": "the body must be an action call (next_action, "
+                                           "tracker)"}, status=400)
+        return None
+
+    async def action_failed(request: Request, exception: Exception) -> Any:
+        status = getattr(exception, "status_code", 500)
+        if isinstance(exception, SanicException) and isinstance(status, int) and status < 500:
+            return response.json({"error": "bad request"}, status=status)  # e.g. body not JSON
+        logger.error("action server: %s %s failed: %s", request.method, request.path,
+                     type(exception).__name__,
+                     exc_info=(type(exception), exception, exception.__traceback__))
+        return response.json({"error": "action failed"}, status=500)
+
+    app.error_handler.add(Exception, action_failed)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rasa_addons.action_server",
+                                     description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", help="interface (default: $ACTION_HOST, else 127.0.0.1)")
+    parser.add_argument("-p", "--port", type=int, help="port (default: $ACTION_PORT, else 5055)")
+    parser.add_argument("--actions", help="actions package (default: actions)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
+    args = parser.parse_args(argv)
+
+    from rasa_sdk import utils
+
+    from nordvik.env import SettingsError
+
+    try:
+        settings = ActionServerSettings.from_env()
+    except SettingsError as exc:
+        print(f"action server: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or settings.host
+    port = args.port or settings.port
+    actions = args.actions or settings.actions_package
+    settings = ActionServerSettings(host=host, port=port, token=settings.token,
+                                    actions_package=actions)
+    utils.configure_colored_logging(args.log_level)
+    utils.update_sanic_log_level()
+    app = create_app(settings)
+    logger.info("action server on http://%s:%s (%s; every call needs the shared secret)",
+                host, port, "loopback only" if is_loopback(host) else "reachable from the network")
+    app.run(host, port, workers=utils.number_of_sanic_workers(), access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
