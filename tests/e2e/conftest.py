@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from store.repository import OrderStore
+from tests.fakes.slack_api import FakeSlackApi
 from tests.support.fixtures import kb_server, rasa_model, shipped_kb_index  # noqa: F401
 from tests.support.knowledge import KbServer
 from tests.support.rasa_stack import RasaStack, start_rasa_stack
@@ -20,16 +21,30 @@ def bot_store(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
     return make_test_store(url)
 
 
+HANDOFF_CHANNEL = "CHANDOFF"
+
+
+@pytest.fixture(scope="package")
+def slack_api() -> Iterator[FakeSlackApi]:
+    """The local fake of Slack's Web API the handoffs are posted to."""
+    with FakeSlackApi() as fake:
+        yield fake
+
+
 @pytest.fixture(scope="package")
 def bot_stack(
     rasa_model: Path,  # noqa: F811
     bot_store: OrderStore,
     kb_server: KbServer,  # noqa: F811
+    slack_api: FakeSlackApi,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RasaStack]:
     """The real Rasa server and action server on loopback, sharing the seeded test store, with
-    the knowledge fallback searching a real `kb serve` on the shipped articles."""
-    knowledge = {"KB_URL": kb_server.url, "KB_MIN_SCORE": str(KB_MIN_SCORE)}
+    the knowledge fallback searching a real `kb serve` on the shipped articles and handoffs
+    posted to the fake Slack Web API."""
+    knowledge = {"KB_URL": kb_server.url, "KB_MIN_SCORE": str(KB_MIN_SCORE),
+                 "SLACK_API_URL": slack_api.url, "SLACK_BOT_TOKEN": "xoxb-e2e",
+                 "SLACK_HANDOFF_CHANNEL": HANDOFF_CHANNEL}
     with start_rasa_stack(
         tmp_path_factory.mktemp("e2e-stack"), str(bot_store.engine.url), knowledge,
         model=rasa_model,

@@ -155,3 +155,49 @@ def count_cases(crm: OrderStore) -> int:
 def count_returns(crm: OrderStore) -> int:
     with Session(crm.engine, future=True) as session:
         return int(session.execute(select(func.count(Return.id))).scalar_one())
+
+
+def add_order(crm: OrderStore, *, number: str, email: str, status: str, name: str = "Test Kund",
+              language: str = "en", delivered_days_ago: int | None = None) -> None:
+    """One more order (and its customer, created on first use), for tests that need their own:
+    two lines, a shipment when it has shipped, delivered `delivered_days_ago` days ago."""
+    now = _now()
+    with Session(crm.engine, future=True) as session, session.begin():
+        customer = session.execute(
+            select(Customer).where(Customer.email == email)).scalar_one_or_none()
+        if customer is None:
+            customer = Customer(name=name, email=email, phone=None, country="SE",
+                                language=language, created_at=now - timedelta(days=200))
+            session.add(customer)
+            session.flush()
+        delivered = (now - timedelta(days=delivered_days_ago)
+                     if delivered_days_ago is not None else None)
+        order = Order(number=number, customer_id=customer.id, status=status,
+                      placed_at=now - timedelta(days=(delivered_days_ago or 0) + 3),
+                      updated_at=now, total=Decimal("748.00"), currency="SEK",
+                      shipping_address="Storgatan 1, 111 22 Stockholm", shipping_country="SE",
+                      delivered_at=delivered)
+        session.add(order)
+        session.flush()
+        session.add_all([
+            OrderLine(order_id=order.id, sku="NV-LAMP-01", name="Birch table lamp", qty=1,
+                      unit_price=Decimal("499.00")),
+            OrderLine(order_id=order.id, sku="NV-MUG-02", name="Stoneware mug", qty=2,
+                      unit_price=Decimal("124.50")),
+        ])
+        if status in ("shipped", "in_transit", "delivered"):
+            tracking = f"PN{number[1:]}0000SE"
+            session.add(Shipment(
+                order_id=order.id, carrier="PostNord", tracking_number=tracking,
+                tracking_url=tracking_url("PostNord", tracking),
+                status=status, eta=(now + timedelta(days=2)).date()
+                if status != "delivered" else None,
+                shipped_at=now - timedelta(days=(delivered_days_ago or 0) + 2)))
+
+
+def count_cases_of(crm: OrderStore, conversation_id: str) -> int:
+    """Support cases opened for one conversation (whatever their status)."""
+    with Session(crm.engine, future=True) as session:
+        return int(session.execute(
+            select(func.count(SupportCase.id)).where(SupportCase.conversation_id == conversation_id)
+        ).scalar_one())
