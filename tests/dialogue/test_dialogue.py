@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).parent / "rasa")
-STORY_FILES = ("test_bot_stories.yml", "knowledge_stories.yml")
+STORIES = Path(__file__).with_name("stories")
 ENV_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
                "RASA_TELEMETRY_ENABLED": "false"}
 
@@ -35,12 +34,12 @@ def test_rasa_data_validate() -> None:
 
 @pytest.mark.slow
 def test_bot_stories_predict_every_action(rasa_model: Path, tmp_path: Path) -> None:
-    """The bot's own flows and the knowledge fallback's, in one `rasa test core` run."""
-    stories = tmp_path / "stories"
-    stories.mkdir()
-    for name in STORY_FILES:
-        shutil.copy(Path(__file__).with_name(name), stories / name)
-    result = _run([RASA, "test", "core", "--model", str(rasa_model), "--stories", str(stories),
+    """The bot's flows by intent (stories/flows.yml) and typed in English, Swedish, Norwegian
+    and Chinese (stories/stories_<language>.yml: the NLU reads the text), in one `rasa test`
+    run with --fail-on-prediction-errors."""
+    assert {p.name for p in STORIES.glob("*.yml")} >= {
+        "flows.yml", *(f"stories_{language}.yml" for language in ("en", "sv", "nb", "zh"))}
+    result = _run([RASA, "test", "core", "--model", str(rasa_model), "--stories", str(STORIES),
                    "--out", str(tmp_path / "results"), "--fail-on-prediction-errors"])
     output = result.stdout[-4000:] + result.stderr[-4000:]
     assert result.returncode == 0, output
