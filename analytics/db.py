@@ -140,6 +140,7 @@ review_marks = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_key", String(64), nullable=False, unique=True),
     Column("conversation_id", String(300), nullable=False),
+    Column("sender_id", String(255), nullable=False, index=True),
     Column("text", Text, nullable=False),
     Column("predicted_intent", String(200)),
     Column("intent", String(200), nullable=False),

@@ -88,7 +88,8 @@ def mark_message(engine: Engine, event_key: str, intent: str, *, marked_by: str,
             raise ReviewError("no customer message with that key")
         m = turn._mapping
         values: dict[str, Any] = {
-            "conversation_id": m["conversation_id"], "text": m["text"] or "",
+            "conversation_id": m["conversation_id"], "sender_id": m["sender_id"],
+            "text": m["text"] or "",
             "predicted_intent": m["final_intent"] or m["intent"], "intent": intent,
             "marked_by": marked_by[:100], "marked_at": now, "exported_at": None,
         }
@@ -98,7 +99,7 @@ def mark_message(engine: Engine, event_key: str, intent: str, *, marked_by: str,
             conn.execute(insert(db.review_marks).values(event_key=event_key, **values))
     logger.info("review: a message was marked as %s", intent)
     return Mark(event_key=event_key, exported_at=None, **{
-        k: v for k, v in values.items() if k != "exported_at"})
+        k: v for k, v in values.items() if k not in ("exported_at", "sender_id")})
 
 
 def unmark_message(engine: Engine, event_key: str) -> bool:

@@ -191,3 +191,8 @@ def event_broker_config(env: Mapping[str, str] | None = None) -> dict[str, Any] 
     settings = AnalyticsSettings.from_env(env)
     settings.events_db.parent.mkdir(parents=True, exist_ok=True)
     return settings.event_broker_config()
+
+
+def privacy_database_urls(env: Mapping[str, str] | None = None) -> list[str]:
+    """For store/privacy.py: the database holding copies of conversations (analytics tables)."""
+    return [AnalyticsSettings.from_env(env).database_url]

@@ -132,6 +132,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("event_key", sa.String(64), nullable=False),
         sa.Column("conversation_id", sa.String(300), nullable=False),
+        sa.Column("sender_id", sa.String(255), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("predicted_intent", sa.String(200), nullable=True),
         sa.Column("intent", sa.String(200), nullable=False),
@@ -141,6 +142,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_analytics_review_marks"),
         sa.UniqueConstraint("event_key", name="uq_analytics_review_marks_event_key"),
     )
+    op.create_index("ix_analytics_review_marks_sender_id", "analytics_review_marks",
+                    ["sender_id"])
     op.create_table(
         "analytics_users",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -157,6 +160,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("analytics_users")
+    op.drop_index("ix_analytics_review_marks_sender_id", table_name="analytics_review_marks")
     op.drop_table("analytics_review_marks")
     op.drop_table("analytics_rejected")
     op.drop_table("analytics_offsets")
