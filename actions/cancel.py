@@ -24,34 +24,26 @@ from actions.verification import (
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_CUSTOMER,
     SLOT_VERIFIED_ORDER,
-    is_locked,
-    load_order_in_hand,
-    locked_reply,
+    OrderTaskAction,
 )
 from catalogue.orders import NOT_SHIPPED, ON_THE_WAY, items_text
 from store.errors import StoreError
+from store.views import OrderDetails
 
 logger = logging.getLogger(__name__)
 
 
-class ActionPrepareCancel(Action):
+class ActionPrepareCancel(OrderTaskAction):
     """After the cancel form: ask for confirmation if the order can still be cancelled."""
+
+    doing = "preparing a cancellation"
 
     def name(self) -> str:
         return "action_prepare_cancel"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[dict[str, Any]]:
-        if is_locked(tracker):
-            return locked_reply(dispatcher)
-        try:
-            order = load_order_in_hand(tracker)
-        except StoreError:
-            return store_unavailable(dispatcher, "preparing a cancellation")
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            order: OrderDetails) -> list[EventType]:
         events: list[EventType] = [SlotSet(SLOT_ORDER_NUMBER, None)]
-        if order is None:
-            dispatcher.utter_message(response="utter_anything_else")
-            return events
         details = {"order_number": order.number}
         if order.status in NOT_SHIPPED:
             dispatcher.utter_message(

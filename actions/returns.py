@@ -4,12 +4,10 @@ reason (a button, or whatever the customer types); the store opens the return an
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions.common import (
     RETURN_REASON,
@@ -20,16 +18,9 @@ from actions.common import (
     customer_message_for_records,
     order_store,
     record_turn,
-    slot_int,
     store_unavailable,
 )
-from actions.verification import (
-    SLOT_ORDER_NUMBER,
-    SLOT_VERIFIED_CUSTOMER,
-    is_locked,
-    load_order_in_hand,
-    locked_reply,
-)
+from actions.verification import SLOT_ORDER_NUMBER, OrderTaskAction
 from catalogue.formatting import format_date
 from nordvik.text import clip
 from store.errors import StoreError
@@ -62,25 +53,18 @@ def returnable(order: OrderDetails) -> bool:
             and not any(ret.status in OPEN_RETURN for ret in order.returns))
 
 
-class ActionStartReturn(Action):
+class ActionStartReturn(OrderTaskAction):
     """After the return form: ask for the reason; with the reason: open the return."""
+
+    doing = "starting a return"
 
     def name(self) -> str:
         return "action_start_return"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: DomainDict) -> list[dict[str, Any]]:
-        if is_locked(tracker):
-            return locked_reply(dispatcher)
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            order: OrderDetails) -> list[EventType]:
         done: list[EventType] = [SlotSet(SLOT_ORDER_NUMBER, None)]
-        try:
-            order = load_order_in_hand(tracker)
-        except StoreError:
-            return done + store_unavailable(dispatcher, "starting a return")
-        customer = slot_int(tracker, SLOT_VERIFIED_CUSTOMER)
-        if order is None or customer is None:
-            dispatcher.utter_message(response="utter_anything_else")
-            return done
+        customer = order.customer_id
         answering = tracker.get_slot(SLOT_PENDING) == RETURN_REASON
         reason = given_reason(tracker) if answering else None
         if reason is None and returnable(order):
@@ -90,14 +74,14 @@ class ActionStartReturn(Action):
                 return_deadline=format_date(deadline, conversation_language(tracker))
                 if deadline else None,
             )
-            return [SlotSet(SLOT_ORDER_NUMBER, None), *ask(RETURN_REASON)]
+            return [*done, *ask(RETURN_REASON)]
         try:
             result = order_store().start_return(
                 order.number, customer_id=customer, reason=reason or "no reason given",
                 conversation_id=tracker.sender_id, channel=channel_of(tracker),
             )
         except StoreError:
-            return done + store_unavailable(dispatcher, "starting a return")
+            return done + store_unavailable(dispatcher, self.doing)
         dispatcher.utter_message(
             response=REPLIES.get(result.outcome, "utter_anything_else"), order_number=order.number,
             return_id=result.return_id, case_id=result.case_id, days_left=result.days_left,

@@ -12,12 +12,14 @@ different order number always asks for that order's own e-mail.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import (
     SLOT_LANGUAGE,
@@ -25,6 +27,7 @@ from actions.common import (
     order_store,
     slot_int,
     slot_text,
+    store_unavailable,
 )
 from nordvik.languages import LANGUAGES, normalize_language
 from nordvik.orders import normalize_order_number
@@ -135,3 +138,31 @@ def locked_reply(dispatcher: CollectingDispatcher) -> list[EventType]:
     dispatcher.utter_message(response="utter_verification_locked")
     return [SlotSet(SLOT_ORDER_NUMBER, None), SlotSet(SLOT_EMAIL, None),
             *offer_human(dispatcher, OFFER_REASON_LOCKED)]
+
+
+class OrderTaskAction(Action, ABC):
+    """Verify-then-act, what every order task shares after its form: a locked conversation gets
+    the lock reply; otherwise the order in hand is re-read from the store and `act` runs on it.
+    A store that does not answer gets the polite "try again" reply."""
+
+    #: what the task does, for the log line when the store is unavailable
+    doing = "acting on an order"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        if is_locked(tracker):
+            return locked_reply(dispatcher)
+        try:
+            order = load_order_in_hand(tracker)
+        except StoreError:
+            return store_unavailable(dispatcher, self.doing)
+        if order is None:
+            # The form ended without a verified order (the store stopped answering mid-way).
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet(SLOT_ORDER_NUMBER, None)]
+        return self.act(dispatcher, tracker, order)
+
+    @abstractmethod
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            order: OrderDetails) -> list[EventType]:
+        """The task itself, on the verified order."""
