@@ -44,7 +44,7 @@ class EventRecord:
     confidence: float | None = None
     language: str | None = None    # parse_data["language"] (nlu.language_gate)
     channel: str | None = None     # input_channel of user events
-    value: str | None = None       # JSON of a kept slot's value
+    value: str | None = None       # JSON of a kept slot's value; user: kept entities
     response: str | None = None    # metadata.utter_action of bot events
 
 
@@ -110,6 +110,11 @@ def compact(raw: dict[str, Any]) -> EventRecord:
         confidence = intent.get("confidence") if isinstance(intent, dict) else None
         language = parse_data.get("language") if isinstance(parse_data, dict) else None
         external = bool(intent_name and intent_name.startswith(mapping.EXTERNAL_PREFIX))
+        kept = {
+            str(e.get("entity")): str(e.get("value"))[:MAX_NAME_CHARS]
+            for e in (parse_data.get("entities") or [] if isinstance(parse_data, dict) else [])
+            if isinstance(e, dict) and e.get("entity") in mapping.KEPT_ENTITIES
+        }
         return EventRecord(
             **base, name=intent_name,
             text=_agent_text(raw) if external else _text(raw.get("text")),
@@ -117,6 +122,7 @@ def compact(raw: dict[str, Any]) -> EventRecord:
             confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
             language=str(language)[:10] if isinstance(language, str) else None,
             channel=_name(raw.get("input_channel")),
+            value=json.dumps(kept, ensure_ascii=False) if kept else None,
         )
     if kind == "bot":
         metadata = raw.get("metadata") or {}

@@ -27,6 +27,7 @@ Definitions (names in analytics/mapping.py):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class TurnFact:
     article_id: str | None = None
     kb_feedback: str | None = None       # "helpful" | "not_helpful" (on the question's turn)
     bot_answered: bool = False           # a resolving response answered this turn
+    rating: str | None = None            # the csat_rating entity of a button press
     after_answer_of: TurnFact | None = field(default=None, repr=False, compare=False)
 
 
@@ -127,6 +129,18 @@ class ConversationFact:
         return max(0.0, self.ended_at - self.started_at)
 
 
+def typed_rating(text: str | None) -> int | None:
+    """A typed 1-5 rating ("4", "fyra", "五顆星"), by the action server's own rule."""
+    if not text:
+        return None
+    try:
+        from actions.csat import parse_rating
+    except ImportError:  # pragma: no cover - the action server's code ships with this repo
+        digits = re.findall(r"(?<![0-9])[1-5](?![0-9])", text)
+        return int(digits[0]) if len(digits) == 1 and len(text) <= 20 else None
+    return parse_rating({"text": text})
+
+
 def conversation_id(sender_id: str, started_at: float) -> str:
     """An opaque, stable id (it goes into URLs; a sender id may be an e-mail address)."""
     seed = f"{sender_id}\x00{int(round(started_at * 1000))}"
@@ -147,6 +161,7 @@ class _Builder:
         self.kb_question: TurnFact | None = None      # turn answered from the knowledge base
         self.handoff_block: Handoff | None = None     # handoff requested by the running action
         self.action_ts: float | None = None           # when the running action started
+        self.kb_turn: TurnFact | None = None          # the message the running search is for
 
     # -- conversation boundaries --------------------------------------------------------
     def _start(self, timestamp: float) -> ConversationFact:
@@ -191,6 +206,10 @@ class _Builder:
                 conversation.csat_asked = True
         elif kind == "rewind":
             self.pending_revert = self.last_turn
+            if self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION and self.kb_turn is not None:
+                # the message was taken back (to be logged again as something else)
+                self.kb_turn.knowledge = None
+                self.kb_question = None
 
     def _user(self, conversation: ConversationFact, event: EventRecord) -> None:
         self._end_action_block()
@@ -211,11 +230,14 @@ class _Builder:
                 revert.language = event.language
             self.last_turn = revert
             return
+        entities = slot_value(event)
         turn = TurnFact(
             conversation_id=conversation.conversation_id, seq=len(conversation.turns) + 1,
             event_key=event.key, timestamp=event.timestamp, text=event.text, intent=intent,
             final_intent=intent, confidence=event.confidence, language=event.language,
             channel=event.channel, fallback=intent in mapping.FALLBACK_INTENTS,
+            rating=entities.get(mapping.CSAT_RATING_ENTITY) if isinstance(entities, dict)
+            else None,
         )
         if self.kb_question is not None:
             turn.after_answer_of = self.kb_question
@@ -238,6 +260,11 @@ class _Builder:
         if (event.response in mapping.HANDOFF_RESPONSES and self.handoff_block is None
                 and self.open_handoff is None):
             self._request_handoff(conversation, self.action_ts or event.timestamp)
+        if (event.response in mapping.KNOWLEDGE_ANSWER_RESPONSES
+                and self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION):
+            self._knowledge_answered(None)
+        if event.response in mapping.CSAT_ASK_RESPONSES:
+            conversation.csat_asked = True
         if mapping.is_resolving_response(event.response):
             conversation.bot_answers += 1
             if self.last_turn is not None:
@@ -258,6 +285,14 @@ class _Builder:
             self._close_handoff(event.timestamp)
         elif name in mapping.AGENT_RELAY_ACTIONS:
             self._agent_reply(event.timestamp)
+        elif name == mapping.KNOWLEDGE_SEARCH_ACTION and turn is not None:
+            # the search ran for this message: nothing found unless an answer follows
+            self.kb_turn = turn
+            turn.knowledge, turn.article_id = "not_found", None
+        elif name in mapping.CSAT_ASK_ACTIONS:
+            conversation.csat_asked = True
+        elif name == mapping.CSAT_SUBMIT_ACTION and turn is not None:
+            self._csat_answer(conversation, turn)
 
     def _slot(self, conversation: ConversationFact, event: EventRecord) -> None:
         name = event.name
@@ -269,15 +304,8 @@ class _Builder:
                 conversation._slot_language_rank = rank
         elif (name == mapping.KB_ARTICLE_SLOT
               and self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION):
-            turn = self.last_turn
-            if turn is None:
-                return
             if value:
-                turn.knowledge, turn.article_id = "answered", str(value)
-                self.kb_question = turn
-            else:
-                turn.knowledge, turn.article_id = "not_found", None
-                self.kb_question = None
+                self._knowledge_answered(str(value))
         elif (name == mapping.KB_OFFERED_HUMAN_SLOT and value is True
               and self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION
               and self.last_turn is not None and self.last_turn.knowledge == "not_found"):
@@ -297,6 +325,29 @@ class _Builder:
                 conversation.csat_skipped = False
             elif value == mapping.CSAT_SKIPPED_VALUE and conversation.csat_rating is None:
                 conversation.csat_skipped = True
+
+    # -- knowledge and CSAT -----------------------------------------------------------------
+    def _knowledge_answered(self, article_id: str | None) -> None:
+        turn = self.kb_turn
+        if turn is None:
+            return
+        turn.knowledge = "answered"
+        turn.article_id = article_id or turn.article_id
+        self.kb_question = turn
+
+    @staticmethod
+    def _csat_answer(conversation: ConversationFact, turn: TurnFact) -> None:
+        """action_submit_csat: the customer's message before it is the answer to the rating."""
+        conversation.csat_asked = True
+        if turn.final_intent in mapping.CSAT_SKIP_INTENTS:
+            if conversation.csat_rating is None:
+                conversation.csat_skipped = True
+            return
+        rating = turn.rating if turn.rating in RATINGS else None
+        score = int(rating) if rating else typed_rating(turn.text)
+        if score is not None:
+            conversation.csat_rating = score
+            conversation.csat_skipped = False
 
     # -- handoffs -----------------------------------------------------------------------
     def _request_handoff(self, conversation: ConversationFact, timestamp: float) -> None:

@@ -22,6 +22,7 @@ REQUEST_HUMAN_INTENT = "request_human"
 # --- bot actions ---------------------------------------------------------------------------
 # Actions that mean "the bot did not understand" (a fallback, counted on the turn they answer).
 FALLBACK_ACTIONS = frozenset({
+    "action_core_fallback",
     "action_default_fallback",
     "action_two_stage_fallback",
     "action_default_ask_affirmation",
@@ -32,14 +33,24 @@ HANDOFF_ACTIONS = frozenset({"action_handoff_to_human", "action_default_fallback
 # Responses that say a handoff started (or that no person could be reached). They also mark a
 # handoff when Rasa runs the handoff inside another action: the two-stage fallback gives up by
 # running action_default_fallback's events under its own name.
-HANDOFF_RESPONSES = frozenset({"utter_handoff_started", "utter_handoff_unavailable"})
+HANDOFF_RESPONSES = frozenset({"utter_handoff_started", "utter_handoff_started_offline",
+                               "utter_handoff_unavailable"})
 # The agent ended the handoff (the bot's side of EXTERNAL_handoff_closed).
 HANDOFF_END_ACTIONS = frozenset({"action_handoff_end"})
 # The agent's reply said in the customer's chat.
 AGENT_RELAY_ACTIONS = frozenset({"action_relay_agent_message"})
 KNOWLEDGE_SEARCH_ACTION = "action_knowledge_search"
 KNOWLEDGE_FEEDBACK_ACTION = "action_knowledge_feedback"
+# The knowledge search's answer (a passage from an article). Without it the search found nothing.
+KNOWLEDGE_ANSWER_RESPONSES = frozenset({"utter_kb_answer"})
+# CSAT: the rating is asked (an action, a response or the older csat_form), then answered: the
+# customer's message before CSAT_SUBMIT_ACTION holds it (button entity or typed).
+CSAT_ASK_ACTIONS = frozenset({"action_ask_csat"})
+CSAT_ASK_RESPONSES = frozenset({"utter_ask_csat_rating"})
 CSAT_FORM = "csat_form"
+CSAT_SUBMIT_ACTION = "action_submit_csat"
+CSAT_RATING_ENTITY = "csat_rating"
+CSAT_SKIP_INTENTS = frozenset({"csat_skip", "deny"})
 SESSION_START_ACTION = "action_session_start"
 LISTEN_ACTION = "action_listen"
 
@@ -57,22 +68,28 @@ CSAT_SKIPPED_VALUE = "skipped"
 KEPT_SLOTS = frozenset({
     *LANGUAGE_SLOTS, KB_ARTICLE_SLOT, "kb_declined", KB_OFFERED_HUMAN_SLOT, HANDOFF_ACTIVE_SLOT,
     HANDOFF_CASE_SLOT, CSAT_RATING_SLOT, "csat_case_id", "csat_due", "verification_locked",
-    "requested_slot",
+    "requested_slot", "pending_question",
 })
+# Entities of customer messages whose values are kept (never order numbers or e-mails).
+KEPT_ENTITIES = frozenset({"csat_rating"})
 
 # --- resolution ----------------------------------------------------------------------------
 # Bot responses after which the customer's question counts as answered by the bot.
 RESOLVING_RESPONSES = frozenset({
-    "utter_order_status",
-    "utter_order_not_shipped_yet",
-    "utter_order_cancelled",
-    "utter_order_already_cancelled",
-    "utter_order_not_cancellable",
-    "utter_cancel_kept",
-    "utter_return_started",
-    "utter_return_already_open",
-    "utter_return_not_delivered",
+    # the order's status, one response per status
+    "utter_order_pending", "utter_order_paid", "utter_order_packed", "utter_order_shipped",
+    "utter_order_in_transit", "utter_order_delayed", "utter_order_delivered",
+    "utter_order_delivered_return_closed", "utter_order_cancelled_status",
+    "utter_order_returned", "utter_order_refunded",
+    # cancelling and returning
+    "utter_order_cancelled", "utter_order_already_cancelled", "utter_order_not_cancellable",
+    "utter_order_not_cancellable_finished", "utter_cancel_kept",
+    "utter_return_started", "utter_return_already_open", "utter_return_not_delivered",
     "utter_return_window_closed",
+    # "yes, that helped" after a knowledge answer
+    "utter_kb_glad",
+    # earlier names of the same answers
+    "utter_order_status", "utter_order_not_shipped_yet",
 })
 # Responses starting with these prefixes answer too (the FAQ: utter_faq/<topic>).
 RESOLVING_RESPONSE_PREFIXES = ("utter_faq",)

@@ -21,35 +21,26 @@ def conversations() -> dict[str, Script]:
                 .faq("how long does shipping take?", "shipping_times").goodbye())
     c["c02"] = Script("c02", DAY1 + 600).session().greet().order_status().csat(5)
     c03 = Script("c03", DAY1 + 1200, channel="socketio").session().greet().handoff(connected=True)
-    c03.agent_reply("Hi, Anna here", dt=90.0).agent_close(dt=510.0).rate_open_form(4)
+    c03.agent_reply("Hi, Anna here", dt=90.0).agent_close(dt=510.0).typed_rating("4")
     c["c03"] = c03
     c["c04"] = Script("c04", DAY1 + 1800, channel="socketio").session().handoff(connected=False)
     c["c05"] = (Script("c05", DAY1 + 2400).session()
                 .knowledge("hur lång tid tar en retur?", "returns-policy", language="sv")
                 .kb_feedback(True, language="sv"))
-    c06 = Script("c06", DAY1 + 3000).session().knowledge("我的包裹什麼時候到", None, language="zh")
-    # not understood again: the two-stage fallback gives up and runs action_default_fallback's
-    # events under its own name (a handoff that reaches a person)
-    c06.user("我要找人", "nlu_fallback", language="zh", confidence=0.1)
-    c06.action("action_two_stage_fallback").bot("utter_handoff_started", "已將對話轉給同事")
-    c06.loop(None).slot("handoff_active", True).slot("handoff_case_id", 8.0).listen()
-    c06.agent_reply("您好", dt=30.0).agent_close(dt=300.0, case_id=8).rate_open_form(2)
+    # not found twice, a person offered and accepted, an agent answers, a low rating typed
+    c06 = (Script("c06", DAY1 + 3000).session()
+           .knowledge("我的包裹什麼時候到", None, language="zh")
+           .knowledge("包裹還沒到", None, language="zh", offer_person=True))
+    c06.user("好", "affirm", language="zh").handoff(connected=True, case_id=8, typed=False)
+    c06.agent_reply("您好", dt=30.0).agent_close(dt=300.0, case_id=8).typed_rating("2")
     c["c06"] = c06
     c["c07"] = Script("c07", DAY1 + 3600).session().user("hei", "greet", language="nb")
     c["c07"].action("utter_greet").bot("utter_greet", "Hi!").listen()
+    # an answer, then the "talk to a person" button: the answer did not help
     c08 = (Script("c08", DAY1 + 4200).session()
            .knowledge("hvor lang tid tar frakten", "shipping-nordics", language="nb"))
-    c08.user("jeg vil snakke med et menneske", "nlu_fallback", language="nb", confidence=0.2)
-    c08.action("action_knowledge_search")
-    c08.add("rewind", 0.001)
-    c08.listen()
-    relog = c08.add("user", 0.001, text="jeg vil snakke med et menneske", input_channel="rest",
-                    parse_data={"text": "jeg vil snakke med et menneske", "entities": [],
-                                "intent": {"name": "request_human", "confidence": 1.0}})
-    assert relog["event"] == "user"
-    c08.slot("customer_language", "nb")
-    c08.action("action_handoff_to_human").bot("utter_handoff_started", "Jeg har sendt")
-    c08.loop(None).slot("handoff_active", True).slot("handoff_case_id", 9.0).listen()
+    c08.user("/request_human", "request_human", language=None)
+    c08.handoff(connected=True, case_id=9, typed=False)
     c["c08"] = c08
     c["c09"] = Script("c09", DAY2).session().order_status("A10003").csat(None)
     c["c10"] = (Script("c10", NEXT_WEEK).session()

@@ -92,56 +92,70 @@ class Script:
         self.user(f"it's {email}", "inform")
         self.slot("email", email).action("order_status_form").loop(None)
         self.slot("requested_slot", None).action("action_check_order_status")
-        self.bot("utter_order_status", f"Order {number} is in transit.")
-        self.slot("verified_order", number)
+        self.bot("utter_order_in_transit", f"Order {number} is on its way.")
+        self.slot("verified_order", number).slot("csat_due", True)
+        return self.listen()
+
+    def ask_csat(self) -> Script:
+        self.action("action_ask_csat").bot("utter_ask_csat_rating", "How happy are you? 1-5")
+        self.slot("pending_question", "csat_rating")
         return self.listen()
 
     def csat(self, rating: int | None) -> Script:
-        """thank -> csat_form -> a rating (None: skip) -> no comment -> action_submit_csat."""
+        """thank -> the rating question -> a button (None: skip) -> no comment."""
         self.user("thanks", "thank")
-        self.action("csat_form").loop("csat_form").slot("requested_slot", "csat_rating")
-        self.bot(None, "How happy are you? 1-5").listen()
+        self.ask_csat()
         if rating is None:
             self.user("/csat_skip", "csat_skip")
-            self.action("csat_form").slot("csat_rating", "skipped").slot("csat_comment", "skipped")
-        else:
-            self.user(f'/csat_rating{{"csat_rating": "{rating}"}}', "csat_rating",
-                      entities=[{"entity": "csat_rating", "value": str(rating)}])
-            self.slot("csat_rating", str(rating)).action("csat_form")
-            self.slot("requested_slot", "csat_comment").bot(None, "Anything to add?").listen()
-            self.user("/csat_skip", "csat_skip")
-            self.action("csat_form").slot("csat_comment", "skipped")
-        self.loop(None).slot("requested_slot", None).action("action_submit_csat")
-        self.bot("utter_csat_thanks", "Thanks!")
-        self.slot("csat_rating", None).slot("csat_comment", None).slot("csat_due", False)
+            self.action("action_submit_csat").slot("csat_due", False)
+            return self.bot("utter_csat_skipped", "No problem.").listen()
+        self.user(f'/csat_rating{{"csat_rating": "{rating}"}}', "csat_rating",
+                  entities=[{"entity": "csat_rating", "value": str(rating)}])
+        return self._after_rating()
+
+    def _after_rating(self) -> Script:
+        self.action("action_submit_csat").slot("csat_due", False).slot("csat_case_id", None)
+        self.action("action_ask_csat_comment").bot("utter_ask_csat_comment", "Anything to add?")
+        self.slot("pending_question", "csat_comment").listen()
+        self.user("/csat_skip", "csat_skip")
+        self.action("action_csat_comment").bot("utter_csat_thanks", "Thanks!")
         return self.listen()
 
-    def knowledge(self, text: str, article: str | None, language: str = "en") -> Script:
-        """nlu_fallback -> action_knowledge_search -> an answer (or nothing: two-stage)."""
+    def typed_rating(self, typed: str) -> Script:
+        """A rating typed while the bot asks for one (after a closed handoff)."""
+        self.user(typed, "csat_rating")
+        return self._after_rating()
+
+    def knowledge(self, text: str, article: str | None, language: str = "en", *,
+                  offer_person: bool = False) -> Script:
+        """nlu_fallback -> action_knowledge_search -> an answer, or a request to rephrase (or,
+        for a rephrased question, a person offered)."""
         self.user(text, "nlu_fallback", language=language, confidence=0.2)
         self.action("action_knowledge_search")
         if article:
-            self.bot(None, f"This article might help: {article}").bot(None, "Did that help?")
-        self.slot("customer_language", language)
-        self.slot("kb_article_id", article).slot("kb_declined", False)
-        self.slot("kb_offered_human", False)
-        if article is None:
-            self.add("followup", 0.001, name="action_two_stage_fallback")
-            self.action("action_two_stage_fallback").bot(None, "Is your question about ...?")
-            self.loop("action_two_stage_fallback")
+            self.bot("utter_kb_answer", f"This article might help: {article}")
+            self.bot("utter_kb_helped", "Did that help?")
+            self.slot("kb_article_id", article).slot("pending_question", "kb_helpful")
+        elif offer_person:
+            self.bot("utter_offer_human", "Would you like a colleague?")
+            self.slot("pending_question", "human_offer").slot("offer_reason", "not_understood")
+        else:
+            self.bot("utter_ask_rephrase", "Could you put it another way?")
+            self.slot("pending_question", "kb_rephrase")
         return self.listen()
 
     def kb_feedback(self, helped: bool, language: str = "en") -> Script:
         self.user("yes" if helped else "no", "affirm" if helped else "deny", language=language)
-        self.action("action_knowledge_feedback")
-        self.bot(None, "Glad that helped!" if helped else "Sorry, put it another way?")
-        self.slot("kb_article_id", None).slot("kb_declined", not helped)
-        self.slot("kb_offered_human", False)
-        return self.listen()
+        if helped:
+            self.action("utter_kb_glad").bot("utter_kb_glad", "Glad that helped!")
+            return self.slot("pending_question", None).listen()
+        self.action("action_knowledge_feedback").bot("utter_kb_rephrase", "Put it another way?")
+        return self.slot("kb_article_id", None).slot("pending_question", "kb_rephrase").listen()
 
     def handoff(self, *, connected: bool, text: str = "I want to talk to a person",
-                case_id: int = 7, intent: str = "request_human") -> Script:
-        self.user(text, intent)
+                case_id: int = 7, intent: str = "request_human", typed: bool = True) -> Script:
+        if typed:
+            self.user(text, intent)
         self.action("action_handoff_to_human")
         if connected:
             self.bot("utter_handoff_started", f"I've passed our conversation on (case #{case_id})")
@@ -162,20 +176,7 @@ class Script:
         self.action("action_handoff_end").bot("utter_handoff_ended", "Your colleague has ended")
         self.slot("handoff_active", False).slot("handoff_case_id", None)
         self.slot("csat_case_id", float(case_id))
-        self.action("csat_form").loop("csat_form").slot("requested_slot", "csat_rating")
-        self.bot(None, "How happy are you? 1-5")
-        return self.listen()
-
-    def rate_open_form(self, rating: int) -> Script:
-        """A rating while csat_form is already active (after a closed handoff)."""
-        self.user(str(rating), "csat_rating")
-        self.slot("csat_rating", str(rating)).action("csat_form")
-        self.slot("requested_slot", "csat_comment").bot(None, "Anything to add?").listen()
-        self.user("/csat_skip", "csat_skip")
-        self.action("csat_form").slot("csat_comment", "skipped").loop(None)
-        self.slot("requested_slot", None).action("action_submit_csat")
-        self.bot("utter_csat_thanks", "Thanks!").slot("csat_rating", None)
-        return self.listen()
+        return self.ask_csat()
 
     def goodbye(self) -> Script:
         self.user("bye", "goodbye")

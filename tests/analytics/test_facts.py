@@ -54,18 +54,33 @@ def test_handoff_times_are_measured_from_the_handoff_to_the_agents_reply_and_clo
     assert fact.csat_rating == 4 and fact.csat_asked
 
 
-def test_a_handoff_run_inside_the_two_stage_fallback_is_a_handoff(
-        crafted: dict[str, Script]) -> None:
+def test_not_found_twice_then_a_person(crafted: dict[str, Script]) -> None:
     script = crafted["c06"]
     [fact] = facts_of(script)
-    asked = [e for e in script.events if e["event"] == "action"
-             and e["name"] == "action_two_stage_fallback"][-1]["timestamp"]
+    asked = event_time(script, event="action", name="action_handoff_to_human")
     replied = event_time(script, event="user", intent="EXTERNAL_agent_message")
     assert fact.handoff_requested and fact.handoff is not None and fact.handoff.connected
+    assert fact.handoff.reason == "affirm" and fact.handoff.case_id == 8
     assert fact.first_response_s == pytest.approx(replied - asked)
     assert fact.fallback_turns == 2
-    assert [t.knowledge for t in fact.turns[:2]] == ["not_found", None]
+    assert [t.knowledge for t in fact.turns[:3]] == ["not_found", "not_found", None]
     assert fact.language == "zh"
+    assert fact.csat_rating == 2  # typed "2", read by the action server's own rule
+
+
+def test_a_handoff_run_inside_another_action_is_a_handoff() -> None:
+    """Rasa's two-stage fallback gives up by running the fallback action's events under its own
+    name: the handoff is recognised by its response and the handoff slot."""
+    script = Script("ts", 1_700_000_000.0).session()
+    script.user("blorp", "nlu_fallback", confidence=0.1)
+    script.action("action_two_stage_fallback").bot("utter_handoff_started", "passed on")
+    script.slot("handoff_active", True).slot("handoff_case_id", 3.0).listen()
+    script.agent_reply("hello", dt=12.0)
+    [fact] = facts_of(script)
+    asked = event_time(script, event="action", name="action_two_stage_fallback")
+    replied = event_time(script, event="user", intent="EXTERNAL_agent_message")
+    assert fact.handoff is not None and fact.handoff.connected and fact.turns[0].fallback
+    assert fact.first_response_s == pytest.approx(replied - asked)
 
 
 def test_no_person_reached_counts_as_a_handoff_without_times(crafted: dict[str, Script]) -> None:
@@ -89,16 +104,34 @@ def test_knowledge_feedback_lands_on_the_question(crafted: dict[str, Script]) ->
     assert unanswered_feedback.knowledge_answers == 1
 
 
-def test_a_message_logged_again_with_a_clarified_intent_is_one_turn(
-        crafted: dict[str, Script]) -> None:
+def test_a_person_asked_for_right_after_an_answer(crafted: dict[str, Script]) -> None:
     [fact] = facts_of(crafted["c08"])
+    assert fact.customer_turns == 2
+    assert fact.turns[0].kb_feedback == "not_helpful"  # the answer did not help
+    assert fact.handoff is not None and fact.handoff.reason == "request_human"
+    assert fact.outcome == mapping.HANDOFF_OPEN
+
+
+def test_a_message_logged_again_with_a_clarified_intent_is_one_turn() -> None:
+    """The message is taken back (rewind) and logged again with another intent, as Rasa's
+    two-stage fallback and earlier versions of the knowledge fallback do."""
+    script = Script("rl", 1_700_000_000.0).session()
+    script.knowledge("hvor lang tid tar frakten", "shipping-nordics", language="nb")
+    script.user("jeg vil snakke med et menneske", "nlu_fallback", language="nb", confidence=0.2)
+    script.action("action_knowledge_search")
+    script.add("rewind", 0.001)
+    script.listen()
+    script.add("user", 0.001, text="jeg vil snakke med et menneske", input_channel="rest",
+               parse_data={"text": "jeg vil snakke med et menneske", "entities": [],
+                           "intent": {"name": "request_human", "confidence": 1.0}})
+    script.handoff(connected=True, typed=False)
+    [fact] = facts_of(script)
     assert fact.customer_turns == 2
     person = fact.turns[1]
     assert (person.intent, person.final_intent) == ("nlu_fallback", "request_human")
-    # asking for a person right after a knowledge answer: the answer did not help
+    assert person.knowledge is None  # taken back: no search counted for it
     assert fact.turns[0].kb_feedback == "not_helpful"
     assert fact.handoff is not None and fact.handoff.reason == "request_human"
-    assert fact.outcome == mapping.HANDOFF_OPEN
 
 
 def test_csat_skip_is_asked_but_not_rated(crafted: dict[str, Script]) -> None:
