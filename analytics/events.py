@@ -132,10 +132,10 @@ def compact(raw: dict[str, Any]) -> EventRecord:
         name = _name(raw.get("name"))
         value: str | None = None
         if name in mapping.KEPT_SLOTS:
-            kept = raw.get("value")
-            if isinstance(kept, str):  # may be the customer's text (from_text mappings)
-                kept = clip(redact_emails(kept), MAX_NAME_CHARS)
-            value = json.dumps(kept, ensure_ascii=False, default=str)
+            slot: Any = raw.get("value")
+            if isinstance(slot, str):  # may be the customer's text (from_text mappings)
+                slot = clip(redact_emails(slot), MAX_NAME_CHARS)
+            value = json.dumps(slot, ensure_ascii=False, default=str)
         return EventRecord(**base, name=name, value=value)
     if kind in ("action", "active_loop", "followup"):
         return EventRecord(**base, name=_name(raw.get("name")))
