@@ -1,103 +1,158 @@
-"""Cancelling: verify, only before shipping, confirm first, idempotent."""
+"""Cancelling: confirmation only while the order can be cancelled, the cancel itself by the
+verified customer, and keeping the order; against a real store."""
 
 from __future__ import annotations
 
-from rasa_sdk.executor import CollectingDispatcher
+from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+import store
 from actions.cancel import ActionCancelOrder, ActionKeepOrder, ActionPrepareCancel
+from store.models import Order
 from store.repository import OrderStore
-from tests.support.store import ANNA, ERIK, ORDERS, interactions
-from tests.support.trackers import make_tracker, responses, slot_sets
+from tests.actions.helpers import names, run, slots_of
+from tests.support.store import ORDERS, interactions
+from tests.support.trackers import make_tracker
+
+PAID = ORDERS["paid"].number
 
 
-def prepare(number: str, email: str, **slots: object) -> tuple[list[str], list[dict], dict]:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        slots={"order_number": number, "email": email, **slots}, intent="cancel_order",
-        text="cancel my order", sender_id="conv-cancel",
-    )
-    events = ActionPrepareCancel().run(dispatcher, tracker, {})
-    return responses(dispatcher.messages), dispatcher.messages, slot_sets(events)
+def in_hand(crm: OrderStore, situation: str, **slots: Any) -> dict[str, Any]:
+    number = ORDERS[situation].number
+    customer = crm.customer_id_for_order(number)
+    assert customer is not None
+    return {"verified_order": number, "verified_customer": float(customer), **slots}
 
 
-def confirm(number: str, email: str) -> tuple[list[str], dict]:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        slots={"verified_order": number, "email": email, "awaiting_cancel_confirmation": True},
-        intent="affirm", text="yes", sender_id="conv-cancel",
-    )
-    events = ActionCancelOrder().run(dispatcher, tracker, {})
-    return responses(dispatcher.messages), slot_sets(events)
+def set_status(crm: OrderStore, number: str, status: str) -> None:
+    with Session(crm.engine, future=True) as session, session.begin():
+        session.execute(update(Order).where(Order.number == number).values(status=status))
 
 
-def test_unshipped_order_asks_for_confirmation_and_changes_nothing(
-    test_store: OrderStore,
-) -> None:
-    number = ORDERS["paid"].number
-    names, messages, slots = prepare(number, ANNA)
-    assert names == ["utter_confirm_cancel"]
-    assert messages[0]["order_number"] == number
-    assert slots["awaiting_cancel_confirmation"] is True
-    assert slots["verified_order"] == number
-    assert test_store.verify_order(number, ANNA).status == "paid"  # type: ignore[union-attr]
+def status_of(crm: OrderStore, number: str) -> str:
+    order = crm.get_order(number)
+    assert order is not None
+    return order.status
 
 
-def test_confirmed_cancel_cancels_once_and_is_idempotent(test_store: OrderStore) -> None:
-    number = ORDERS["paid"].number
-    names, slots = confirm(number, ANNA)
-    assert names == ["utter_order_cancelled"]
-    assert slots == {"awaiting_cancel_confirmation": False}
-    assert test_store.verify_order(number, ANNA).status == "cancelled"  # type: ignore[union-attr]
-    again, _ = confirm(number, ANNA)
-    assert again == ["utter_order_already_cancelled"]
-    directions = [d for d, _, _ in interactions(test_store, "conv-cancel")]
-    assert directions == ["in", "out", "in", "out"]
+@pytest.mark.parametrize("status", ["pending", "paid", "packed"])
+async def test_an_order_not_shipped_asks_for_confirmation(test_store: OrderStore,
+                                                          status: str) -> None:
+    set_status(test_store, PAID, status)
+    tracker = make_tracker(slots=in_hand(test_store, "paid", order_number=PAID),
+                           intent="cancel_order", text="cancel it please")
+    messages, events = await run(ActionPrepareCancel(), tracker)
+    assert names(messages) == ["utter_confirm_cancel"]
+    assert messages[0]["order_number"] == PAID
+    assert messages[0]["items"] == "1 × Birch table lamp and 2 × Stoneware mug"
+    assert slots_of(events) == {"order_number": None, "pending_question": "cancel_confirmation"}
+    assert status_of(test_store, PAID) == status  # nothing cancelled before the "yes"
+    assert [d for d, _, _ in interactions(test_store, "test-conversation")] == ["in", "out"]
 
 
-def test_denied_cancel_keeps_the_order(test_store: OrderStore) -> None:
-    number = ORDERS["paid"].number
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        slots={"verified_order": number, "email": ANNA, "awaiting_cancel_confirmation": True},
-        intent="deny", text="no, keep it",
-    )
-    events = ActionKeepOrder().run(dispatcher, tracker, {})
-    assert responses(dispatcher.messages) == ["utter_cancel_kept"]
-    assert dispatcher.messages[0]["order_number"] == number
-    assert slot_sets(events) == {"awaiting_cancel_confirmation": False}
-    assert test_store.verify_order(number, ANNA).status == "paid"  # type: ignore[union-attr]
+async def test_the_items_follow_the_conversations_language(test_store: OrderStore) -> None:
+    tracker = make_tracker(slots=in_hand(test_store, "paid", language="sv"))
+    messages, _ = await run(ActionPrepareCancel(), tracker)
+    assert messages[0]["items"] == "1 × Birch table lamp och 2 × Stoneware mug"
 
 
-def test_shipped_order_is_not_cancellable(test_store: OrderStore) -> None:
-    number = ORDERS["shipped"].number
-    names, messages, slots = prepare(number, ANNA)
-    assert names == ["utter_order_not_cancellable"]
-    assert messages[0]["status_text"] == "shipped"
-    assert "awaiting_cancel_confirmation" not in slots
-    assert test_store.verify_order(number, ANNA).status == "shipped"  # type: ignore[union-attr]
+@pytest.mark.parametrize(("situation", "response"), [
+    ("cancelled", "utter_order_already_cancelled"),
+    ("shipped", "utter_order_not_cancellable"),
+    ("in_transit", "utter_order_not_cancellable"),
+    ("delayed", "utter_order_not_cancellable"),
+    ("delivered", "utter_order_not_cancellable_finished"),
+    ("refunded", "utter_order_not_cancellable_finished"),
+])
+async def test_orders_that_cannot_be_cancelled_are_not_offered(
+        test_store: OrderStore, situation: str, response: str) -> None:
+    tracker = make_tracker(slots=in_hand(test_store, situation), intent="cancel_order")
+    messages, events = await run(ActionPrepareCancel(), tracker)
+    assert names(messages) == [response]
+    assert messages[0]["order_number"] == ORDERS[situation].number
+    assert slots_of(events) == {"order_number": None}  # no confirmation question
+    assert status_of(test_store, ORDERS[situation].number) == ORDERS[situation].status
 
 
-def test_already_cancelled_order_says_so(test_store: OrderStore) -> None:
-    names, _, slots = prepare(ORDERS["cancelled"].number, ANNA)
-    assert names == ["utter_order_already_cancelled"]
-    assert "awaiting_cancel_confirmation" not in slots
+async def test_prepare_without_an_order_in_hand_or_when_locked(test_store: OrderStore) -> None:
+    messages, events = await run(ActionPrepareCancel(), make_tracker(intent="cancel_order"))
+    assert names(messages) == ["utter_anything_else"]
+    assert slots_of(events) == {"order_number": None}
+    locked = make_tracker(slots=in_hand(test_store, "paid", verification_locked=True))
+    messages, events = await run(ActionPrepareCancel(), locked)
+    assert names(messages) == ["utter_verification_locked", "utter_offer_human"]
+    assert slots_of(events)["pending_question"] == "human_offer"
 
 
-def test_wrong_pair_cannot_cancel(test_store: OrderStore) -> None:
-    number = ORDERS["paid"].number
-    names, _, slots = prepare(number, ERIK)
-    assert names == ["utter_order_not_found"]
-    assert slots["failed_verifications"] == 1.0
-    # Even a forged confirmation does not cancel someone else's order.
-    names, _ = confirm(number, ERIK)
-    assert names == ["utter_order_not_found"]
-    assert test_store.verify_order(number, ANNA).status == "paid"  # type: ignore[union-attr]
+async def test_the_confirmed_cancel_uses_the_verified_customer_and_cancels(
+        test_store: OrderStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    real = OrderStore.cancel_order
+
+    def spy(self: OrderStore, *args: Any, **kwargs: Any) -> Any:
+        calls.append((args, kwargs))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(OrderStore, "cancel_order", spy)
+    slots = in_hand(test_store, "paid", pending_question="cancel_confirmation")
+    tracker = make_tracker(slots=slots, intent="affirm", text="yes", sender_id="conv-cancel")
+    messages, events = await run(ActionCancelOrder(), tracker)
+    assert names(messages) == ["utter_order_cancelled"]
+    assert messages[0]["order_number"] == PAID
+    assert events == []
+    assert calls == [((PAID,), {"customer_id": int(slots["verified_customer"])})]
+    assert status_of(test_store, PAID) == "cancelled"
+    turns = interactions(test_store, "conv-cancel")
+    assert turns[0][:2] == ("in", "yes") and "cancelled" in turns[1][1]
+    # a second "yes" changes nothing
+    messages, _ = await run(ActionCancelOrder(), tracker)
+    assert names(messages) == ["utter_order_already_cancelled"]
 
 
-def test_confirmation_without_a_pending_question_does_nothing(test_store: OrderStore) -> None:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots={"verified_order": ORDERS["paid"].number, "email": ANNA},
+async def test_a_cancel_by_another_customer_changes_nothing(test_store: OrderStore) -> None:
+    eriks = in_hand(test_store, "erik_in_transit")["verified_customer"]
+    tracker = make_tracker(slots={"verified_order": PAID, "verified_customer": eriks},
                            intent="affirm", text="yes")
-    ActionCancelOrder().run(dispatcher, tracker, {})
-    assert responses(dispatcher.messages) == ["utter_ask_rephrase"]
-    assert test_store.verify_order(ORDERS["paid"].number, ANNA).status == "paid"  # type: ignore[union-attr]
+    messages, _ = await run(ActionCancelOrder(), tracker)
+    assert names(messages) == ["utter_anything_else"]
+    assert status_of(test_store, PAID) == "paid"
+
+
+async def test_a_shipped_order_is_not_cancelled_even_when_confirmed(
+        test_store: OrderStore) -> None:
+    tracker = make_tracker(slots=in_hand(test_store, "shipped"), intent="affirm", text="yes")
+    messages, _ = await run(ActionCancelOrder(), tracker)
+    assert names(messages) == ["utter_order_not_cancellable"]
+    assert status_of(test_store, ORDERS["shipped"].number) == "shipped"
+
+
+async def test_cancel_without_a_verified_order_does_nothing(test_store: OrderStore) -> None:
+    for slots in ({}, {"verified_order": PAID}):
+        messages, events = await run(ActionCancelOrder(),
+                                     make_tracker(slots=slots, intent="affirm", text="yes"))
+        assert names(messages) == ["utter_anything_else"] and events == []
+    assert status_of(test_store, PAID) == "paid"
+
+
+async def test_keep_leaves_the_order(test_store: OrderStore) -> None:
+    tracker = make_tracker(slots=in_hand(test_store, "paid"), intent="deny", text="no")
+    messages, events = await run(ActionKeepOrder(), tracker)
+    assert names(messages) == ["utter_cancel_kept"]
+    assert messages[0]["order_number"] == PAID and events == []
+    assert status_of(test_store, PAID) == "paid"
+
+
+async def test_the_store_down_is_said_plainly(tmp_path: Path, test_store: OrderStore,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    slots = in_hand(test_store, "paid")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    store.get_store.cache_clear()
+    prepared, _ = await run(ActionPrepareCancel(), make_tracker(slots=slots))
+    cancelled, events = await run(ActionCancelOrder(), make_tracker(slots=slots, intent="affirm"))
+    store.get_store.cache_clear()
+    assert names(prepared) == ["utter_store_unavailable"]
+    assert names(cancelled) == ["utter_store_unavailable"] and events == []
