@@ -22,6 +22,7 @@ from actions.common import (
 )
 from actions.verification import SLOT_ORDER_NUMBER, OrderTaskAction
 from catalogue.formatting import format_date
+from catalogue.orders import return_window_closed
 from nordvik.text import clip
 from store.errors import StoreError
 from store.views import OrderDetails
@@ -49,7 +50,9 @@ def given_reason(tracker: Tracker) -> str | None:
 
 
 def returnable(order: OrderDetails) -> bool:
-    return (order.status == "delivered" and bool(order.return_days_left)
+    """Delivered, inside the window (its last day included) and no return open yet."""
+    return (order.status == "delivered" and order.return_deadline is not None
+            and not return_window_closed(order)
             and not any(ret.status in OPEN_RETURN for ret in order.returns))
 
 

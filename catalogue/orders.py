@@ -11,7 +11,7 @@ catalogue's `utter_reason_*` parts.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from catalogue.formatting import format_date, format_list, format_money
@@ -31,6 +31,15 @@ def items_text(lines: tuple[Any, ...], language: str | None) -> str:
     if hidden > 0:
         parts.append(f"+{hidden}")
     return format_list(parts, language)
+
+
+def return_window_closed(order: Any, today: date | None = None) -> bool:
+    """Whether a delivered order's return window has closed. The deadline day itself is still
+    inside: the store accepts a return until and including it (its days left are 0 that day)."""
+    deadline = order.return_deadline
+    if deadline is None:
+        return order.return_days_left is not None and order.return_days_left <= 0
+    return bool(deadline < (today or datetime.now(timezone.utc).date()))
 
 
 def _date(value: date | datetime | None, language: str | None, catalogue: Catalogue) -> str:
@@ -65,7 +74,7 @@ def order_status_message(
     if status == "delivered":
         params["delivered_on"] = _date(order.delivered_at, language, words)
         params["return_deadline"] = _date(order.return_deadline, language, words)
-        closed = order.return_days_left is not None and order.return_days_left <= 0
+        closed = return_window_closed(order)
         name = "utter_order_delivered_return_closed" if closed else "utter_order_delivered"
         return name, params
     if status == "cancelled":

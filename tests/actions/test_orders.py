@@ -1,140 +1,167 @@
-"""action_check_order_status against a real SQLite store."""
+"""Order status: the catalogue response for each status, with parameters in the conversation's
+language, against a real store."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+import store
 from actions.orders import ActionCheckOrderStatus
+from catalogue.messages import get_catalogue
+from store.models import Order
 from store.repository import OrderStore
-from tests.support.store import ANNA, ERIK, ORDERS, interactions
-from tests.support.trackers import make_tracker, responses, slot_sets
+from tests.actions.helpers import names, run, slots_of
+from tests.support.store import ANNA, ORDERS, interactions
+from tests.support.trackers import make_tracker
+
+STATUS_RESPONSES = {
+    "in_transit": "utter_order_in_transit",
+    "paid": "utter_order_paid",
+    "delivered": "utter_order_delivered",
+    "delivered_long_ago": "utter_order_delivered_return_closed",
+    "delayed": "utter_order_delayed",
+    "cancelled": "utter_order_cancelled_status",
+    "shipped": "utter_order_shipped",
+    "refunded": "utter_order_refunded",
+    "erik_in_transit": "utter_order_in_transit",
+}
 
 
-def run(slots: dict[str, object], sender_id: str = "conv-1") -> tuple[list[str], list[dict], dict]:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(slots=slots, text="where is my order?", sender_id=sender_id)
-    events = ActionCheckOrderStatus().run(dispatcher, tracker, {})
-    return responses(dispatcher.messages), dispatcher.messages, slot_sets(events)
+def in_hand(crm: OrderStore, situation: str, **slots: object) -> dict[str, object]:
+    number = ORDERS[situation].number
+    customer = crm.customer_id_for_order(number)
+    assert customer is not None
+    return {"verified_order": number, "verified_customer": float(customer), **slots}
 
 
-def test_verified_order_gets_status_items_carrier_tracking_and_eta(test_store: OrderStore) -> None:
-    known = ORDERS["in_transit"]
-    names, messages, slots = run({"order_number": known.number, "email": ANNA})
-    assert names == ["utter_order_status", "utter_order_shipment", "utter_order_status_note"]
-    status, shipment, note = messages
-    assert status["order_number"] == known.number
-    assert status["status_text"] == "on its way"
-    assert "1 × Birch table lamp" in status["items"] and "2 × Stoneware mug" in status["items"]
-    assert shipment["carrier"] == "PostNord"
-    assert shipment["tracking_number"] == known.tracking_number
-    assert shipment["tracking_url"].endswith(known.tracking_number or "")
-    assert shipment["eta"] not in ("", "not available yet")
-    assert "PostNord" in note["status_note"]
-    # Ready for a second order: number forgotten, e-mail kept, order remembered.
-    assert slots == {"verified_order": known.number, "order_number": None}
+def set_dates(crm: OrderStore, number: str, **values: datetime) -> None:
+    with Session(crm.engine, future=True) as session, session.begin():
+        session.execute(update(Order).where(Order.number == number).values(**values))
 
 
-def test_email_match_ignores_case_and_spaces(test_store: OrderStore) -> None:
-    names, _, _ = run({"order_number": "a10001", "email": f"  {ANNA.upper()} "})
-    assert names[0] == "utter_order_status"
+@pytest.mark.parametrize("situation", list(STATUS_RESPONSES))
+async def test_each_status_gets_its_response(test_store: OrderStore, situation: str) -> None:
+    known = ORDERS[situation]
+    tracker = make_tracker(slots=in_hand(test_store, situation), sender_id=f"conv-{situation}")
+    messages, events = await run(ActionCheckOrderStatus(), tracker)
+    assert names(messages) == [STATUS_RESPONSES[situation]]
+    said = messages[0]
+    assert said["order_number"] == known.number
+    if known.carrier:
+        assert said["carrier"] == known.carrier
+        assert said["tracking_number"] == known.tracking_number
+        assert known.tracking_number in said["tracking_url"]
+    assert slots_of(events) == {"order_number": None}
+    turns = interactions(test_store, f"conv-{situation}")
+    assert [(direction, number) for direction, _, number in turns] == [
+        ("in", known.number), ("out", known.number)]
+    assert known.status in turns[1][1]  # the agents' one-line summary
 
 
-@pytest.mark.parametrize("situation", ["delayed", "cancelled", "refunded"])
-def test_unusual_statuses_are_explained(test_store: OrderStore, situation: str) -> None:
-    names, messages, _ = run({"order_number": ORDERS[situation].number, "email": ANNA})
-    assert names[-1] == "utter_order_status_note"
-    note = messages[-1]["status_note"]
-    expected = {"delayed": "delayed", "cancelled": "cancelled", "refunded": "refund"}[situation]
-    assert expected in note.lower()
-    if situation == "delayed":
-        assert "customs inspection" in note
+async def test_the_delay_reason_is_the_catalogues_words(test_store: OrderStore) -> None:
+    tracker = make_tracker(slots=in_hand(test_store, "delayed"))
+    messages, _ = await run(ActionCheckOrderStatus(), tracker)
+    # the carrier wrote "customs inspection in Hamburg"; the customer reads the catalogue's words
+    assert messages[0]["delay_reason"] == "it is being inspected by customs"
+    assert "Hamburg" not in str(messages)
 
 
-def test_unshipped_order_says_no_tracking_yet(test_store: OrderStore) -> None:
-    names, _, _ = run({"order_number": ORDERS["paid"].number, "email": ANNA})
-    assert names[:2] == ["utter_order_status", "utter_order_not_shipped_yet"]
+@pytest.mark.parametrize(("language", "placed_on", "items", "eta"), [
+    ("en", "5 March 2026", "1 × Birch table lamp and 2 × Stoneware mug", "not known yet"),
+    ("sv", "5 mars 2026", "1 × Birch table lamp och 2 × Stoneware mug", None),
+    ("nb", "5. mars 2026", "1 × Birch table lamp og 2 × Stoneware mug", None),
+    ("zh", "2026年3月5日", "1 × Birch table lamp和2 × Stoneware mug", None),
+])
+async def test_parameters_are_formatted_for_the_conversations_language(
+        test_store: OrderStore, language: str, placed_on: str, items: str,
+        eta: str | None) -> None:
+    number = ORDERS["paid"].number
+    set_dates(test_store, number, placed_at=datetime(2026, 3, 5, 10, 0, tzinfo=timezone.utc))
+    tracker = make_tracker(slots=in_hand(test_store, "paid", language=language))
+    messages, _ = await run(ActionCheckOrderStatus(), tracker)
+    assert names(messages) == ["utter_order_paid"]
+    assert messages[0]["placed_on"] == placed_on
+    assert messages[0]["items"] == items
+    # not shipped yet: the delivery date is the catalogue's "not known yet" in the language
+    assert messages[0]["eta"] == (eta or get_catalogue().text("utter_part_date_unknown",
+                                                               language))
 
 
-def test_wrong_pair_and_unknown_order_get_the_same_reply(test_store: OrderStore) -> None:
-    wrong_email, m1, s1 = run({"order_number": ORDERS["in_transit"].number, "email": ERIK})
-    unknown, m2, s2 = run({"order_number": "A99999", "email": ANNA})
-    assert wrong_email == unknown == ["utter_order_not_found"]
-    assert m1 == m2
-    assert s1 == s2 == {"failed_verifications": 1.0, "order_number": None, "email": None}
+async def test_a_refund_amount_is_money_in_the_language(test_store: OrderStore) -> None:
+    sv = make_tracker(slots=in_hand(test_store, "refunded", language="sv"))
+    messages, _ = await run(ActionCheckOrderStatus(), sv)
+    assert messages[0]["refund_amount"] == "748,00\u00a0SEK"
+    en = make_tracker(slots=in_hand(test_store, "refunded", language="en"))
+    messages, _ = await run(ActionCheckOrderStatus(), en)
+    assert messages[0]["refund_amount"] == "748.00\u00a0SEK"
 
 
-def test_third_failure_locks_lookups_and_offers_a_person(test_store: OrderStore) -> None:
-    names, _, slots = run(
-        {"order_number": "A99999", "email": ANNA, "failed_verifications": 2.0}
-    )
-    assert names == ["utter_order_not_found", "utter_verification_locked", "utter_offer_human"]
-    assert slots["verification_locked"] is True
-    assert slots["failed_verifications"] == 3.0
+async def test_a_delivered_order_names_its_dates_in_swedish(test_store: OrderStore) -> None:
+    number = ORDERS["delivered"].number
+    set_dates(test_store, number, delivered_at=datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc))
+    tracker = make_tracker(slots=in_hand(test_store, "delivered", language="sv"))
+    messages, _ = await run(ActionCheckOrderStatus(), tracker)
+    assert messages[0]["delivered_on"] == "20 januari 2026"
+    assert messages[0]["return_deadline"] == "19 februari 2026"  # 30 days later
 
 
-def test_locked_conversation_reveals_nothing_even_for_a_right_pair(test_store: OrderStore) -> None:
-    known = ORDERS["in_transit"]
-    names, _, slots = run(
-        {"order_number": known.number, "email": ANNA, "verification_locked": True,
-         "failed_verifications": 3.0}
-    )
-    assert names == ["utter_verification_locked", "utter_offer_human"]
-    assert "verified_order" not in slots
+@pytest.mark.parametrize(("days_ago", "response"), [
+    (30, "utter_order_delivered"),  # the deadline is today: a return is still accepted
+    (31, "utter_order_delivered_return_closed"),
+])
+async def test_the_return_window_includes_its_last_day(
+        test_store: OrderStore, days_ago: int, response: str) -> None:
+    number = ORDERS["delivered"].number
+    delivered = datetime.now(timezone.utc).replace(hour=12) - timedelta(days=days_ago)
+    set_dates(test_store, number, delivered_at=delivered)
+    messages, _ = await run(ActionCheckOrderStatus(),
+                            make_tracker(slots=in_hand(test_store, "delivered")))
+    assert names(messages) == [response]
 
 
-def test_second_order_in_the_same_conversation(test_store: OrderStore) -> None:
-    first, _, slots = run({"order_number": ORDERS["in_transit"].number, "email": ANNA})
-    assert first[0] == "utter_order_status"
-    # The e-mail slot is kept; the customer only gives the next order number.
-    names, messages, slots = run(
-        {"order_number": ORDERS["delayed"].number, "email": ANNA,
-         "verified_order": slots["verified_order"]}
-    )
-    assert names[0] == "utter_order_status"
-    assert messages[0]["order_number"] == ORDERS["delayed"].number
-    assert slots["verified_order"] == ORDERS["delayed"].number
+async def test_locked_says_so_and_offers_a_person(test_store: OrderStore) -> None:
+    tracker = make_tracker(slots={**in_hand(test_store, "paid"), "verification_locked": True})
+    messages, events = await run(ActionCheckOrderStatus(), tracker)
+    assert names(messages) == ["utter_verification_locked", "utter_offer_human"]
+    slots = slots_of(events)
+    assert slots["pending_question"] == "human_offer"
+    assert slots["human_offer_reason"] == "verification_locked"
+    assert interactions(test_store, "test-conversation") == []
 
 
-def test_verified_turn_is_recorded_without_the_email(test_store: OrderStore) -> None:
-    known = ORDERS["in_transit"]
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(
-        slots={"order_number": known.number, "email": ANNA},
-        text=f"it's {ANNA}", intent="inform", sender_id="conv-record",
-    )
-    ActionCheckOrderStatus().run(dispatcher, tracker, {})
-    rows = interactions(test_store, "conv-record")
-    assert [(d, n) for d, _, n in rows] == [("in", known.number), ("out", known.number)]
-    assert all(ANNA not in text for _, text, _ in rows)
-    assert "[e-mail]" in rows[0][1]
-    assert "PostNord" in rows[1][1]
+async def test_no_order_in_hand_reveals_nothing(test_store: OrderStore) -> None:
+    for slots in ({}, {"verified_order": ORDERS["paid"].number},
+                  {**in_hand(test_store, "paid"), "order_number": ORDERS["shipped"].number},
+                  {"verified_order": ORDERS["erik_in_transit"].number,
+                   "verified_customer": in_hand(test_store, "paid")["verified_customer"]}):
+        messages, events = await run(ActionCheckOrderStatus(), make_tracker(slots=slots))
+        assert names(messages) == ["utter_anything_else"]
+        assert slots_of(events) == {"order_number": None}
 
 
-def test_failed_verification_records_nothing(test_store: OrderStore) -> None:
-    run({"order_number": "A99999", "email": ANNA}, sender_id="conv-failed")
-    assert interactions(test_store, "conv-failed") == []
-
-
-def test_logs_carry_no_email(test_store: OrderStore, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_recorded_turn_has_no_address(
+        test_store: OrderStore, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    run({"order_number": ORDERS["in_transit"].number, "email": ANNA})
-    run({"order_number": "A99999", "email": ERIK})
-    assert ANNA not in caplog.text and ERIK not in caplog.text
-    assert "@" not in caplog.text
+    tracker = make_tracker(slots=in_hand(test_store, "in_transit"),
+                           text=f"where is A10001? it's {ANNA}", sender_id="conv-mail")
+    await run(ActionCheckOrderStatus(), tracker)
+    turns = interactions(test_store, "conv-mail")
+    assert turns[0][1] == "where is A10001? it's [e-mail]"
+    assert ANNA not in caplog.text
 
 
-def test_store_down_gets_a_clear_reply(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import store
-
-    # A database without the schema: the store raises StoreUnavailable, not a stack trace.
+async def test_the_store_down_is_said_plainly(tmp_path: Path, test_store: OrderStore,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    slots = in_hand(test_store, "paid")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     store.get_store.cache_clear()
-    try:
-        names, _, slots = run({"order_number": "A10001", "email": ANNA})
-    finally:
-        store.get_store.cache_clear()
-    assert names == ["utter_store_unavailable"]
-    assert "failed_verifications" not in slots
+    messages, events = await run(ActionCheckOrderStatus(), make_tracker(slots=slots))
+    store.get_store.cache_clear()
+    assert names(messages) == ["utter_store_unavailable"]
+    assert events == []
