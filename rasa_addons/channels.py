@@ -13,7 +13,8 @@ clients, the widget and `output_channel=socketio|latest` work as before. What th
 - junk is refused politely: REST answers 400 with `{"error": ...}` for a body that is not a JSON
   object, a missing or non-text sender or message, or a message over MAX_MESSAGE_CHARS; socket.io
   ignores such events. No 5xx, no traceback, no customer text in the logs.
-- socket.io only accepts the configured widget origins (WEB_ORIGINS), and the room join that
+- socket.io only accepts the origins Rasa's CORS accepts (`rasa run --cors ...`, which `make run`
+  sets to WEB_ORIGINS; WEB_ORIGINS itself when Rasa runs without --cors), and the room join that
   Rasa 3.6 forgets to await with python-socketio 5.x is awaited (session persistence works).
 
 credentials.yml:
@@ -88,6 +89,24 @@ def language_hint(*sources: object) -> str | None:
             if language:
                 return language
     return None
+
+
+def rasa_cors_origins(app: Any) -> str | list[str] | None:
+    """The origins Rasa was started with (`rasa run --cors ...`), or None without --cors.
+
+    socket.io checks origins itself (browsers do not apply CORS to WebSockets), so it takes the
+    same list; without --cors it keeps WEB_ORIGINS.
+    """
+    try:
+        resources = app.ctx.sanic_cors._options["resources"]
+        origins = next(iter(resources.values()))["origins"]
+    except (AttributeError, KeyError, TypeError, StopIteration):
+        return None
+    if isinstance(origins, str):
+        origins = [origins] if origins else []
+    if not origins:
+        return None
+    return "*" if "*" in origins else [str(o) for o in origins]
 
 
 class _Limits:
@@ -217,6 +236,12 @@ class SocketIOChannel(SocketIOInput):
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @socketio_webhook.listener("before_server_start")
+        async def same_origins_as_rasa(app: Any, _loop: Any) -> None:
+            origins = rasa_cors_origins(app)
+            if origins is not None:
+                sio.eio.cors_allowed_origins = origins
 
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
             if self.jwt_key:

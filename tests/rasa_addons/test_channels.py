@@ -75,3 +75,18 @@ def test_settings_from_the_environment() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match=next(iter(env))):
         ChannelSettings.from_env(env)
+
+
+def test_socket_io_takes_the_origins_rasa_was_started_with() -> None:
+    from rasa_addons.channels import rasa_cors_origins
+
+    def app(origins: object) -> SimpleNamespace:
+        options = {"resources": {r"/*": {"origins": origins}}, "automatic_options": True}
+        return SimpleNamespace(ctx=SimpleNamespace(sanic_cors=SimpleNamespace(_options=options)))
+
+    assert rasa_cors_origins(app(["https://shop.example"])) == ["https://shop.example"]
+    assert rasa_cors_origins(app("*")) == "*"
+    assert rasa_cors_origins(app(["https://a.example", "*"])) == "*"
+    assert rasa_cors_origins(app("")) is None  # rasa run without --cors: WEB_ORIGINS stays
+    assert rasa_cors_origins(app([])) is None
+    assert rasa_cors_origins(SimpleNamespace(ctx=SimpleNamespace())) is None
