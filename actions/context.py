@@ -25,7 +25,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SLOT_LANGUAGE, SLOT_PENDING
+from nordvik.emails import redact_emails
 from nordvik.languages import LANGUAGES, normalize_language
+from nordvik.orders import find_order_number
 
 MIN_WORDS_TO_SWITCH = 3
 MIN_HAN_TO_SWITCH = 2
@@ -41,10 +43,13 @@ ASK_CSAT = "action_ask_csat"
 
 
 def _substantial(text: str) -> bool:
-    """Long enough to switch an established language."""
+    """Long enough to switch an established language. Order numbers, e-mail addresses and
+    tokens without letters are not words: "A10001 anna@example.com thanks" is one word."""
     if len(_HAN.findall(text)) >= MIN_HAN_TO_SWITCH:
         return True
-    return len(text.split()) >= MIN_WORDS_TO_SWITCH
+    words = [token for token in redact_emails(text, placeholder=" ").split()
+             if any(char.isalpha() for char in token) and find_order_number(token) is None]
+    return len(words) >= MIN_WORDS_TO_SWITCH
 
 
 def next_language(current: str | None, message: Mapping[str, Any]) -> str | None:
