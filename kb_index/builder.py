@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from kb_index import dense, segments
 from kb_index.articles import ArticleProblem, load_articles
-from kb_index.embedder import Embedder, get_embedder
+from kb_index.embedder import Embedder
 from kb_index.errors import BuildError, KnowledgeError
 from kb_index.fusion import FusionWeights
 from kb_index.lexical import TermCounts
@@ -227,7 +227,7 @@ def _build_locked(
     if not articles:
         raise BuildError(f"no valid articles in {settings.source}")
     _stage("parsed")
-    embedder = embedder or get_embedder(settings.model, settings.embed_precision)
+    embedder = embedder or settings.embedder()
 
     base_hash: dict[str, str] = dict(base_manifest.get("articles", {}))
     base_segment: dict[str, str] = dict(base_manifest.get("article_segments", {}))
@@ -441,7 +441,7 @@ def apply_fusion(
             version=name,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             base_version=live.name,
-            fusion=dict(weights.dense_share),
+            fusion=weights.to_manifest(),
         )
         (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         final = store.finish_building(name, building)

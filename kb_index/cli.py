@@ -49,12 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="recall/MRR/nDCG of dense, BM25 and hybrid on a qrels file")
     p.add_argument("qrels", type=Path, nargs="+", help="one or more JSON-lines files")
     p.add_argument("--votes", action="store_true", help="fold agents' helpful votes in")
+    p.add_argument("--split", choices=("fit", "report", "all"), default="all",
+                   help="which labelled queries to score (default all)")
     p.add_argument("--report", type=Path, help="also write the table to this file")
     p = sub.add_parser(
         "tune-fusion", help="learn the dense/BM25 mix per language from labelled queries"
     )
     p.add_argument("qrels", type=Path, nargs="+", help="one or more JSON-lines files")
     p.add_argument("--apply", action="store_true", help="publish a version with the new weights")
+    p.add_argument("--split", choices=("fit", "report", "all"), default="fit",
+                   help="which labelled queries to fit on (default fit)")
     p.add_argument("--report", type=Path, help="also write the table to this file")
     sub.add_parser("versions", help="list versions (* = live)")
     p = sub.add_parser("rollback", help="make an earlier version live (default: the previous)")
@@ -64,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("gaps", help="questions the index could not answer")
     sub.add_parser("votes", help="agents' votes on suggested articles")
     p = sub.add_parser("serve", help="HTTP search service with hot reload")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--host", default=None, help="address to bind (default KB_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: KB_URL's, 8900)")
+    sub.add_parser("token", help="generate var/secrets/kb_token: kb serve then requires it")
+    sub.add_parser("openapi", help="print the OpenAPI description of kb serve")
     return parser
 
 
@@ -151,8 +157,21 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
         from kb_index.service import serve
 
         default = urlparse(settings.url)
-        serve(settings, args.host or default.hostname or "127.0.0.1",
-              args.port or default.port or 8900)
+        serve(settings, args.host or settings.host, args.port or default.port or 8900)
+        return 0
+    if command == "token":
+        from kb_index.auth import create_token
+
+        path = create_token()
+        print(f"token in {path} (mode 0600): kb serve requires it, clients here send it; "
+              f"KB_TOKEN overrides it")
+        return 0
+    if command == "openapi":
+        import json
+
+        from kb_index.openapi import openapi_document
+
+        print(json.dumps(openapi_document(settings), indent=1))
         return 0
     raise KnowledgeError(f"unknown command {command}")
 
@@ -195,10 +214,12 @@ def _search(args: argparse.Namespace, settings: KbSettings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
-    from kb_index.evaluation import evaluate, fold_votes, load_qrels, markdown_table
+    from kb_index.evaluation import evaluate, fold_votes, in_split, load_qrels, markdown_table
     from kb_index.search import LiveIndex
 
-    queries = [q for path in args.qrels for q in load_qrels(path)]
+    queries = in_split([q for path in args.qrels for q in load_qrels(path)], args.split)
+    if not queries:
+        raise KnowledgeError(f"no queries in split {args.split!r}")
     if args.votes:
         from kb_index.feedback import FeedbackStore
 
@@ -225,28 +246,57 @@ def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
 
 def _tune_fusion(args: argparse.Namespace, settings: KbSettings) -> int:
     from kb_index.builder import apply_fusion
-    from kb_index.evaluation import load_qrels
-    from kb_index.fusion import fit_dense_shares, fits_table
+    from kb_index.evaluation import in_split, load_qrels
+    from kb_index.fusion import FusionWeights, fit_fusion, leave_one_corpus_out, loco_table
     from kb_index.search import LiveIndex
 
-    queries = [q for path in args.qrels for q in load_qrels(path)]
+    queries = in_split([q for path in args.qrels for q in load_qrels(path)], args.split)
+    if not queries:
+        raise KnowledgeError(f"no queries in split {args.split!r}")
     version = LiveIndex(settings).current
-    weights, fits = fit_dense_shares(
-        lambda q, w: [
+
+    def rank(q: object, weights: FusionWeights | str) -> list[str]:
+        mode = weights if isinstance(weights, str) else "hybrid"
+        fusion = weights if isinstance(weights, FusionWeights) else None
+        return [
             h.article_id
-            for h in version.search(q.query, k=10, audience=AUDIENCES, fusion=w)
-        ],
-        queries,
-        version.fusion,
-    )
-    table = fits_table(fits)
-    print(f"{len(queries)} queries, version {version.name}\n\n{table}")
+            for h in version.search(q.query, k=10, audience=AUDIENCES, mode=mode,  # type: ignore[attr-defined]
+                                    fusion=fusion)
+        ]
+
+    corpora: dict[str, list] = {}
+    for q in queries:
+        corpora.setdefault(q.lang or "unknown", []).append(q)
+    weights, table, parts = fit_fusion(rank, corpora, version.fusion)
+    point = (weights.dense_weight, weights.rank_constant)
+
+    def evaluate(name: str, held: FusionWeights) -> tuple[float, float, float, int]:
+        d, b = parts[name]
+        return d, b, table[(held.dense_weight, held.rank_constant)][name], len(corpora[name])
+
+    loco = leave_one_corpus_out(table, parts, evaluate, weights.other_language)
+    lines = [
+        f"{len(queries)} queries (split {args.split}), version {version.name}; fitted on all: "
+        f"dense weight {point[0]:g}, rank constant {point[1]:g} "
+        f"(live: {version.fusion.dense_weight:g}, {version.fusion.rank_constant:g})",
+        "",
+        "| corpus | queries | dense | BM25 | fused (fitted on all) |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {len(corpora[name])} | {parts[name][0]:.3f} | {parts[name][1]:.3f} | "
+          f"{table[point][name]:.3f} |" for name in corpora),
+        "",
+        "Each language left out in turn, fitted on the others:",
+        "",
+        loco_table(loco),
+    ]
+    text = "\n".join(lines)
+    print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(table + "\n", encoding="utf-8")
+        args.report.write_text(text + "\n", encoding="utf-8")
     if args.apply:
         name = apply_fusion(settings, weights, version.embedder)
-        print(f"version {name} is live with dense shares {dict(weights.dense_share)}")
+        print(f"version {name} is live with fusion {weights.to_manifest()}")
     return 0
 
 

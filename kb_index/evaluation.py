@@ -14,6 +14,9 @@ from kb_index.errors import KnowledgeError
 from kb_index.types import LANGUAGES
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+# Labelled queries are split once, for good: fusion and calibration are fitted on "fit",
+# and every figure the project reports comes from "report".
+SPLITS = ("fit", "report")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,17 @@ class LabelledQuery:
     query: str
     lang: str | None
     relevant: frozenset[str]
+    split: str = ""
+
+
+def in_split(queries: Iterable[LabelledQuery], split: str) -> list[LabelledQuery]:
+    """The queries of one split ("fit" or "report"); "all" keeps every query. Queries without
+    a split (a file that has none) may be fitted on, never reported."""
+    if split == "all":
+        return list(queries)
+    if split not in SPLITS:
+        raise KnowledgeError(f"unknown split {split!r} (expected fit, report or all)")
+    return [q for q in queries if q.split == split or (split == "fit" and not q.split)]
 
 
 def load_qrels(path: Path) -> list[LabelledQuery]:
@@ -45,7 +59,12 @@ def load_qrels(path: Path) -> list[LabelledQuery]:
         lang = item.get("lang")
         if lang is not None and lang not in LANGUAGES:
             raise KnowledgeError(f"{path}:{number}: unknown lang {lang!r}")
-        queries.append(LabelledQuery(str(item["query"]), lang, frozenset(map(str, relevant))))
+        split = item.get("split", "")
+        if split not in ("", *SPLITS):
+            raise KnowledgeError(f"{path}:{number}: unknown split {split!r} (fit or report)")
+        queries.append(
+            LabelledQuery(str(item["query"]), lang, frozenset(map(str, relevant)), split)
+        )
     if not queries:
         raise KnowledgeError(f"{path}: no queries")
     return queries
@@ -61,7 +80,7 @@ def fold_votes(
     out = []
     for q in queries:
         more = extra.pop(q.query.strip(), set())
-        out.append(LabelledQuery(q.query, q.lang, q.relevant | frozenset(more)))
+        out.append(LabelledQuery(q.query, q.lang, q.relevant | frozenset(more), q.split))
     out.extend(LabelledQuery(query, None, frozenset(ids)) for query, ids in extra.items())
     return out
 

@@ -1,11 +1,11 @@
 """Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
 
-Hybrid ranking (see README): both retrievers give every candidate passage a score in [0, 1]
-with an absolute meaning (dense: cosine above the chance similarity of the query's language,
-mapped to [0, 1]; BM25: share of an ideal match). They are mixed with weights that start from a
-dense share per detected query language, learned from labelled queries (fusion.py; the
-packaged model is English-only), and are then scaled by how confident each retriever is on this
-query (its best score), so a retriever that finds nothing gives way to the other.
+Hybrid ranking (see README): the candidates of both retrievers are ranked by weighted
+reciprocal-rank fusion, preferring passages in the query's language (fusion.py). Each hit's
+score is an absolute confidence in [0, 1] built from two calibrated scores: dense, the query's
+cosine above its chance similarity in this corpus (the median cosine of the query with a fixed
+sample of the version's passages), in units of the sample's spread; BM25, the share of an ideal
+match.
 """
 
 from __future__ import annotations
@@ -34,18 +34,26 @@ logger = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "lexical")
 QUERY_CACHE = 1024
-# Dense scores: cosine mapped linearly from [floor, floor + DENSE_SPAN] to [0, 1]. The floor is
-# DENSE_FLOOR (set for English, whose unrelated passages have a median cosine of
-# CHANCE_REFERENCE), raised for passages in a language whose texts look alike to the model
-# whatever they say: the packaged model is English-only, and two unrelated Swedish passages have
-# a median cosine of 0.55. Each full build measures that chance similarity per language
-# (manifest ``dense_chance``); CHANCE_WEIGHT of a language's excess over the reference raises
-# its floor. Without it an off-topic Norwegian question scored 0.65, far above KB_MIN_SCORE;
-# the weight was chosen with the fusion shares (reports/kb_fusion.md).
-DENSE_FLOOR = 0.15
-DENSE_SPAN = 0.6
-CHANCE_REFERENCE = 0.19
-CHANCE_WEIGHT = 0.6
+# Dense calibration, per query and corpus: 0 at the median cosine of the query with a fixed
+# sample of the version's passages (what an unrelated passage scores for this query with this
+# model), 1 at DENSE_SPREADS times the distance from that median to the sample's 90th
+# percentile. e5 puts every text at a cosine of about 0.8 to every other (relevant: ~0.88),
+# MiniLM at about 0.1 (relevant: ~0.6); both land on the same scale.
+CALIBRATION_SAMPLE = 2048
+DENSE_SPREADS = 4.0
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A query's candidate passages (rows of the version) with their dense and BM25 scores,
+    each calibrated to [0, 1], and the language the query was taken to be in."""
+
+    rows: np.ndarray
+    cosine: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+    language: str | None
+    same_language: np.ndarray | None  # per candidate, None when the language is unknown
 
 
 @dataclass(frozen=True)
@@ -85,13 +93,11 @@ class IndexVersion:
         self.manifest = read_current_manifest(path)
         self.name = str(self.manifest["version"])
         self.fusion = FusionWeights.from_manifest(self.manifest.get("fusion"))
-        self.dense_chance = {
-            str(k): float(v) for k, v in dict(self.manifest.get("dense_chance") or {}).items()
-        }
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_cache_lock = threading.Lock()
         self.embedder = embedder or get_embedder(
-            str(self.manifest["model"]), str(self.manifest.get("embed_precision", "float32"))
+            str(self.manifest["model"]), str(self.manifest.get("embed_precision", "float32")),
+            settings.build_threads, settings.query_threads,
         )
         articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         self.articles = {
@@ -133,20 +139,23 @@ class IndexVersion:
             np.zeros(0, dtype=str))
         self.row_audience = np.array([a.audience for a in meta])[self.row_article_no] if meta else (
             np.zeros(0, dtype=str))
-        article_floor = np.array([self.dense_floor(a.language) for a in meta], dtype=np.float32)
-        self.row_floor = article_floor[self.row_article_no] if meta else np.zeros(0, np.float32)
+        sample = np.random.default_rng(0).permutation(self.n_passages)[:CALIBRATION_SAMPLE]
+        self.calibration = np.ascontiguousarray(self.vectors[np.sort(sample)], dtype=np.float32)
 
-    def dense_floor(self, lang: str) -> float:
-        """The cosine that scores 0 for a passage in ``lang``."""
-        chance = self.dense_chance.get(lang, CHANCE_REFERENCE)
-        return DENSE_FLOOR + CHANCE_WEIGHT * max(0.0, chance - CHANCE_REFERENCE)
+    def dense_scores(self, cos: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Cosines of the query with some passages, calibrated to [0, 1] against the query's
+        cosines with the calibration sample (its median scores 0)."""
+        background = self.calibration @ qvec
+        median, p90 = np.percentile(background, (50, 90))
+        spread = max(float(p90 - median), 1e-3) * DENSE_SPREADS
+        return np.clip((cos - median) / spread, 0.0, 1.0)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last QUERY_CACHE distinct queries are kept (agents and
         the bot ask the same questions again and again)."""
         cached = self._query_cache.get(query)
         if cached is None:
-            cached = self.embedder.encode([query])[0]
+            cached = self.embedder.encode_query(query)
             with self._query_cache_lock:
                 if len(self._query_cache) >= QUERY_CACHE:
                     self._query_cache.pop(next(iter(self._query_cache)))
@@ -204,12 +213,43 @@ class IndexVersion:
         validate_query(query, k, lang, audience, self.settings)
         if mode not in MODES:
             raise InvalidQuery(f"unknown mode {mode!r}")
-        if not self.n_passages:
+        scored = self.candidates(
+            query, k=k, lang=lang, audience=audience, tags=tags, mode=mode, query_lang=query_lang
+        )
+        if scored is None:
             return []
-        today = today or datetime.now(timezone.utc).date()
+        weights = fusion or self.fusion
+        if mode == "dense":
+            order, shown = scored.cosine, scored.dense
+        elif mode == "lexical":
+            order, shown = scored.lexical, scored.lexical
+        else:
+            order = weights.rank_values(scored.cosine, scored.lexical, scored.same_language)
+            shown = weights.confidence(scored.dense, scored.lexical)
+        keep = shown > 0 if mode != "hybrid" else np.ones(len(shown), dtype=bool)
+        return self._hits(
+            scored.rows[keep], order[keep], shown[keep], k,
+            today or datetime.now(timezone.utc).date(),
+        )
+
+    def candidates(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        lang: str | None = None,
+        audience: tuple[str, ...] = ("public",),
+        tags: tuple[str, ...] = (),
+        mode: str = "hybrid",
+        query_lang: str | None = None,
+    ) -> Candidates | None:
+        """The candidate passages of a (validated) query with both calibrated scores, before
+        fusion; None when nothing matches the filters."""
+        if not self.n_passages:
+            return None
         mask = self._mask(lang, tuple(audience), tuple(t.lower() for t in tags))
         if mask is not None and not mask.any():
-            return []
+            return None
         qlang = query_lang or detect_language_or_none(query) or lang
         n_cand = min(self.n_passages, max(50, k * 10))
 
@@ -229,21 +269,19 @@ class IndexVersion:
             candidates.update(self._dense_candidates(qvec, n_cand, mask))
 
         if not candidates:
-            return []
+            return None
         cand = np.fromiter(sorted(candidates), dtype=np.int64)
         nl = nl_all[cand] if nl_all is not None else np.zeros(len(cand), dtype=np.float32)
         if qvec is not None:
             cos = np.asarray(self.vectors[cand], dtype=np.float32) @ qvec
-            nd = np.clip((cos - self.row_floor[cand]) / DENSE_SPAN, 0.0, 1.0)
+            nd = self.dense_scores(cos, qvec)
         else:
-            nd = np.zeros(len(cand), dtype=np.float32)
-        if mode == "dense":
-            fused = nd
-        elif mode == "lexical":
-            fused = nl
-        else:
-            fused = (fusion or self.fusion).fuse(nd, nl, qlang)
-        return self._hits(cand, fused, k, today)
+            cos = np.zeros(len(cand), dtype=np.float32)
+            nd = cos
+        same = self.row_lang[cand] == qlang if qlang in LANGUAGES else None
+        return Candidates(
+            cand, cos, nd.astype(np.float32), np.asarray(nl, np.float32), qlang, same
+        )
 
     def _dense_candidates(
         self, qvec: np.ndarray, n_cand: int, mask: np.ndarray | None
@@ -263,28 +301,32 @@ class IndexVersion:
                 out.append(row)
         return out
 
-    def _hits(self, cand: np.ndarray, fused: np.ndarray, k: int, today: date) -> list[Hit]:
-        best: dict[str, tuple[float, int, bool]] = {}
-        for row, score in zip(cand.tolist(), fused.tolist(), strict=True):
+    def _hits(
+        self, cand: np.ndarray, order: np.ndarray, shown: np.ndarray, k: int, today: date
+    ) -> list[Hit]:
+        """Best passage per article by ``order`` (stale articles lowered), top k; a hit's
+        score (``shown``) never exceeds the score of the hit above it."""
+        best: dict[str, tuple[float, float, int, bool]] = {}
+        for row, value, score in zip(cand.tolist(), order.tolist(), shown.tolist(), strict=True):
             article = self.articles[self.row_article[row]]
-            if score <= 0.0:
-                continue
             stale = article.review_by < today
-            final = score * (self.settings.stale_penalty if stale else 1.0)
+            factor = self.settings.stale_penalty if stale else 1.0
             current = best.get(article.id)
-            if current is None or final > current[0]:
-                best[article.id] = (final, row, stale)
+            if current is None or value * factor > current[0]:
+                best[article.id] = (value * factor, score * factor, row, stale)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
         hits = []
-        for article_id, (score, row, stale) in ranked:
+        ceiling = 1.0
+        for article_id, (_value, score, row, stale) in ranked:
             article = self.articles[article_id]
             passage = self.records.get(row)
+            ceiling = min(ceiling, max(score, 0.0))
             hits.append(
                 Hit(
                     article_id=article_id,
                     title=article.title,
                     passage=passage["text"],
-                    score=float(round(min(max(score, 0.0), 1.0), 6)),
+                    score=float(round(ceiling, 6)),
                     language=article.language,
                     url=article.url,
                     stale=stale,

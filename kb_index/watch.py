@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from kb_index.articles import file_stamps
 from kb_index.builder import BuildResult, build
-from kb_index.embedder import Embedder, get_embedder
+from kb_index.embedder import Embedder
 from kb_index.errors import KnowledgeError
 from kb_index.nlp import warm_up_languages
 from kb_index.settings import KbSettings
@@ -36,9 +36,9 @@ def watch(
     """Update the index whenever the article folder changes, until ``stop`` is set."""
     settings = settings.with_model()
     stop = stop or threading.Event()
-    embedder = embedder or get_embedder(settings.model, settings.embed_precision)
+    embedder = embedder or settings.embedder()
     # load the model and the language pipelines now, not on the first edit
-    embedder.encode(["warm up"])
+    embedder.encode_query("warm up")
     warm_up_languages()
     seen: dict[str, tuple[int, int]] | None = None  # the folder as last updated from
     ready = False

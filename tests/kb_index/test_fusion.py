@@ -1,52 +1,100 @@
-"""Learned fusion weights: validation, fitting per language, cross-validated estimate."""
+"""Rank fusion: manifest values, the fused order, the confidence score, fitting and
+leave-one-corpus-out selection."""
 
 import numpy as np
 import pytest
 
 from kb_index.errors import KnowledgeError
-from kb_index.evaluation import LabelledQuery
-from kb_index.fusion import DEFAULT_DENSE_SHARE, UNKNOWN, FusionWeights, fit_dense_shares
+from kb_index.evaluation import LabelledQuery, in_split
+from kb_index.fusion import (
+    FusionWeights,
+    choose,
+    fit_fusion,
+    leave_one_corpus_out,
+)
 
 
-def test_manifest_weights_are_validated_and_completed() -> None:
-    assert FusionWeights.from_manifest(None).dense_share == DEFAULT_DENSE_SHARE
-    weights = FusionWeights.from_manifest({"zh": 0.0})
-    assert weights.share("zh") == 0.0 and weights.share("en") == DEFAULT_DENSE_SHARE["en"]
-    assert weights.share(None) == DEFAULT_DENSE_SHARE[UNKNOWN]
-    for bad in ({"de": 0.5}, {"en": 1.5}, {"en": "high"}, ["en"]):
-        with pytest.raises(KnowledgeError, match="bad fusion weights"):
+def test_manifest_values_are_validated_and_old_shares_fall_back() -> None:
+    assert FusionWeights.from_manifest(None) == FusionWeights()
+    assert FusionWeights.from_manifest({"en": 0.9, "zh": 0.1}) == FusionWeights()
+    custom = FusionWeights.from_manifest(
+        {"dense_weight": 0.7, "rank_constant": 10, "other_language": 0.25}
+    )
+    assert custom == FusionWeights(0.7, 10.0, 0.25)
+    assert FusionWeights.from_manifest(custom.to_manifest()) == custom
+    for bad in ({"dense_weight": 1.5}, {"dense_weight": "high"}, {"dense_weight": 0.5, "x": 1},
+                ["dense_weight"], {"dense_weight": 0.5, "other_language": -1}):
+        with pytest.raises(KnowledgeError, match="bad fusion settings"):
             FusionWeights.from_manifest(bad)
 
 
-def test_fuse_gives_way_to_the_side_that_found_something() -> None:
-    weights = FusionWeights({**DEFAULT_DENSE_SHARE, "en": 0.5})
-    nd = np.array([0.0, 0.0], dtype=np.float32)
-    nl = np.array([0.9, 0.3], dtype=np.float32)
-    assert np.allclose(weights.fuse(nd, nl, "en"), nl)  # dense found nothing: BM25 decides
-    assert np.allclose(weights.fuse(nl, nd, "en"), nl)
+def test_rank_values_reward_agreement_and_prefer_the_query_language() -> None:
+    weights = FusionWeights(dense_weight=0.6, rank_constant=5, other_language=0.5)
+    cosine = np.array([0.9, 0.8, 0.7, 0.1], dtype=np.float32)
+    lexical = np.array([0.2, 0.9, 0.0, 0.0], dtype=np.float32)
+    fused = weights.rank_values(cosine, lexical, None)
+    # second by dense and first by BM25 beats first by dense and second by BM25 (0.4 weight)
+    assert fused[1] < fused[0] and fused[0] > fused[2] > fused[3]
+    assert fused[0] == pytest.approx(0.6 / 6 + 0.4 / 7)
+    assert fused[2] == pytest.approx(0.6 / 8 + 0.4 / 10)  # no BM25 match: ranked last there
+    same = np.array([False, True, True, True])
+    preferred = weights.rank_values(cosine, lexical, same)
+    assert preferred[0] == pytest.approx(fused[0] * 0.5) and preferred[1] == fused[1]
+    assert int(np.argmax(preferred)) == 1
+    # only the order of the scores matters, not their scale
+    assert np.allclose(weights.rank_values(cosine * 0.1 + 0.8, lexical * 3, None), fused)
 
 
-def _queries(lang: str, n: int) -> list[LabelledQuery]:
-    return [LabelledQuery(f"{lang} question {i}", lang, frozenset({"right"})) for i in range(n)]
+def test_confidence_is_a_convex_mix_in_unit_range() -> None:
+    weights = FusionWeights(dense_weight=0.6)
+    dense = np.array([1.0, 0.0, 0.5], dtype=np.float32)
+    lexical = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    assert np.allclose(weights.confidence(dense, lexical), [1.0, 0.0, 0.3])
 
 
-def test_fit_picks_the_share_each_language_needs() -> None:
-    queries = _queries("zh", 8) + _queries("en", 8)
+def _corpus(name: str, n: int) -> list[LabelledQuery]:
+    return [LabelledQuery(f"{name} {i}", "en", frozenset({"right"})) for i in range(n)]
 
-    def rank(query: LabelledQuery, weights: FusionWeights) -> list[str]:
-        # zh is answered only with little dense share, en only with a lot
-        share = weights.share(query.lang)
-        good = share <= 0.1 if query.lang == "zh" else share >= 0.8
-        return ["right", "wrong"] if good else ["wrong", "other", "right"]
 
-    current = FusionWeights({**DEFAULT_DENSE_SHARE, "en": 0.5, "zh": 0.5})
-    weights, fits = fit_dense_shares(rank, queries, current)
-    assert weights.share("zh") <= 0.1 and weights.share("en") >= 0.8
-    by_lang = {f.language: f for f in fits}
-    for lang in ("en", "zh"):
-        fit = by_lang[lang]
-        assert fit.queries == 8 and fit.previous_share == 0.5
-        assert fit.mrr_previous == pytest.approx(1 / 3)
-        assert fit.mrr_fitted == fit.mrr_cross_validated == 1.0
-    assert by_lang["zh"].mrr_bm25 == 1.0 and by_lang["zh"].mrr_dense == pytest.approx(1 / 3)
-    assert weights.share("sv") == DEFAULT_DENSE_SHARE["sv"]  # no sv queries: left alone
+def test_fit_prefers_settings_that_never_fall_below_a_part() -> None:
+    corpora = {"a": _corpus("a", 4), "b": _corpus("b", 4), "c": _corpus("c", 4)}
+
+    def rank(q: LabelledQuery, weights: FusionWeights | str) -> list[str]:
+        good = ["right", "x"]
+        bad = ["x", "y", "right"]
+        if weights == "dense":
+            return good if not q.query.startswith("c") else bad
+        if weights == "lexical":
+            return bad if not q.query.startswith("c") else good
+        assert isinstance(weights, FusionWeights)
+        # corpus c needs a low dense weight, the others a high one; 0.6 serves all
+        if q.query.startswith("c"):
+            return good if weights.dense_weight <= 0.6 else bad
+        return good if weights.dense_weight >= 0.6 else bad
+
+    best, table, parts = fit_fusion(rank, corpora)
+    assert best.dense_weight == 0.6
+    assert parts["c"] == (pytest.approx(1 / 3), 1.0)
+    assert all(table[(0.6, k)][c] == 1.0 for k in (1.0, 60.0) for c in corpora)
+    # left out in turn, each corpus gets a setting fitted on the others only
+    held = leave_one_corpus_out(
+        table, parts, lambda name, w: (*parts[name], table[(w.dense_weight, w.rank_constant)][name], 4),
+        0.5,
+    )
+    fits = {fit.corpus: (fit, point) for fit, point in held}
+    assert fits["c"][1][0] >= 0.6  # fitted on a and b, which want a high dense weight
+    assert fits["a"][0].margin == 0.0
+    assert choose(table, parts, ["c"])[0] <= 0.6
+
+
+def test_splits_keep_reporting_queries_out_of_fitting() -> None:
+    queries = [
+        LabelledQuery("q1", "en", frozenset({"a"}), "fit"),
+        LabelledQuery("q2", "en", frozenset({"a"}), "report"),
+        LabelledQuery("q3", "en", frozenset({"a"}), ""),
+    ]
+    assert [q.query for q in in_split(queries, "fit")] == ["q1", "q3"]
+    assert [q.query for q in in_split(queries, "report")] == ["q2"]
+    assert len(in_split(queries, "all")) == 3
+    with pytest.raises(KnowledgeError, match="unknown split"):
+        in_split(queries, "test")

@@ -323,13 +323,13 @@ def test_repeated_queries_are_embedded_once_and_the_cache_is_bounded(
     build(settings)
     version = LiveIndex(settings).current
     calls: list[str] = []
-    real = version.embedder.encode
+    real = version.embedder.encode_query
 
-    def counting(texts: list[str], **kwargs: object) -> np.ndarray:
-        calls.extend(texts)
-        return real(texts)
+    def counting(text: str) -> np.ndarray:
+        calls.append(text)
+        return real(text)
 
-    monkeypatch.setattr(version.embedder, "encode", counting)
+    monkeypatch.setattr(version.embedder, "encode_query", counting)
     monkeypatch.setattr(search_module, "QUERY_CACHE", 2)
     first = version.search("return label free in Sweden")
     assert version.search("return label free in Sweden") == first
@@ -355,3 +355,18 @@ def test_embedding_precision_is_recorded_and_a_change_rebuilds(
 
     with pytest.raises(KnowledgeError, match="unknown embedding precision 'int4'"):
         SentenceTransformerEmbedder("any-model", KbSettings.from_env().embed_precision)
+
+
+def test_the_model_is_recorded_and_a_change_rebuilds(settings: KbSettings) -> None:
+    """A version names its model; an update with another model embeds every passage again
+    (the stored vectors would not match the new model's queries)."""
+    first = build(settings)
+    assert LiveIndex(settings).current.manifest["model"] == "hashing-256"
+    same = build(settings, incremental=True)
+    assert same.unchanged and same.embedded == 0
+    other = dataclasses.replace(settings, model="hashing-128")
+    result = build(other, incremental=True)
+    assert not result.incremental and result.embedded == result.passages == first.passages
+    current = LiveIndex(other).current
+    assert current.manifest["model"] == "hashing-128" and current.vectors.shape[1] == 128
+    assert current.search("return label free")[0].article_id == "returns-policy"
