@@ -39,6 +39,7 @@ _NUMBER_WORDS = {
     "一": 1, "二": 2, "兩": 2, "两": 2, "三": 3, "四": 4, "五": 5,
 }
 _DIGIT = re.compile(r"(?<![0-9])([1-5])(?![0-9])")
+_OUT_OF_FIVE = re.compile(r"\s*/\s*5(?![0-9])")
 _WORD = re.compile(r"[a-zåäöæø]+|[一二兩两三四五]", re.IGNORECASE)
 
 
@@ -52,8 +53,9 @@ def parse_rating(latest_message: Mapping[str, Any]) -> int | None:
     text = normalize(str(latest_message.get("text") or "")).strip().lower()
     if not text or len(text) > 40 or text.startswith("/"):
         return None
-    digits = _DIGIT.findall(text)
-    if len(set(digits)) == 1 and not re.search(r"[0-9]{2,}|[6-9]", text.replace("/5", "")):
+    scored = _OUT_OF_FIVE.sub("", text)  # "4/5", "3 / 5": the 5 is the scale, not a rating
+    digits = _DIGIT.findall(scored)
+    if len(set(digits)) == 1 and not re.search(r"[0-9]{2,}|[6-9]", scored):
         return int(digits[0])
     if digits or len(text.split()) > 2:  # a number word only in a short answer: "fem stjärnor"
         return None
