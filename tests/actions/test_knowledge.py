@@ -1,290 +1,252 @@
-"""Knowledge fallback actions against a real `kb serve` (tiny index, deterministic embedder)."""
+"""Knowledge fallback: the answer, the two-stage fallback, inside a form and with the service
+down; with a fake KnowledgeSearch that records what was asked, and the real HTTP client against
+a closed port."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
+import logging
 import socket
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.knowledge import (
     ActionKnowledgeFeedback,
     ActionKnowledgeSearch,
-    answer_from_knowledge,
+    best_guess,
     find_answer,
 )
-from kb_index.builder import build
-from kb_index.client import HttpKnowledgeClient
-from kb_index.service import create_app
-from kb_index.settings import KbSettings
-from tests.kb_index.conftest import write_articles
+from kb_index.errors import InvalidQuery, KnowledgeUnavailable
+from kb_index.types import Hit
+from tests.actions.helpers import names, run, slots_of
 from tests.support.trackers import make_tracker
 
+RETURNS = Hit(article_id="returns-sv", title="Returer", passage="Du har 30 dagar på dig.",
+              score=0.82, language="sv", url="https://help.nordvik.example/sv/returer",
+              stale=False)
+
+
+class FakeSearch:
+    """A KnowledgeSearch that answers with fixed hits (or an error) and records the queries."""
+
+    def __init__(self, hits: list[Hit] | None = None, error: Exception | None = None) -> None:
+        self.hits = hits or []
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+
+    def search(self, query: str, *, k: int = 5, lang: str | None = None,
+               audience: tuple[str, ...] = ("public",), tags: tuple[str, ...] = ()) -> list[Hit]:
+        self.calls.append({"query": query, "k": k, "lang": lang, "audience": audience})
+        if self.error is not None:
+            raise self.error
+        return list(self.hits)
+
 
 @pytest.fixture()
-def kb_url(tmp_path: Path) -> Iterator[str]:
-    """The real kb serve app on a free loopback port, in a thread."""
-    settings = dataclasses.replace(
-        KbSettings(),
-        source=write_articles(tmp_path / "articles"),
-        kb_dir=tmp_path / "kb",
-        model="hashing-256",
-        passage_chars=200,
-    )
-    build(settings)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    port = runner.addresses[0][1]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+def kb(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSearch]:
+    fake = FakeSearch()
+    monkeypatch.setattr(knowledge, "knowledge_client", lambda: fake)
+    monkeypatch.setenv("KB_MIN_SCORE", "0.5")
+    yield fake
 
 
-def _closed_url() -> str:
+def question(text: str = "kan jag skicka tillbaka en soffa?", *, language: str = "sv",
+             ranking: list[dict[str, Any]] | None = None, **kwargs: Any) -> Any:
+    slots = {"language": language, **kwargs.pop("slots", {})}
+    intent = kwargs.pop("intent", "out_of_scope")
+    return make_tracker(text=text, intent=intent, slots=slots,
+                        intent_ranking=ranking or [{"name": "out_of_scope", "confidence": 0.9}],
+                        **kwargs)
+
+
+async def test_an_answer_above_the_threshold_is_shown_and_asked_about(kb: FakeSearch) -> None:
+    kb.hits = [RETURNS]
+    messages, events = await run(ActionKnowledgeSearch(), question())
+    assert names(messages) == ["utter_kb_answer", "utter_kb_helped"]
+    assert {key: messages[0][key] for key in ("title", "passage", "url")} == {
+        "title": "Returer", "passage": "Du har 30 dagar på dig.",
+        "url": "https://help.nordvik.example/sv/returer"}
+    assert slots_of(events) == {"kb_article_id": "returns-sv", "pending_question": "kb_helpful"}
+    # the search goes out in the conversation's language, for public articles only
+    assert kb.calls == [{"query": "kan jag skicka tillbaka en soffa?", "k": 3, "lang": "sv",
+                         "audience": ("public",)}]
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh"])
+async def test_the_search_uses_the_conversations_language(kb: FakeSearch, language: str) -> None:
+    await run(ActionKnowledgeSearch(), question("sofa?", language=language))
+    assert kb.calls[0]["lang"] == language
+
+
+async def test_the_best_usable_hit_wins(kb: FakeSearch) -> None:
+    kb.hits = [
+        Hit("low", "Low", "low", 0.49, "sv", "https://x/low", False),
+        Hit("stale", "Stale", "stale", 0.99, "sv", "https://x/stale", True),
+        Hit("internal", "Internal", "internal", 0.98, "sv", "https://x/internal", False,
+            audience="internal"),
+        Hit("good", "Good", "good", 0.6, "sv", "https://x/good", False),
+        Hit("best", "Best", "best", 0.7, "sv", "https://x/best", False),
+    ]
+    messages, events = await run(ActionKnowledgeSearch(), question())
+    assert messages[0]["title"] == "Best"
+    assert slots_of(events)["kb_article_id"] == "best"
+
+
+async def test_a_long_passage_is_shortened_at_a_word(kb: FakeSearch) -> None:
+    kb.hits = [Hit("long", "Long", "word " * 400, 0.9, "en", "https://x/long", False)]
+    messages, _ = await run(ActionKnowledgeSearch(), question())
+    passage = messages[0]["passage"]
+    assert len(passage) <= 600 and passage.endswith("word…")
+
+
+async def test_nothing_found_with_an_intent_guess_asks_if_that_was_meant(kb: FakeSearch) -> None:
+    kb.hits = [Hit("low", "Low", "low", 0.2, "sv", "https://x/low", False)]
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4},
+               {"name": "check_order_status", "confidence": 0.3}]
+    messages, events = await run(ActionKnowledgeSearch(),
+                                 question("paket?", ranking=ranking, intent="nlu_fallback"))
+    assert names(messages) == ["utter_clarify_check_order_status"]
+    assert slots_of(events) == {"pending_question": "clarify"}
+
+
+async def test_nothing_found_with_a_faq_guess_names_the_topic(kb: FakeSearch) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq", "confidence": 0.35}]
+    selector = {"faq": {"response": {"intent_response_key": "faq/shipping_times"}}}
+    messages, events = await run(
+        ActionKnowledgeSearch(),
+        question("frakt?", ranking=ranking, response_selector=selector, intent="nlu_fallback"))
+    assert names(messages) == ["utter_clarify_faq_shipping_times"]
+    assert slots_of(events) == {"pending_question": "clarify"}
+
+
+async def test_nothing_found_without_a_guess_asks_to_rephrase(kb: FakeSearch) -> None:
+    ranking = [{"name": "out_of_scope", "confidence": 0.8},
+               {"name": "check_order_status", "confidence": 0.1}]
+    messages, events = await run(ActionKnowledgeSearch(), question(ranking=ranking))
+    assert names(messages) == ["utter_ask_rephrase"]
+    assert slots_of(events) == {"pending_question": "kb_rephrase"}
+
+
+async def test_the_rephrased_question_finding_nothing_offers_a_person(kb: FakeSearch) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4},
+               {"name": "cancel_order", "confidence": 0.3}]
+    tracker = question("jag menar en soffa", ranking=ranking,
+                       slots={"pending_question": "kb_rephrase"})
+    messages, events = await run(ActionKnowledgeSearch(), tracker)
+    assert names(messages) == ["utter_offer_human"]  # no second guess
+    assert slots_of(events) == {"pending_question": "human_offer",
+                                "human_offer_reason": "not_understood"}
+
+
+async def test_the_rephrased_question_can_still_be_answered(kb: FakeSearch) -> None:
+    kb.hits = [RETURNS]
+    tracker = question(slots={"pending_question": "kb_rephrase"})
+    messages, _ = await run(ActionKnowledgeSearch(), tracker)
+    assert names(messages) == ["utter_kb_answer", "utter_kb_helped"]
+
+
+async def test_inside_a_form_it_only_answers(kb: FakeSearch) -> None:
+    kb.hits = [RETURNS]
+    tracker = question(active_loop="order_status_form", slots={"requested_slot": "email"})
+    messages, events = await run(ActionKnowledgeSearch(), tracker)
+    assert names(messages) == ["utter_kb_answer"]
+    assert slots_of(events) == {"pending_question": None}
+    kb.hits = []
+    messages, events = await run(ActionKnowledgeSearch(), tracker)
+    assert names(messages) == ["utter_kb_no_answer"]
+    assert slots_of(events) == {"pending_question": None}
+
+
+async def test_the_service_down_is_said_and_a_person_offered(
+        kb: FakeSearch, caplog: pytest.LogCaptureFixture) -> None:
+    kb.error = KnowledgeUnavailable("kb serve is not answering")
+    messages, events = await run(ActionKnowledgeSearch(), question())
+    assert names(messages) == ["utter_kb_unavailable", "utter_offer_human"]
+    assert slots_of(events) == {"pending_question": "human_offer",
+                                "human_offer_reason": "knowledge_unavailable"}
+    assert "knowledge service is unavailable" in caplog.text
+    in_form = question(active_loop="cancel_form")
+    messages, events = await run(ActionKnowledgeSearch(), in_form)
+    assert names(messages) == ["utter_kb_unavailable"]
+    assert slots_of(events) == {"pending_question": None}
+
+
+async def test_the_real_client_against_a_closed_port(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-def _slots(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def _texts(dispatcher: CollectingDispatcher) -> list[str]:
-    return [str(m.get("text") or "") for m in dispatcher.messages]
-
-
-def test_answer_found_shows_passage_link_and_asks_if_it_helped(kb_url: str) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(
-        dispatcher,
-        "how many days do I have to return an item",
-        search=HttpKnowledgeClient(kb_url, timeout=10),
-        min_score=0.05,
-    )
-    texts = _texts(dispatcher)
-    assert "https://help.nordvik.example/articles/returns-policy" in texts[0]
-    assert "30 days" in texts[0]
-    assert texts[-1] == "Did that answer your question?"
-    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == [
-        "/affirm", "/deny", "/request_human",
-    ]
-    assert _slots(events) == {
-        "customer_language": "en", "kb_article_id": "returns-policy", "kb_declined": False,
-        "kb_offered_human": False,
-    }
-    assert not any(e.get("event") == "followup" for e in events)
-
-
-def test_swedish_question_gets_a_swedish_article_and_a_swedish_human_note(kb_url: str) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(
-        dispatcher,
-        "hur många dagar har jag på mig att returnera en vara",
-        search=HttpKnowledgeClient(kb_url, timeout=10),
-        min_score=0.05,
-    )
-    texts = _texts(dispatcher)
-    assert texts[0].startswith("Den här artikeln kan hjälpa dig: Returnera en vara")
-    assert "svenska" in texts[1]
-    assert texts[-1] == "Besvarade det din fråga?"
-    assert [b["title"] for b in dispatcher.messages[-1]["buttons"]] == [
-        "Ja", "Nej", "Prata med en kollega",
-    ]
-    assert _slots(events)["customer_language"] == "sv"
-    assert _slots(events)["kb_article_id"] == "retur-sv"
-
-
-def test_chinese_question_gets_the_chinese_article(kb_url: str) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(
-        dispatcher, "退貨期限是多久", search=HttpKnowledgeClient(kb_url, timeout=10),
-        min_score=0.05,
-    )
-    assert _slots(events)["kb_article_id"] == "returns-zh"
-    assert "中文" in _texts(dispatcher)[1]
-
-
-def test_below_threshold_goes_to_the_two_stage_fallback(kb_url: str) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(
-        dispatcher,
-        "how many days do I have to return an item",
-        search=HttpKnowledgeClient(kb_url, timeout=10),
-        min_score=1.01,
-    )
-    assert dispatcher.messages == []
-    assert events[-1] == FollowupAction("action_two_stage_fallback")
-    assert _slots(events)["kb_article_id"] is None
-
-
-def test_internal_articles_are_never_shown(kb_url: str) -> None:
-    answer = find_answer(
-        HttpKnowledgeClient(kb_url, timeout=10),
-        "agent refund authority goodwill limit",
-        language="en",
-        min_score=0.0,
-    )
-    assert answer is None or answer.article_id != "refund-authority"
-
-
-def test_knowledge_service_down_is_polite_logged_and_falls_back(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(
-        dispatcher,
-        "var är min retur",
-        search=HttpKnowledgeClient(_closed_url(), timeout=0.5),
-        min_score=0.3,
-    )
-    texts = _texts(dispatcher)
-    assert texts[0] == "Tyvärr kan jag inte söka i våra hjälpartiklar just nu."
-    assert all("Errno" not in t and "refused" not in t for t in texts)
-    assert events[-1] == FollowupAction("action_two_stage_fallback")
-    assert "knowledge service is unavailable" in caplog.text
-
-
-@pytest.fixture()
-def action_env(kb_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The action server's environment: KB_URL at the test's kb serve, a low KB_MIN_SCORE."""
-    monkeypatch.setenv("KB_URL", kb_url)
-    monkeypatch.setenv("KB_MIN_SCORE", "0.05")
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("KB_URL", closed)
     knowledge.knowledge_client.cache_clear()
-    yield
-    knowledge.knowledge_client.cache_clear()
+    try:
+        messages, _ = await run(ActionKnowledgeSearch(), question())
+    finally:
+        knowledge.knowledge_client.cache_clear()
+    assert names(messages) == ["utter_kb_unavailable", "utter_offer_human"]
 
 
-@pytest.mark.usefixtures("action_env")
-def test_search_action_reads_the_latest_message_and_env() -> None:
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text="how much does shipping within Sweden cost", intent="nlu_fallback")
-    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
-    assert _slots(events)["kb_article_id"] == "shipping-sweden"
+async def test_a_refused_query_counts_as_nothing_found(kb: FakeSearch) -> None:
+    kb.error = InvalidQuery("too long")
+    messages, _ = await run(ActionKnowledgeSearch(), question("x" * 1999))
+    assert names(messages) == ["utter_ask_rephrase"]
 
 
-def _after_feedback(tracker: Tracker) -> Tracker:
-    """The tracker as it is when the customer answers the rephrase request."""
-    tracker.events.insert(0, {"event": "action", "name": "action_knowledge_feedback"})
-    return tracker
+async def test_an_empty_message_is_not_searched(kb: FakeSearch) -> None:
+    messages, _ = await run(ActionKnowledgeSearch(), question("   "))
+    assert kb.calls == []
+    assert names(messages) == ["utter_ask_rephrase"]
 
 
-def test_after_a_declined_answer_a_second_miss_offers_a_person() -> None:
-    dispatcher = CollectingDispatcher()
-    tracker = _after_feedback(make_tracker(
-        text="blorp the flange", intent="nlu_fallback",
-        slots={"kb_declined": True, "customer_language": "nb"},
-    ))
-    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
-    assert _texts(dispatcher)[0].startswith("Vil du at jeg setter deg i kontakt")
-    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
-    assert events == [
-        SlotSet("kb_article_id", None), SlotSet("kb_declined", False),
-        SlotSet("kb_offered_human", True),
-    ]
+async def test_nothing_personal_is_logged(kb: FakeSearch,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    kb.hits = [RETURNS]
+    await run(ActionKnowledgeSearch(), question("min mejl är anna.berg@example.com, soffa?"))
+    kb.hits = []
+    await run(ActionKnowledgeSearch(), question("min mejl är anna.berg@example.com, soffa?"))
+    assert "anna.berg" not in caplog.text and "soffa" not in caplog.text
 
 
-@pytest.mark.usefixtures("action_env")
-def test_a_stale_decline_does_not_stop_a_new_search() -> None:
-    """kb_declined left over from an earlier answer: the customer moved on, so search again."""
-    dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text="how much does shipping within Sweden cost",
-                           intent="nlu_fallback", slots={"kb_declined": True})
-    tracker.events.insert(0, {"event": "action", "name": "utter_faq"})
-    events = ActionKnowledgeSearch().run(dispatcher, tracker, {})
-    assert _slots(events)["kb_article_id"] == "shipping-sweden"
-    assert _slots(events)["kb_declined"] is False
+async def test_no_to_the_answer_or_the_guess_asks_to_rephrase() -> None:
+    tracker = make_tracker(intent="deny", text="no", slots={"pending_question": "kb_helpful",
+                                                              "kb_article_id": "returns-sv"})
+    messages, events = await run(ActionKnowledgeFeedback(), tracker)
+    assert names(messages) == ["utter_kb_rephrase"]
+    assert slots_of(events) == {"kb_article_id": None, "pending_question": "kb_rephrase"}
 
 
-def test_feedback_yes_and_no() -> None:
-    dispatcher = CollectingDispatcher()
-    yes = ActionKnowledgeFeedback().run(
-        dispatcher, make_tracker(text="yes", intent="affirm", slots={"customer_language": "en"}), {}
-    )
-    assert _texts(dispatcher) == ["Great, glad that helped! Anything else I can do for you?"]
-    assert yes == [
-        SlotSet("kb_article_id", None), SlotSet("kb_declined", False),
-        SlotSet("kb_offered_human", False),
-    ]
-
-    dispatcher = CollectingDispatcher()
-    no = ActionKnowledgeFeedback().run(
-        dispatcher, make_tracker(text="nei", intent="deny", slots={"customer_language": "nb"}), {}
-    )
-    assert _texts(dispatcher) == [
-        "Beklager at det ikke hjalp.", "Kan du fortelle litt mer, med andre ord?",
-    ]
-    assert no == [
-        SlotSet("kb_article_id", None), SlotSet("kb_declined", True),
-        SlotSet("kb_offered_human", False),
-    ]
+# --- the guess ----------------------------------------------------------------------------------
 
 
-def test_feedback_no_to_the_offered_person() -> None:
-    dispatcher = CollectingDispatcher()
-    events = ActionKnowledgeFeedback().run(dispatcher, make_tracker(
-        text="nej tack", intent="deny",
-        slots={"customer_language": "sv", "kb_offered_human": True},
-    ), {})
-    assert _texts(dispatcher) == ["Inga problem. Kan jag hjälpa dig med något annat?"]
-    assert _slots(events) == {
-        "kb_article_id": None, "kb_declined": False, "kb_offered_human": False,
-    }
+def test_best_guess_walks_the_ranking() -> None:
+    def guess(*ranked: tuple[str, float], topic: str | None = None) -> str | None:
+        parse: dict[str, Any] = {"intent_ranking": [{"name": n, "confidence": c}
+                                                    for n, c in ranked]}
+        if topic is not None:
+            parse["response_selector"] = {"faq": {"response": {"intent_response_key": topic}}}
+        return best_guess(parse)
+
+    assert guess(("nlu_fallback", 0.5), ("greet", 0.3), ("start_return", 0.2)) == (
+        "utter_clarify_start_return")  # greet cannot be asked about; the next one can
+    assert guess(("nlu_fallback", 0.5), ("complaint", 0.1)) is None  # too unsure
+    assert guess(("faq", 0.4), topic="faq/gift_cards") == "utter_clarify_faq_gift_cards"
+    assert guess(("faq", 0.4), topic="faq/unknown_topic") is None
+    assert guess(("faq", 0.4)) is None
+    assert guess() is None
 
 
-class _NoSearch:
-    def search(self, query: str, **kwargs: Any) -> list[Any]:
-        raise AssertionError(f"searched for {query!r}: a person was asked for")
+def test_every_guess_has_its_response() -> None:
+    from catalogue.messages import get_catalogue
+
+    known = set(get_catalogue().names())
+    wanted = {f"utter_clarify_{name}" for name in knowledge.CLARIFIABLE_INTENTS}
+    wanted |= {f"utter_clarify_faq_{topic}" for topic in knowledge.FAQ_TOPICS}
+    assert wanted <= known, sorted(wanted - known)
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Jag vill prata med en människa", "sv"),
-        ("kan jag få chatta med en riktig person?", "sv"),
-        ("Jeg vil snakke med et menneske", "nb"),
-        ("kan jeg få prate med noen hos dere?", "nb"),
-        ("我想找真人客服", "zh"),
-        ("請幫我轉接客服", "zh"),
-    ],
-)
-def test_a_typed_request_for_a_person_hands_off_in_any_language(text: str, language: str) -> None:
-    dispatcher = CollectingDispatcher()
-    events = answer_from_knowledge(dispatcher, text, search=_NoSearch(), min_score=0.35)
-    # the message is taken back and logged again as request_human: the handoff rules follow
-    assert [e["event"] for e in events] == ["rewind", "action", "user", "slot"]
-    assert events[1]["name"] == "action_listen"
-    assert events[2]["text"] == text
-    assert events[2]["parse_data"]["intent"] == {"name": "request_human", "confidence": 1.0}
-    assert events[3] == SlotSet("customer_language", language)
-    assert dispatcher.messages == []
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("När har kundtjänst öppet på lördagar?", "sv"),
-        ("Hvordan kontakter jeg kundeservice?", "nb"),
-        ("客服的營業時間是什麼時候？", "zh"),
-    ],
-)
-def test_a_question_about_customer_service_is_not_a_request_for_a_person(
-    text: str, language: str
-) -> None:
-    assert knowledge.detect_language(text) == language
-    assert not knowledge.asks_for_person(text, language)
+def test_find_answer_returns_nothing_below_the_threshold() -> None:
+    search = FakeSearch([RETURNS])
+    assert find_answer(search, "q", language="sv", min_score=0.9) is None
+    found = find_answer(search, "q", language="sv", min_score=0.8)
+    assert found is not None and found.article_id == "returns-sv"
