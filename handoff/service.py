@@ -112,9 +112,11 @@ def start_handoff(request: HandoffRequest, settings: HandoffSettings,
         return HandoffOutcome("already_active", existing.id)
     reason = reason_text(request.reason)
     order = request.order
-    open_case = crm.find_open_case(request.conversation_id)
-    if open_case is not None:
-        case = crm.hand_off_case(open_case.id, reason)
+    # The conversation's open case (a return's, for example) is handed off only once the post
+    # is in Slack: if Slack fails, it stays open for its own follow-up instead of being closed.
+    reused = crm.find_open_case(request.conversation_id)
+    if reused is not None:
+        case = reused
     else:
         case = crm.open_case(
             subject=f"{request.channel.capitalize()} handoff: {reason}", channel=request.channel,
@@ -125,7 +127,8 @@ def start_handoff(request: HandoffRequest, settings: HandoffSettings,
     missing = settings.missing()
     if missing:
         logger.error("handoff case %s not posted to Slack: %s", case.id, missing)
-        crm.close_case(case.id, "not handed off: Slack handoff is not configured")
+        if reused is None:
+            crm.close_case(case.id, "not handed off: Slack handoff is not configured")
         return HandoffOutcome("unavailable", case.id)
     found, note = suggestions(request.question, request.language)
     context = HandoffContext(
@@ -140,12 +143,15 @@ def start_handoff(request: HandoffRequest, settings: HandoffSettings,
             channel=settings.channel, text=handoff_fallback_text(context),
             blocks=handoff_blocks(context), unfurl_links=False,
         )
-        crm.attach_slack_thread(case.id, str(posted.get("channel") or settings.channel),
-                                str(posted["ts"]))
+        thread = (str(posted.get("channel") or settings.channel), str(posted["ts"]))
     except (SlackApiError, SlackClientError, OSError, KeyError):
         logger.exception("handoff case %s could not be posted to Slack", case.id)
-        crm.close_case(case.id, "not handed off: Slack unavailable; follow up by e-mail")
+        if reused is None:
+            crm.close_case(case.id, "not handed off: Slack unavailable; follow up by e-mail")
         return HandoffOutcome("unavailable", case.id)
+    if reused is not None:
+        crm.hand_off_case(case.id, reason)
+    crm.attach_slack_thread(case.id, *thread)
     logger.info("conversation handed off as case %s (language %s)", case.id, request.language)
     return HandoffOutcome("started", case.id, agents_on_duty(now or datetime.now(timezone.utc)))
 
