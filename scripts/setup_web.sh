@@ -54,3 +54,16 @@ if [ ! -x "$HAPROXY" ] && ! command -v haproxy >/dev/null 2>&1; then
         || fail "apt-get install haproxy failed"
     command -v haproxy >/dev/null 2>&1 || [ -x "$HAPROXY" ] || fail "haproxy installed but not found; set HAPROXY_BIN"
 fi
+
+# A font with Traditional Chinese glyphs, so that the browser tests' screenshots (widget,
+# dashboard transcripts) show Chinese text instead of empty boxes. Optional: a warning only.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list :lang=zh-tw 2>/dev/null | grep -q .; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+        echo "setup-web: installing a Chinese font for the browser screenshots (fonts-wqy-microhei)"
+        apt-get update -qq >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 \
+            || echo "setup-web: could not install fonts-wqy-microhei; Chinese text shows as boxes in screenshots"
+    else
+        echo "setup-web: no Chinese font; install fonts-wqy-microhei for readable screenshots"
+    fi
+fi
