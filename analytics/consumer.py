@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="SQL broker: ingest what is there now, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from analytics.migrate import upgrade
 
     try:

@@ -6,6 +6,7 @@ The same plots go into `reports/kpi.md` and the dashboard.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,13 @@ OUTCOME_LABELS = {
     mapping.UNRESOLVED: "unresolved",
 }
 PLOTS = ("conversations", "rates", "csat", "handoff_times")
+
+
+def np_max(values: object) -> float:
+    """The largest value, NaN ignored."""
+    import numpy
+
+    return float(numpy.nanmax(numpy.asarray(values, dtype=float)))
 
 
 def _figure(width: float = 8.0, height: float = 3.4) -> tuple[Any, Any]:
@@ -100,11 +108,10 @@ def rates_png(report: Report) -> bytes:
             ("fallback rate (messages)", lambda k: k.fallback_rate, "#ef6c00"),
         ]
         for name, get, colour in series:
+            # no conversations in a bucket: a gap in the line, not a straight line across it
             values = [get(bucket.kpis) for bucket in report.series]
-            points = [(i, v * 100) for i, v in enumerate(values) if v is not None]
-            if points:
-                xs, ys = zip(*points, strict=True)
-                axes.plot(xs, ys, marker="o", markersize=3, label=name, color=colour)
+            ys = [v * 100 if v is not None else math.nan for v in values]
+            axes.plot(range(len(ys)), ys, marker="o", markersize=3, label=name, color=colour)
         _tick(axes, labels)
         axes.set_ylim(0, 130)  # room for the legend
         axes.set_yticks([0, 25, 50, 75, 100])
@@ -114,7 +121,7 @@ def rates_png(report: Report) -> bytes:
 
 
 def csat_png(report: Report) -> bytes:
-    figure, axes = _figure(5.0, 3.2)
+    figure, axes = _figure()
     total = report.total
     mean = f"{total.csat_mean:.2f}" if total.csat_mean is not None else "-"
     axes.set_title(f"CSAT ratings (mean {mean}, n={total.csat_ratings})")
@@ -128,6 +135,9 @@ def csat_png(report: Report) -> bytes:
         axes.bar(scores, [total.csat_distribution.get(s, 0) for s in scores],
                  color=["#c62828", "#ef6c00", "#fbc02d", "#7cb342", "#2e7d32"])
         axes.set_xticks(scores)
+        from matplotlib.ticker import MaxNLocator
+
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("rating")
         axes.set_ylabel("ratings")
     return _png(figure)
@@ -144,16 +154,17 @@ def handoff_times_png(report: Report) -> bytes:
         ("resolution, median", lambda k: k.resolution.median, "#6a1b9a", "-"),
         ("resolution, p90", lambda k: k.resolution.p90, "#6a1b9a", ":"),
     ):
-        points = [(i, value / 60) for i, bucket in enumerate(report.series)
-                  if (value := get(bucket.kpis)) is not None]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            axes.plot(xs, ys, marker="o", markersize=3, linestyle=style, color=colour, label=name)
+        values = [get(bucket.kpis) for bucket in report.series]
+        if any(v is not None for v in values):
+            ys = [v / 60 if v is not None else math.nan for v in values]
+            axes.plot(range(len(ys)), ys, marker="o", markersize=3, linestyle=style,
+                      color=colour, label=name)
             drawn = True
     if drawn:
         _tick(axes, labels)
         axes.set_ylabel("minutes")
-        axes.set_ylim(0, max(max(line.get_ydata()) for line in axes.get_lines()) * 1.35 + 0.1)
+        top = max(float(np_max(line.get_ydata())) for line in axes.get_lines())
+        axes.set_ylim(0, top * 1.35 + 0.1)
         axes.legend(fontsize=7, frameon=False, loc="upper left", ncol=2)
     else:
         axes.text(0.5, 0.5, "no handed-off conversation reached an agent in this range",

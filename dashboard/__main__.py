@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="default DASHBOARD_PORT or 8081")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     import uvicorn
 
     from analytics.migrate import upgrade
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             "the dashboard listens on %s, not on loopback; put TLS in front of it and set "
             "DASHBOARD_SECURE_COOKIES=1", host)
     uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info",
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False,
+                ws="none")  # no websockets here (and uvicorn's need a newer websockets than Rasa's)
     return 0
 
 

@@ -179,3 +179,38 @@ async def test_a_message_that_is_no_event_is_kept_and_acknowledged(
         reasons = [r for (r,) in conn.execute(select(db.rejected.c.reason))]
     assert len(reasons) == 1 and "JSON" in reasons[0]
     assert await queue_depth(rabbit) == 0
+
+
+@pytest.mark.slow
+async def test_the_real_rasa_server_streams_to_rabbitmq(
+        rabbit: RabbitSettings, writer: FactWriter, engine: Engine,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`make run` with RABBITMQ_URL: the endpoints file sends Rasa's events to the queue."""
+    from scripts.train import ensure_model
+    from tests.support.rasa_stack import start_rasa_stack
+    from tests.support.store import make_test_store, sqlite_url
+
+    model = await asyncio.to_thread(lambda: ensure_model(quiet=True).model)
+    store = make_test_store(sqlite_url(tmp_path_factory.mktemp("mq-store") / "store.db"))
+    env = {"RABBITMQ_URL": RABBIT_URL, "ANALYTICS_QUEUE": rabbit.queue,
+           "ANALYTICS_EXCHANGE": rabbit.exchange, "KB_URL": "http://127.0.0.1:9"}
+    consumer = RabbitConsumer(rabbit, writer, batch_size=100, flush_seconds=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await asyncio.wait_for(consumer.ready.wait(), 15)
+    try:
+        with start_rasa_stack(tmp_path_factory.mktemp("mq-stack"), str(store.engine.url), env,
+                              model=model) as stack:
+            await asyncio.to_thread(stack.say, "mq-customer", "hi")
+            await asyncio.to_thread(stack.say, "mq-customer", "how long does shipping take?")
+            events = len((await asyncio.to_thread(stack.tracker, "mq-customer"))["events"])
+            await wait_for(engine, events)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    with db.transaction(engine) as conn:
+        turns = conn.execute(select(db.turns.c.text, db.turns.c.channel)
+                             .order_by(db.turns.c.seq)).all()
+    assert [(t.text, t.channel) for t in turns] == [
+        ("hi", "rest"), ("how long does shipping take?", "rest")]
+    assert stored(engine) == events
