@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, UserUtteranceReverted
 
 import store
 from actions.handoff import (
