@@ -77,9 +77,8 @@ def _exempt(tree: ast.AST) -> set[int]:
     target's value."""
     roots: list[ast.AST] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and (_is_logger_call(node) or _is_regex_call(node)):
-            roots.append(node)
-        elif isinstance(node, ast.Raise):
+        logged = isinstance(node, ast.Call) and (_is_logger_call(node) or _is_regex_call(node))
+        if logged or isinstance(node, ast.Raise):
             roots.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]

@@ -78,7 +78,7 @@ def test_every_response_has_the_four_languages_with_the_same_placeholders(name: 
             f"{name} ({language}): placeholders {sorted(got)}, English has {sorted(wanted)}")
         buttons = variation.get("buttons") or []
         assert len(buttons) == len(english_buttons), f"{name} ({language}): buttons differ"
-        for mine, theirs in zip(buttons, english_buttons):
+        for mine, theirs in zip(buttons, english_buttons, strict=True):
             assert str(mine.get("title") or "").strip(), f"{name} ({language}): empty title"
             if str(theirs.get("payload", "")).startswith("/"):
                 assert mine.get("payload") == theirs.get("payload"), (
