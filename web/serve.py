@@ -16,7 +16,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from catalogue.messages import get_catalogue
 from nordvik.env import env_choice, env_int, env_str
+from nordvik.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +49,18 @@ class WebSettings:
         )
 
 
+def widget_labels() -> dict[str, dict[str, str]]:
+    """The widget's own labels in every language, from the message catalogue."""
+    words = get_catalogue()
+    return {language: {"subtitle": words.text("utter_part_widget_subtitle", language),
+                       "hint": words.text("utter_part_widget_hint", language)}
+            for language in LANGUAGES}
+
+
 def config_script(settings: WebSettings) -> str:
-    """The `/config.js` body: the widget's connection settings as a global."""
+    """The `/config.js` body: the widget's connection settings and labels as a global."""
     config = {"socketUrl": settings.socket_url, "socketPath": "/socket.io/",
-              "storage": settings.storage, "initPayload": "/greet"}
+              "storage": settings.storage, "initPayload": "/greet", "labels": widget_labels()}
     return f"window.NORDVIK_CHAT = {json.dumps(config)};\n"
 
 

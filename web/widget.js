@@ -4,14 +4,19 @@
   var config = window.NORDVIK_CHAT || {};
   var supported = ["en", "sv", "nb", "zh-TW"];
 
+  // The page's language: ?lang=sv in the address, else the browser's; the bot greets in it and
+  // keeps it until the customer writes in another language.
   function pageLanguage() {
-    var wanted = (navigator.language || "en").toLowerCase();
+    var asked = new URLSearchParams(window.location.search).get("lang");
+    var wanted = (asked || navigator.language || "en").toLowerCase();
     if (wanted.indexOf("zh") === 0) { return "zh-TW"; }
     if (wanted.indexOf("nb") === 0 || wanted.indexOf("no") === 0 || wanted.indexOf("nn") === 0) { return "nb"; }
     if (wanted.indexOf("sv") === 0) { return "sv"; }
     return supported[0];
   }
 
+  var language = pageLanguage();
+  var labels = (config.labels || {})[language.slice(0, 2)] || (config.labels || {}).en || {};
   var widget = { current: null };
   window.NordvikChat = {
     widget: widget,
@@ -27,11 +32,11 @@
     innerRef: widget,
     socketUrl: config.socketUrl,
     socketPath: config.socketPath || "/socket.io/",
-    customData: { language: pageLanguage() },
+    customData: { language: language },
     initPayload: config.initPayload || "/greet",
     title: "Nordvik Home",
-    subtitle: "Customer service",
-    inputTextFieldHint: "Type your question...",
+    subtitle: labels.subtitle || "",
+    inputTextFieldHint: labels.hint || "",
     showMessageDate: true,
     params: { storage: config.storage || "local" }
   }, null);

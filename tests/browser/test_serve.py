@@ -35,6 +35,19 @@ def test_config_script_is_json_for_the_widget() -> None:
     assert '"storage": "local"' in script
 
 
+def test_config_script_carries_the_widget_labels_in_every_language() -> None:
+    import json
+
+    from catalogue.messages import get_catalogue
+
+    script = config_script(WebSettings())
+    labels = json.loads(script[len("window.NORDVIK_CHAT = "):].rstrip().rstrip(";"))["labels"]
+    assert set(labels) == {"en", "sv", "nb", "zh"}
+    assert labels["sv"]["hint"] == get_catalogue().text("utter_part_widget_hint", "sv")
+    assert labels["zh"]["subtitle"] == "客服中心" and labels["en"]["subtitle"] == "Customer service"
+    assert len({entry["hint"] for entry in labels.values()}) == 4
+
+
 def test_missing_bundle_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BundleMissing, match="make setup-web"):
         build_app(WebSettings(bundle_path=tmp_path / "nope.js"))
