@@ -93,8 +93,10 @@ def store_unavailable(dispatcher: CollectingDispatcher, what: str) -> list[Event
 
 
 def customer_message_for_records(tracker: Tracker) -> str:
-    """The customer's latest message for the CRM history: e-mail addresses removed, capped."""
-    return clip(redact_emails(latest_text(tracker)), 2000)
+    """The customer's latest message for the CRM history: e-mail addresses removed, capped.
+    Addresses are removed before the cut, so that an address the cut splits leaves no piece."""
+    text = str((tracker.latest_message or {}).get("text") or "").strip()
+    return clip(redact_emails(text[: 2 * MAX_INPUT_CHARS]), MAX_INPUT_CHARS)
 
 
 def record_turn(tracker: Tracker, *, customer_id: int, order_number: str, answer: str) -> None:

@@ -156,6 +156,17 @@ async def test_the_recorded_turn_has_no_address(
     assert ANNA not in caplog.text
 
 
+async def test_an_address_cut_by_the_length_limit_leaves_no_piece(
+        test_store: OrderStore) -> None:
+    filler = "the lamp flickers " * 110  # 1980 characters; the address straddles 2000
+    tracker = make_tracker(slots=in_hand(test_store, "in_transit"), sender_id="conv-long",
+                           text=f"{filler}write to {ANNA} please")
+    await run(ActionCheckOrderStatus(), tracker)
+    recorded = interactions(test_store, "conv-long")[0][1]
+    assert recorded.startswith("the lamp flickers") and len(recorded) <= 2000
+    assert "anna" not in recorded and "@" not in recorded
+
+
 async def test_the_store_down_is_said_plainly(tmp_path: Path, test_store: OrderStore,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     slots = in_hand(test_store, "paid")
