@@ -22,7 +22,6 @@ from actions.common import (
     channel_of,
     conversation_language,
     latest_intent,
-    latest_text,
     store_unavailable,
 )
 from actions.verification import load_order_in_hand
@@ -98,8 +97,11 @@ class ActionForwardToAgent(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Mapping[str, Any]) -> list[EventType]:
         try:
-            result = forward_customer_message(tracker.sender_id, channel_of(tracker),
-                                              latest_text(tracker), HandoffSettings.from_env())
+            # The whole message (the channel caps its length): the agent reads all of it, and
+            # the record's addresses are removed before the store cuts it.
+            text = str((tracker.latest_message or {}).get("text") or "").strip()
+            result = forward_customer_message(tracker.sender_id, channel_of(tracker), text,
+                                              HandoffSettings.from_env())
         except StoreError:
             logger.exception("customer message not forwarded: the CRM store is unavailable")
             result = "not_delivered"

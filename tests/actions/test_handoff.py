@@ -292,6 +292,20 @@ async def test_customer_messages_go_to_the_thread_and_the_bot_stays_quiet(
     assert ours and not any(ANNA in line for line in ours)
 
 
+async def test_a_long_message_reaches_the_agent_whole_and_the_record_without_the_address(
+        test_store: OrderStore, slack: FakeSlackApi, on_duty: list[bool]) -> None:
+    await run(ActionHandoffToHuman(), asking())
+    case = test_store.find_open_handoff(CONVERSATION)
+    assert case is not None
+    text = "the lamp flickers " * 110 + f"write to {ANNA} please"  # the address straddles 2000
+    await run(ActionForwardToAgent(), asking("out_of_scope", text,
+                                             slots={"handoff_active": True}))
+    assert slack.posts(thread_ts=case.slack_thread_ts)[0]["text"] == f"Customer: {text}"
+    recorded = [t for d, t, _ in interactions(test_store, CONVERSATION) if d == "in"]
+    assert len(recorded) == 1 and "anna" not in recorded[0] and "@" not in recorded[0]
+    assert recorded[0].endswith("write to [e-mail] please")
+
+
 async def test_forward_after_the_case_was_closed_hands_back_to_the_bot(
         test_store: OrderStore, slack: FakeSlackApi, on_duty: list[bool]) -> None:
     await run(ActionHandoffToHuman(), asking())
