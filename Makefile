@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup setup-web run test test-fast lint typecheck seed migrate train kb-build \
         report demo-data \
-        bench-chat bench-kb bench-nlu bench-slack web clean
+        bench-chat bench-kb bench-nlu bench-slack profile-turn web clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,11 @@ train: setup ## Train the Rasa model when training data or config changed
 kb-build: setup ## Build the knowledge index (a new version, moved live when verified)
 	@$(VENV)/bin/kb build
 
-bench-chat: setup ## Latency/throughput of the REST channel at 1, 10 and 50 customers
+bench-chat: setup setup-web ## Capacity with think time (50-500 customers): this tree, the tree before the runtime work, plain rasa init
 	@$(PY) -m bench.chat_latency
+
+profile-turn: setup ## Profile one customer turn end to end (pyinstrument), before and after: reports/turn_profile_*.txt
+	@$(PY) -m bench.turn_profile
 
 bench-kb: setup ## Knowledge index: quality (shipped set, SweFAQ), latency, ANN recall, build and update
 	@$(PY) -m bench.kb_bench

@@ -9,6 +9,8 @@ recorded too, under the method name ``response_url``.
 Configure answers per test: ``fake.replies[(channel, ts)] = [messages]`` for
 ``conversations.replies``, ``fake.channel_members[channel]``, ``fake.usergroup_users[group]``,
 ``fake.users[user_id]``, or ``fake.fail[method] = "error_code"`` to make a method fail.
+``fake.delay[method] = 2.0`` makes a method answer 2 s late (a slow Slack API); the call is
+recorded when it arrives.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class FakeSlackApi:
         self.usergroup_users: dict[str, list[str]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.fail: dict[str, str] = {}
+        self.delay: dict[str, float] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
@@ -109,6 +112,8 @@ class FakeSlackApi:
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._record(method, params)
+        if self.delay.get(method):
+            time.sleep(self.delay[method])
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
         if method in ("chat.postMessage", "chat.postEphemeral"):
