@@ -7,6 +7,11 @@ missing it is held sealed). A verified order in hand needs no second check. Anyt
 not an order number (SQL, HTML, emoji, right-to-left text, 10,000 characters) gets the "that is
 not an order number" reply. After a digression (an FAQ answer, a knowledge answer, ...) the form
 asks again with a short reminder of what it still needs.
+
+On the e-mail channel the sender's address (sealed by mail.channel in the message metadata
+`sender`) is the e-mail given: the form asks only for the order number, an address typed in the
+mail is never used, and an order that is not the sender's gets exactly the reply an unknown order
+gets, then the question for the order number again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import actions_this_turn, order_store, slot_text
+from actions.common import actions_this_turn, channel_of, order_store, slot_text
 from actions.verification import (
     SLOT_EMAIL,
     SLOT_LOCKED,
@@ -53,6 +58,16 @@ def _held_email(tracker: Tracker) -> str | None:
     return unseal(tracker.get_slot(SLOT_EMAIL), purpose=EMAIL_PURPOSE)
 
 
+def sender_email(tracker: Tracker) -> str | None:
+    """On the e-mail channel, the sender's address (sealed in the message metadata): the e-mail
+    given for any order asked about there. None on every other channel."""
+    if channel_of(tracker) != "email":
+        return None
+    metadata = (tracker.latest_message or {}).get("metadata")
+    sealed = metadata.get("sender") if isinstance(metadata, dict) else None
+    return unseal(sealed, purpose=EMAIL_PURPOSE)
+
+
 class OrderFormValidation(FormValidationAction):
     """Order number, then e-mail, checked together; nothing when an order is in hand."""
 
@@ -66,6 +81,8 @@ class OrderFormValidation(FormValidationAction):
             return []
         if order_in_hand(tracker) is not None:
             return []
+        if sender_email(tracker) is not None:
+            return [SLOT_ORDER_NUMBER]
         return [SLOT_ORDER_NUMBER, SLOT_EMAIL]
 
     def validate_order_number(self, slot_value: Any, dispatcher: CollectingDispatcher,
@@ -81,9 +98,13 @@ class OrderFormValidation(FormValidationAction):
                 return {SLOT_ORDER_NUMBER: number, SLOT_EMAIL: None, SLOT_LOCKED: True}
         except StoreError:
             logger.exception("order store unavailable while checking the look-up limits")
-        held = _held_email(tracker)
+        sender = sender_email(tracker)
+        held = sender or _held_email(tracker)
         if held is not None:
             checked = check_pair(tracker, dispatcher, number, held)
+            if sender is not None and checked.order is None:
+                # By e-mail there is no address to correct: ask for the order number again.
+                return {**checked.slots, SLOT_ORDER_NUMBER: None}
             return {SLOT_ORDER_NUMBER: number, **checked.slots}
         return {SLOT_ORDER_NUMBER: number}
 
@@ -102,10 +123,13 @@ class OrderFormValidation(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:
+        typed = tracker.slots.get(SLOT_EMAIL)  # (validation changes the SDK's copy of the slots)
         events = await super().run(dispatcher, tracker, domain)
-        held = tracker.slots.get(SLOT_EMAIL)
-        if held is not None and unseal(held, purpose=EMAIL_PURPOSE) is None:
-            # An address typed while no e-mail was needed (the order was already in hand).
+        if any(event.get("name") == SLOT_EMAIL for event in events):
+            return events
+        if typed is not None and unseal(typed, purpose=EMAIL_PURPOSE) is None:
+            # An address typed while no e-mail was needed (the order was already in hand, or
+            # the mail's sender is the e-mail).
             events.append(SlotSet(SLOT_EMAIL, None))
         return events
 
