@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -76,8 +76,8 @@ class ActionAskCsat(Action):
 
 
 class ActionSubmitCsat(Action):
-    """The answer to the rating question: store the rating, or say it was skipped. (The comment
-    question follows by rule, action_ask_csat_comment.)"""
+    """The answer to the rating question: store the rating and ask for a comment
+    (action_ask_csat_comment follows), say it was skipped, or say what a rating looks like."""
 
     def name(self) -> str:
         return "action_submit_csat"
@@ -86,11 +86,15 @@ class ActionSubmitCsat(Action):
             domain: Mapping[str, Any]) -> list[EventType]:
         done: list[EventType] = [SlotSet("csat_due", False), SlotSet("csat_case_id", None)]
         skipped = latest_intent(tracker) in (SKIP_INTENT, "deny")
-        rating = None if skipped else parse_rating(tracker.latest_message or {})
-        if rating is None:
-            if skipped:
-                dispatcher.utter_message(response="utter_csat_skipped")
+        if skipped:
+            dispatcher.utter_message(response="utter_csat_skipped")
             return done
+        rating = parse_rating(tracker.latest_message or {})
+        if rating is None:
+            # Not a rating we can read ("10/10"): say what is needed; the question stays open
+            # for this one answer, and anything else moves on.
+            dispatcher.utter_message(response="utter_csat_rating_invalid")
+            return []
         try:
             order_store().record_csat(conversation_id=tracker.sender_id, rating=rating,
                                       customer_id=slot_int(tracker, "verified_customer"),
@@ -100,7 +104,7 @@ class ActionSubmitCsat(Action):
             dispatcher.utter_message(response="utter_csat_not_saved")
             return done
         logger.info("CSAT %s recorded (%s)", rating, channel_of(tracker))
-        return done
+        return [*done, FollowupAction("action_ask_csat_comment")]
 
 
 class ActionAskCsatComment(Action):

@@ -10,7 +10,8 @@ Flow (rules in data/rules/knowledge.yml; the bot's open question is the slot pen
   offered (human_offer). "No" to the guess also asks to rephrase.
 - Inside a form it only answers (or says it found nothing); the form then asks again.
 - "yes, that helped" ends politely (utter_kb_glad); "no" (`action_knowledge_feedback`) asks to
-  rephrase.
+  rephrase. A typed "yes" to the guess (`action_accept_guess`) takes the unclear message as the
+  guessed intent or FAQ topic.
 - The knowledge service down: a polite message, logged, and a person offered.
 """
 
@@ -22,7 +23,13 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    EventType,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -53,6 +60,7 @@ FAQ_TOPICS = ("shipping_times", "international_shipping", "returns_policy", "ref
               "cancellation_policy", "account_password", "privacy", "gift_cards",
               "contact_hours", "damaged_item")
 MIN_GUESS_CONFIDENCE = 0.15
+SLOT_GUESS = "clarify_guess"
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ class ActionKnowledgeSearch(Action):
         guess = best_guess(tracker.latest_message or {})
         if guess is not None:
             dispatcher.utter_message(response=guess)
-            return ask(CLARIFY)
+            return [SlotSet(SLOT_GUESS, guess), *ask(CLARIFY)]
         dispatcher.utter_message(response="utter_ask_rephrase")
         return ask(KB_REPHRASE)
 
@@ -179,3 +187,41 @@ class ActionKnowledgeFeedback(Action):
             domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(response="utter_kb_rephrase")
         return [SlotSet("kb_article_id", None), *ask(KB_REPHRASE)]
+
+
+def guessed_message(guess: str, text: str) -> dict[str, Any]:
+    """The parse data of the customer's unclear message as the intent (or FAQ topic) the bot
+    guessed and the customer confirmed."""
+    if guess.startswith("utter_clarify_faq_"):
+        topic = guess[len("utter_clarify_faq_"):]
+        key = f"faq/{topic}"
+        selected = {"response": {"intent_response_key": key, "utter_action": f"utter_{key}",
+                                 "responses": [], "confidence": 1.0}, "ranking": []}
+        return {"text": text, "intent": {"name": "faq", "confidence": 1.0},
+                "intent_ranking": [{"name": "faq", "confidence": 1.0}], "entities": [],
+                "response_selector": {"all_retrieval_intents": ["faq"], "faq": selected}}
+    intent = guess[len("utter_clarify_"):]
+    return {"text": text, "intent": {"name": intent, "confidence": 1.0},
+            "intent_ranking": [{"name": intent, "confidence": 1.0}], "entities": []}
+
+
+class ActionAcceptGuess(Action):
+    """A typed "yes" to "did you mean ...?": the unclear message is taken as what the bot
+    guessed (the buttons send the guessed intent or question themselves), and the rules for it
+    take over, the way Rasa's two-stage fallback re-logs a clarified message."""
+
+    def name(self) -> str:
+        return "action_accept_guess"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        guess = str(tracker.get_slot(SLOT_GUESS) or "")
+        unclear = next(
+            (str(event.get("text") or "") for event in reversed(tracker.events[:-1])
+             if event.get("event") == "user"), "")
+        if not guess.startswith("utter_clarify_") or not unclear:
+            dispatcher.utter_message(response="utter_out_of_context_affirm")
+            return []
+        return [UserUtteranceReverted(), ActionExecuted("action_listen"),
+                UserUttered(unclear, parse_data=guessed_message(guess, unclear)),
+                SlotSet(SLOT_GUESS, None)]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SLOT_LANGUAGE, latest_text
@@ -14,8 +14,9 @@ from nordvik.languages import requested_language
 
 
 class ActionChangeLanguage(Action):
-    """Set the conversation's language to the one asked for; utter_language_changed (next, by
-    rule) then confirms in it. A language the bot does not write is said to be unsupported."""
+    """Set the conversation's language to the one asked for, then utter_language_changed confirms
+    in it (a follow-up action: it runs once the slot is set). A language the bot does not write
+    is said to be unsupported, and nothing changes."""
 
     def name(self) -> str:
         return "action_change_language"
@@ -26,4 +27,4 @@ class ActionChangeLanguage(Action):
         if wanted is None:
             dispatcher.utter_message(response="utter_language_unsupported")
             return []
-        return [SlotSet(SLOT_LANGUAGE, wanted)]
+        return [SlotSet(SLOT_LANGUAGE, wanted), FollowupAction("utter_language_changed")]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,8 @@ async def test_a_rating_is_stored_with_the_customer_and_the_case(test_store: Ord
                                   "verified_customer": float(customer or 0),
                                   "csat_case_id": float(case.id)})
     messages, events = await run(ActionSubmitCsat(), tracker)
-    assert messages == []  # the comment question follows by rule
+    assert messages == []  # the comment question follows: action_ask_csat_comment
+    assert FollowupAction("action_ask_csat_comment") in events
     assert ratings(test_store) == [("conv-csat", 4, None, customer, case.id)]
     assert slots_of(events) == {"csat_due": False, "csat_case_id": None}
 
@@ -113,7 +114,8 @@ async def test_an_unreadable_rating_stores_nothing(test_store: OrderStore) -> No
                            slots={"pending_question": "csat_rating"})
     messages, events = await run(ActionSubmitCsat(), tracker)
     assert ratings(test_store) == []
-    assert SlotSet("csat_due", False) in events
+    assert names(messages) == ["utter_csat_rating_invalid"]  # no comment question follows
+    assert events == []  # the question stays open for this one answer
 
 
 async def test_the_store_down_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from actions import knowledge
 from actions.knowledge import (
+    ActionAcceptGuess,
     ActionKnowledgeFeedback,
     ActionKnowledgeSearch,
     best_guess,
@@ -108,7 +109,8 @@ async def test_nothing_found_with_an_intent_guess_asks_if_that_was_meant(kb: Fak
     messages, events = await run(ActionKnowledgeSearch(),
                                  question("paket?", ranking=ranking, intent="nlu_fallback"))
     assert names(messages) == ["utter_clarify_check_order_status"]
-    assert slots_of(events) == {"pending_question": "clarify"}
+    assert slots_of(events) == {"pending_question": "clarify",
+                                "clarify_guess": "utter_clarify_check_order_status"}
 
 
 async def test_nothing_found_with_a_faq_guess_names_the_topic(kb: FakeSearch) -> None:
@@ -118,7 +120,8 @@ async def test_nothing_found_with_a_faq_guess_names_the_topic(kb: FakeSearch) ->
         ActionKnowledgeSearch(),
         question("frakt?", ranking=ranking, response_selector=selector, intent="nlu_fallback"))
     assert names(messages) == ["utter_clarify_faq_shipping_times"]
-    assert slots_of(events) == {"pending_question": "clarify"}
+    assert slots_of(events) == {"pending_question": "clarify",
+                                "clarify_guess": "utter_clarify_faq_shipping_times"}
 
 
 async def test_nothing_found_without_a_guess_asks_to_rephrase(kb: FakeSearch) -> None:
@@ -250,3 +253,36 @@ def test_find_answer_returns_nothing_below_the_threshold() -> None:
     assert find_answer(search, "q", language="sv", min_score=0.9) is None
     found = find_answer(search, "q", language="sv", min_score=0.8)
     assert found is not None and found.article_id == "returns-sv"
+
+
+@pytest.mark.parametrize(("guess", "intent", "topic"), [
+    ("utter_clarify_check_order_status", "check_order_status", None),
+    ("utter_clarify_request_human", "request_human", None),
+    ("utter_clarify_faq_shipping_times", "faq", "faq/shipping_times"),
+])
+async def test_a_typed_yes_takes_the_unclear_message_as_the_guess(
+        guess: str, intent: str, topic: str | None) -> None:
+    history = [{"event": "user", "text": "frakt eller paket?",
+                "parse_data": {"intent": {"name": "nlu_fallback"}}},
+               {"event": "bot", "text": "Menar du ...?"}]
+    tracker = make_tracker(intent="affirm", text="ja", history=history,
+                           slots={"pending_question": "clarify", "clarify_guess": guess})
+    messages, events = await run(ActionAcceptGuess(), tracker)
+    assert messages == []
+    kinds = [event["event"] for event in events]
+    assert kinds[:3] == ["rewind", "action", "user"]
+    relogged = events[2]
+    assert relogged["text"] == "frakt eller paket?"
+    assert relogged["parse_data"]["intent"]["name"] == intent
+    if topic is not None:
+        selected = relogged["parse_data"]["response_selector"]["faq"]["response"]
+        assert selected["intent_response_key"] == topic
+        assert selected["utter_action"] == f"utter_{topic}"
+    assert slots_of(events) == {"clarify_guess": None}
+
+
+async def test_a_typed_yes_without_a_guess_gets_one_polite_reply() -> None:
+    tracker = make_tracker(intent="affirm", text="yes", slots={"pending_question": "clarify"})
+    messages, events = await run(ActionAcceptGuess(), tracker)
+    assert names(messages) == ["utter_out_of_context_affirm"]
+    assert events == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.language import ActionChangeLanguage
 from tests.actions.helpers import names, run
@@ -20,8 +20,8 @@ from tests.support.trackers import make_tracker
 async def test_the_requested_language_is_set(text: str, language: str) -> None:
     tracker = make_tracker(intent="change_language", text=text, slots={"language": "en"})
     messages, events = await run(ActionChangeLanguage(), tracker)
-    assert messages == []  # utter_language_changed follows by rule, in the new language
-    assert events == [SlotSet("language", language)]
+    assert messages == []  # utter_language_changed follows, once the slot holds the language
+    assert events == [SlotSet("language", language), FollowupAction("utter_language_changed")]
 
 
 @pytest.mark.parametrize("text", ["auf Deutsch bitte", "en français", "English or Swedish?",
