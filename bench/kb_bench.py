@@ -24,6 +24,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `kb` sets it (kb_index/cli.py)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -191,15 +192,17 @@ class CachedRanker:
     scores) computed once per query, so many fusion settings are scored cheaply; the ranking
     itself is the product's (IndexVersion._hits)."""
 
-    def __init__(self, version: IndexVersion) -> None:
+    def __init__(self, version: IndexVersion, language_filter: bool = False) -> None:
         self.version = version
+        self.language_filter = language_filter  # search only the query's language (as the bot)
         self._cache: dict[str, Any] = {}
         self.today = datetime.now(timezone.utc).date()
 
     def __call__(self, q: LabelledQuery, weights: FusionWeights | str) -> list[str]:
         scored = self._cache.get(q.query)
         if scored is None:
-            scored = self.version.candidates(q.query, k=10, audience=AUDIENCES)
+            lang = q.lang if self.language_filter else None
+            scored = self.version.candidates(q.query, k=10, lang=lang, audience=AUDIENCES)
             self._cache[q.query] = scored
         if scored is None:
             return []
@@ -270,6 +273,10 @@ def run_quality(args: argparse.Namespace) -> None:
                     (f"shipped/{lang}, report split", [q for q in report if q.lang == lang])
                     for lang in ("en", "sv", "nb", "zh")
                 ]
+                filtered = CachedRanker(version, language_filter=True)
+                for retriever, metrics in _eval_modes(filtered, report).items():
+                    rows.append(("shipped, report split, searched in the query's language "
+                                 "(as the bot)", label, retriever, len(report), metrics))
             for set_name, subset in sets:
                 for retriever, metrics in _eval_modes(ranker, subset).items():
                     rows.append((set_name, label, retriever, len(subset), metrics))

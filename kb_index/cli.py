@@ -18,7 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 def _quiet_environment() -> None:
+    # OMP_WAIT_POLICY: idle OpenMP threads (e5 engine, FAISS) sleep instead of spinning; on two
+    # busy cores spinning turned an 8-passage update embedding into 5-8 s (set before the
+    # runtimes load: they read it once)
     for name, value in (
+        ("OMP_WAIT_POLICY", "PASSIVE"),
         ("HF_HUB_OFFLINE", "1"),
         ("TRANSFORMERS_OFFLINE", "1"),
         ("TOKENIZERS_PARALLELISM", "false"),
