@@ -1,0 +1,7 @@
+"""`python -m mail`: the SMTP receiver of the e-mail channel (mail/receiver.py)."""
+
+import sys
+
+from mail.receiver import main
+
+sys.exit(main())
