@@ -89,6 +89,8 @@ Nordvik support is running.
   Chat widget (demo store):  http://localhost:{web_port}/
   Rasa REST channel:         {rest}
   Knowledge search:          http://localhost:{kb_port}/search?q=return+window
+  Analytics dashboard:       http://localhost:{env.get('DASHBOARD_PORT', '8081')}/
+                             (first user `lead`, password in var/secrets/dashboard_lead_password)
   Service logs:              {run_dir / 'logs'}/<service>.log
   Service status:            {VENV_BIN / 'supervisorctl'} -c {run_dir / 'supervisord.conf'} status
   Rasa HTTP API (agents' tools only): add ?token=$RASA_TOKEN (else var/secrets/rasa_token)
