@@ -98,9 +98,27 @@ Talk to the bot:
   curl -s {rest} -H 'Content-Type: application/json' \\
        -d '{{"sender": "me", "message": "where is my order?"}}'
   (sample order numbers with their e-mails are listed above, under the store step)
+{_mail_usage(env)}
 Press Ctrl-C to stop everything.
 """,
         flush=True,
+    )
+
+
+def _mail_usage(env: dict[str, str]) -> str:
+    """How to send the e-mail receiver a test mail (mail/send_test.py)."""
+    from mail.settings import MailSettings
+    from nordvik.env import SettingsError
+
+    try:
+        settings = MailSettings.from_env(env)
+    except SettingsError as error:
+        return f"E-mail channel: not usable ({error})"
+    return (
+        f"E-mail: the SMTP receiver takes mail for {', '.join(settings.recipients)} on "
+        f"{settings.host}:{settings.port}; replies go to {settings.smtp.describe()}\n"
+        f"  {VENV_BIN / 'python'} -m mail.send_test --from <an e-mail from the store's table> "
+        '"Where is my order <its order number>?"'
     )
 
 
@@ -124,6 +142,9 @@ def _supervise(env: dict[str, str]) -> int:
     from rasa_addons.rasa_server import api_token
 
     env.setdefault("RASA_TOKEN", api_token(env))
+    # The e-mail receiver's secret for the channel's webhook: one value for both processes.
+    env.setdefault("MAIL_WEBHOOK_TOKEN",
+                   secret("mail_webhook_token", "MAIL_WEBHOOK_TOKEN", env=env))
     endpoints = write_endpoints(env)
     services = describe(env, settings, endpoints, run_dir)
     for reason in skipped(env):
