@@ -130,6 +130,11 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
         ),
     ]
     services.append(Service(
+        # SMTP on loopback (MAIL_HOST:MAIL_PORT); hands each stored mail to Rasa's e-mail channel
+        name="mail_receiver", title="e-mail receiver (SMTP)", argv=(PYTHON, "-m", "mail"),
+        priority=500,
+    ))
+    services.append(Service(
         name="web", title="demo store page",
         argv=(PYTHON, "-m", "web.serve", "--port", web_port),
         health_url=f"http://127.0.0.1:{web_port}/", priority=500,
