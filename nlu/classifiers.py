@@ -1,16 +1,27 @@
-"""A linear intent classifier over the pipeline's dense and sparse sentence features.
+"""A linear intent classifier that also picks the FAQ answer (Rasa's ResponseSelector contract).
 
     - name: nlu.classifiers.LinearIntentClassifier
-      C: 10.0              # inverse L2 regularisation strength of the logistic regression
-      dense_weight: 1.0    # scale of the (unit-length) dense block relative to the sparse block
+      C: 10.0                   # inverse L2 regularisation strength of the logistic regression
+      dense_weight: 1.0         # scale of the (unit-length) dense block against the sparse block
+      class_weight: null        # or "balanced"
+      retrieval_intents: true   # fold `faq/<topic>` labels into the classifier (see below)
       max_iter: 300
       ranking_length: 10
 
 Sparse sentence features (e.g. CountVectorsFeaturizer counts) are reweighted with a sublinear
 TF-IDF fitted on the training data and scaled to unit length; dense sentence features (e.g.
 nlu.featurizers.SentenceEmbeddingFeaturizer) are scaled to unit length and by `dense_weight`.
-A multinomial logistic regression gives calibrated probabilities, so FallbackClassifier can
-threshold the intent confidence. DIET can still run for entities in the same pipeline.
+A multinomial logistic regression (nlu.linear, scikit-learn's objective fitted faster) gives
+calibrated probabilities, so FallbackClassifier can threshold the intent confidence.
+
+Retrieval intents (`faq`): with `retrieval_intents: true` every `faq/<topic>` is a class of its
+own. The intent `faq` gets the probability of its most likely topic, the confidence that the
+answer given is the right one, so FallbackClassifier's threshold also sends an unsure topic to
+the knowledge fallback. `parse_data["response_selector"]` is filled exactly as Rasa's
+ResponseSelector fills it (`all_retrieval_intents`, and per retrieval intent `response`
+{responses, confidence, intent_response_key, utter_action} and `ranking`), so `utter_faq`
+(ActionRetrieveResponse) and `rasa test` work unchanged; the topic confidences there are
+conditional on the retrieval intent (they sum to 1 over its topics).
 """
 
 from __future__ import annotations
@@ -26,14 +37,31 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    RESPONSE_IDENTIFIER_DELIMITER,
+    TEXT,
+)
+from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+
+from nlu.linear import SoftmaxRegression, fit_softmax
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +84,12 @@ def _sentence_blocks(message: Message) -> tuple[scipy.sparse.spmatrix | None, np
     return sparse_matrix, dense_matrix
 
 
+def _retrieval_parts(label: str) -> tuple[str, str] | None:
+    """("faq", "shipping_times") for "faq/shipping_times"; None for a plain intent."""
+    intent, delimiter, topic = label.partition(RESPONSE_IDENTIFIER_DELIMITER)
+    return (intent, topic) if delimiter and intent and topic else None
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LinearIntentClassifier(IntentClassifier, GraphComponent):
     """Multinomial logistic regression over TF-IDF-weighted sparse + unit dense features."""
@@ -73,9 +107,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return {
             "C": 10.0,
             "dense_weight": 1.0,
+            "class_weight": None,
+            "retrieval_intents": True,
             "max_iter": 300,
             "tol": 1e-4,
-            "random_state": 42,
             "ranking_length": 10,
         }
 
@@ -85,9 +120,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         *,
-        model: LogisticRegression | None = None,
+        model: SoftmaxRegression | None = None,
         tfidf: TfidfTransformer | None = None,
         layout: _FeatureLayout | None = None,
+        retrieval_intents: list[str] | None = None,
+        responses: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._validate(self.config)
@@ -96,6 +133,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.model = model
         self.tfidf = tfidf
         self.layout = layout
+        self.retrieval_intents = retrieval_intents or []
+        self.responses = responses or {}
 
     @staticmethod
     def _validate(config: dict[str, Any]) -> None:
@@ -112,6 +151,16 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                     f"LinearIntentClassifier: {key} must be a non-negative integer, "
                     f"got {value!r}"
                 )
+        if config["class_weight"] not in (None, "balanced"):
+            raise InvalidConfigException(
+                "LinearIntentClassifier: class_weight must be null or 'balanced', "
+                f"got {config['class_weight']!r}"
+            )
+        if not isinstance(config["retrieval_intents"], bool):
+            raise InvalidConfigException(
+                "LinearIntentClassifier: retrieval_intents must be true or false, "
+                f"got {config['retrieval_intents']!r}"
+            )
 
     @classmethod
     def create(
@@ -123,7 +172,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _matrix(self, messages: list[Message], *, fit: bool) -> scipy.sparse.csr_matrix:
+    def _blocks(
+        self, messages: list[Message], *, fit: bool
+    ) -> tuple[scipy.sparse.csr_matrix | None, np.ndarray | None]:
+        """The TF-IDF-weighted sparse block and the unit-length dense block of the messages."""
         sparse_rows: list[scipy.sparse.spmatrix | None] = []
         dense_rows: list[np.ndarray | None] = []
         for message in messages:
@@ -135,19 +187,25 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             dense_dim = next((d.shape[1] for d in dense_rows if d is not None), 0)
             self.layout = _FeatureLayout(sparse_dim, dense_dim)
         assert self.layout is not None
-        blocks: list[scipy.sparse.spmatrix] = []
+        if not self.layout.sparse_dim and not self.layout.dense_dim:
+            raise InvalidConfigException(
+                "LinearIntentClassifier found no sentence features for the text; add a "
+                "featurizer (e.g. CountVectorsFeaturizer, SentenceEmbeddingFeaturizer) before it"
+            )
+        sparse_block: scipy.sparse.csr_matrix | None = None
+        dense_block: np.ndarray | None = None
         if self.layout.sparse_dim:
             rows = [
                 m if m is not None and m.shape[1] == self.layout.sparse_dim
                 else scipy.sparse.csr_matrix((1, self.layout.sparse_dim))
                 for m in sparse_rows
             ]
-            sparse_block = scipy.sparse.vstack(rows).tocsr()
+            stacked = scipy.sparse.vstack(rows).tocsr()
             if fit:
                 self.tfidf = TfidfTransformer(sublinear_tf=True)
-                self.tfidf.fit(sparse_block)
+                self.tfidf.fit(stacked)
             assert self.tfidf is not None
-            blocks.append(self.tfidf.transform(sparse_block))
+            sparse_block = scipy.sparse.csr_matrix(self.tfidf.transform(stacked))
         if self.layout.dense_dim:
             dense_block = np.vstack(
                 [
@@ -157,18 +215,27 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 ]
             )
             dense_block = normalize(dense_block) * float(self.config["dense_weight"])
-            blocks.append(scipy.sparse.csr_matrix(dense_block))
-        if not blocks:
-            raise InvalidConfigException(
-                "LinearIntentClassifier found no sentence features for the text; add a "
-                "featurizer (e.g. CountVectorsFeaturizer, SentenceEmbeddingFeaturizer) before it"
-            )
-        return scipy.sparse.hstack(blocks).tocsr()
+        return sparse_block, dense_block
+
+    def _label(self, example: Message) -> str:
+        intent = str(example.get(INTENT))
+        key = example.get(INTENT_RESPONSE_KEY)
+        if self.config["retrieval_intents"] and key and intent in self.retrieval_intents:
+            return str(key)
+        return intent
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit the classifier on the intent examples that have a text."""
+        if self.config["retrieval_intents"]:
+            self.retrieval_intents = sorted(training_data.retrieval_intents)
+            self.responses = {
+                name: list(responses)
+                for name, responses in training_data.responses.items()
+                if (parts := _retrieval_parts(util.template_key_to_intent_response_key(name)))
+                and parts[0] in self.retrieval_intents
+            }
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        labels = [e.get(INTENT) for e in examples]
+        labels = [self._label(e) for e in examples]
         if len(set(labels)) < 2:
             logger.warning(
                 "LinearIntentClassifier needs at least two intents with examples, found %s; "
@@ -176,39 +243,94 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 len(set(labels)),
             )
             return self._resource
-        features = self._matrix(examples, fit=True)
-        self.model = LogisticRegression(
+        sparse, dense = self._blocks(examples, fit=True)
+        self.model = fit_softmax(
+            sparse,
+            dense,
+            labels,
             C=float(self.config["C"]),
+            class_weight=self.config["class_weight"],
             max_iter=int(self.config["max_iter"]),
             tol=float(self.config["tol"]),
-            random_state=self.config["random_state"],
-            solver="lbfgs",
-            multi_class="multinomial",
         )
-        self.model.fit(features, labels)
+        logger.debug("LinearIntentClassifier: %s classes, %s L-BFGS iterations",
+                     len(self.model.classes_), self.model.n_iter)
         self.persist()
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Set the intent and the intent ranking of each message."""
+        """Set the intent, the intent ranking and, for retrieval intents, the chosen answer."""
         if self.model is None or not messages:
             for message in messages:
                 message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
             return messages
-        probabilities = self.model.predict_proba(self._matrix(messages, fit=False))
-        classes = list(self.model.classes_)
-        ranking_length = int(self.config["ranking_length"])
+        probabilities = self.model.predict_proba(*self._blocks(messages, fit=False))
+        classes = [str(label) for label in self.model.classes_]
         for message, row in zip(messages, probabilities, strict=True):
-            order = np.argsort(-row)
-            if ranking_length:
-                order = order[:ranking_length]
-            ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]
-            message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            self._set_prediction(message, classes, row)
         return messages
 
+    def _set_prediction(self, message: Message, classes: list[str], row: np.ndarray) -> None:
+        intents: dict[str, float] = {}
+        topics: dict[str, list[tuple[str, float]]] = {name: [] for name in self.retrieval_intents}
+        for label, probability in zip(classes, row, strict=True):
+            value = float(probability)
+            parts = _retrieval_parts(label)
+            if parts and parts[0] in topics:
+                topics[parts[0]].append((label, value))
+                # The retrieval intent is as likely as its most likely topic: the answer given.
+                intents[parts[0]] = max(intents.get(parts[0], 0.0), value)
+            else:
+                intents[label] = value
+        ranking = [
+            {"name": name, "confidence": confidence}
+            for name, confidence in sorted(intents.items(), key=lambda item: -item[1])
+        ]
+        ranking_length = int(self.config["ranking_length"])
+        if ranking_length:
+            ranking = ranking[:ranking_length]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        if self.retrieval_intents:
+            self._set_response_selection(message, topics)
+
+    def _set_response_selection(
+        self, message: Message, topics: dict[str, list[tuple[str, float]]]
+    ) -> None:
+        selector = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
+        selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = list(self.retrieval_intents)
+        ranking_length = int(self.config["ranking_length"])
+        for retrieval_intent, scored in topics.items():
+            if not scored:
+                continue
+            total = sum(value for _, value in scored) or 1.0
+            ordered = sorted(scored, key=lambda item: -item[1])
+            ranking = [
+                {PREDICTED_CONFIDENCE_KEY: value / total, INTENT_RESPONSE_KEY: label}
+                for label, value in (ordered[:ranking_length] if ranking_length else ordered)
+            ]
+            best_key = ordered[0][0]
+            template = util.intent_response_key_to_template_key(best_key)
+            responses = self.responses.get(template) or [{TEXT: best_key}]
+            selector[retrieval_intent] = {
+                RESPONSE_SELECTOR_PREDICTION_KEY: {
+                    RESPONSE_SELECTOR_RESPONSES_KEY: responses,
+                    PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY],
+                    INTENT_RESPONSE_KEY: best_key,
+                    RESPONSE_SELECTOR_UTTER_ACTION_KEY: template,
+                },
+                RESPONSE_SELECTOR_RANKING_KEY: ranking,
+            }
+        message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
+
     def persist(self) -> None:
-        state = {"model": self.model, "tfidf": self.tfidf, "layout": self.layout}
+        state = {
+            "model": self.model,
+            "tfidf": self.tfidf,
+            "layout": self.layout,
+            "retrieval_intents": self.retrieval_intents,
+            "responses": self.responses,
+        }
         with self._model_storage.write_to(self._resource) as directory:
             (directory / _MODEL_FILE).write_bytes(pickle.dumps(state))
 
@@ -234,4 +356,6 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             model=state["model"],
             tfidf=state["tfidf"],
             layout=state["layout"],
+            retrieval_intents=state.get("retrieval_intents"),
+            responses=state.get("responses"),
         )

@@ -1,8 +1,15 @@
-"""Sentence embeddings from the packaged sentence-transformers model, with an on-disk cache.
+"""Sentence vectors for the NLU: multilingual-e5-small (nordvik.e5) or the packaged MiniLM.
 
-The model is loaded lazily, once per process and model path. The cache is a SQLite file keyed by
-sha256(model id + text), so retraining on the same examples does not encode them again. Only
-training data goes into the cache; customer messages are encoded in memory and never stored.
+    encoder = sentence_encoder("e5", cache_dir=Path("var/cache/nlu"))
+    encoder.encode(training_texts, store=True)   # (n, 384); new vectors go to the disk cache
+    encoder.encode_messages(["var är mitt paket?"])   # a customer message: one thread, memory only
+
+Both encoders give L2-normalised float32 vectors of 384 dimensions and are loaded lazily, once per
+process. Training texts are cached in a SQLite file keyed by sha256(model id + text), so
+retraining does not encode them again; a customer message worded exactly like a training example
+is read from there too. Customer messages are never written to disk: a small in-memory LRU (keyed
+by a hash of the text) keeps the vectors of recent ones, so repeated short replies ("yes", "ok")
+are not encoded twice.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import logging
 import os
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
 _CACHE_FILE = "sentence_embeddings.sqlite"
+_E5_CHUNK = 16  # texts per engine call when encoding training data, sorted by length
 
 
 class EmbeddingModelError(RuntimeError):
@@ -116,46 +126,173 @@ class EmbeddingCache:
             conn.executemany("INSERT OR REPLACE INTO embedding (key, vector) VALUES (?, ?)", rows)
 
 
-class SentenceEncoder:
-    """Encodes texts to float32 vectors; identical texts always get identical vectors."""
+class _RecentVectors:
+    """A bounded, thread-safe LRU of message vectors keyed by a hash of the text."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def get(self, text: str) -> np.ndarray | None:
+        if not self.size:
+            return None
+        key = self._key(text)
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is not None:
+                self._items.move_to_end(key)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if not self.size:
+            return
+        key = self._key(text)
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class SentenceEncoder(ABC):
+    """Encodes texts to unit-length float32 vectors; identical texts get identical vectors."""
+
+    name: str = ""
+
+    def __init__(self, model_key: str, *, cache_dir: Path | None, parse_cache_size: int) -> None:
+        self.model_key = model_key
+        self.cache = EmbeddingCache(cache_dir, model_key) if cache_dir is not None else None
+        self.recent = _RecentVectors(parse_cache_size)
+
+    @abstractmethod
+    def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
+        """Vectors for texts that are in no cache; `bulk` for training data."""
+
+    def encode(self, texts: Sequence[str], *, store: bool = False) -> np.ndarray:
+        """Vectors of shape (len(texts), 384) for training data; `store` fills the disk cache."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        known: dict[str, np.ndarray] = self.cache.get_many(unique) if self.cache else {}
+        missing = [text for text in unique if text not in known]
+        if missing:
+            logger.info("%s: encoding %s texts (%s from the cache)", self.name, len(missing),
+                        len(known))
+            fresh = self._encode_fresh(missing, bulk=True)
+            new = dict(zip(missing, fresh, strict=True))
+            if store and self.cache is not None:
+                self.cache.put_many(new)
+            known.update(new)
+        return np.stack([known[text] for text in texts]).astype(np.float32)
+
+    def encode_messages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for customer messages: recent ones from memory, training texts from the disk
+        cache, the rest encoded on one thread. Nothing is written to disk."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        found: dict[str, np.ndarray] = {}
+        for text in texts:
+            vector = self.recent.get(text)
+            if vector is not None:
+                found[text] = vector
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing and self.cache is not None:
+            # A message worded exactly like a training example: its vector is on disk already
+            # (read only; customer messages are never written there).
+            for text, vector in self.cache.get_many(missing).items():
+                self.recent.put(text, vector)
+                found[text] = vector
+            missing = [text for text in missing if text not in found]
+        if missing:
+            for text, vector in zip(missing, self._encode_fresh(missing, bulk=False),
+                                    strict=True):
+                self.recent.put(text, vector)
+                found[text] = vector
+        return np.stack([found[text] for text in texts]).astype(np.float32)
+
+
+class E5Encoder(SentenceEncoder):
+    """multilingual-e5-small through nordvik.e5 ("query: " vectors)."""
+
+    name = "e5"
+
+    def __init__(
+        self, *, cache_dir: Path | None, parse_cache_size: int = 0, train_threads: int = 1
+    ) -> None:
+        from nordvik.e5 import MODEL_ID
+
+        super().__init__(MODEL_ID, cache_dir=cache_dir, parse_cache_size=parse_cache_size)
+        self.train_threads = train_threads
+
+    def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
+        from nordvik.e5 import get_encoder
+
+        engine = get_encoder()
+        if not bulk:
+            return engine.queries(texts, threads=1)
+        # Sorted by length, so each engine call pads little.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for start in range(0, len(order), _E5_CHUNK):
+            chunk = order[start : start + _E5_CHUNK]
+            vectors[chunk] = engine.queries([texts[i] for i in chunk],
+                                            threads=self.train_threads)
+        return vectors
+
+
+class MiniLMEncoder(SentenceEncoder):
+    """A sentence-transformers model directory (default the packaged all-MiniLM-L6-v2)."""
+
+    name = "minilm"
 
     def __init__(
         self,
         model_path: Path,
         *,
         cache_dir: Path | None,
-        normalize: bool = True,
+        parse_cache_size: int = 0,
         batch_size: int = 64,
     ) -> None:
+        super().__init__(model_id(model_path, True), cache_dir=cache_dir,
+                         parse_cache_size=parse_cache_size)
         self.model_path = model_path
-        self.normalize = normalize
         self.batch_size = batch_size
-        self.model_key = model_id(model_path, normalize)
-        self.cache = EmbeddingCache(cache_dir, self.model_key) if cache_dir is not None else None
 
-    def _encode_fresh(self, texts: list[str]) -> np.ndarray:
+    def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
         model = load_model(str(self.model_path))
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,
-            normalize_embeddings=self.normalize,
+            normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode(self, texts: Sequence[str], *, store: bool = False) -> np.ndarray:
-        """Vectors of shape (len(texts), dim). `store` writes new vectors to the disk cache."""
-        unique = list(dict.fromkeys(texts))
-        known: dict[str, np.ndarray] = self.cache.get_many(unique) if self.cache else {}
-        missing = [text for text in unique if text not in known]
-        if missing:
-            logger.debug("encoding %s texts (%s from cache)", len(missing), len(known))
-            fresh = self._encode_fresh(missing)
-            new = dict(zip(missing, fresh, strict=True))
-            if store and self.cache is not None:
-                self.cache.put_many(new)
-            known.update(new)
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        return np.stack([known[text] for text in texts]).astype(np.float32)
+
+@lru_cache(maxsize=8)
+def sentence_encoder(
+    name: str,
+    *,
+    model_path: Path | None = None,
+    cache_dir: Path | None = None,
+    parse_cache_size: int = 0,
+    train_threads: int = 1,
+    batch_size: int = 64,
+) -> SentenceEncoder:
+    """The process-wide encoder for these settings (`name` is "e5" or "minilm")."""
+    if name == "e5":
+        return E5Encoder(cache_dir=cache_dir, parse_cache_size=parse_cache_size,
+                         train_threads=train_threads)
+    if name == "minilm":
+        return MiniLMEncoder(model_path or default_model_path(), cache_dir=cache_dir,
+                             parse_cache_size=parse_cache_size, batch_size=batch_size)
+    raise EmbeddingModelError(f"unknown sentence encoder {name!r}; expected e5 or minilm")

@@ -1,22 +1,24 @@
-"""A Rasa 3.6 graph component adding dense sentence features from a sentence-transformers model.
+"""A Rasa 3.6 graph component adding dense sentence features from a sentence encoder.
 
     - name: nlu.featurizers.SentenceEmbeddingFeaturizer
-      batch_size: 64          # texts per encoder batch
-      normalize: true         # unit-length vectors (like the knowledge index)
+      encoder: e5             # e5 (multilingual-e5-small, nordvik.e5) or minilm (English only)
       cache: true             # training features cached in var/cache/nlu (NLU_CACHE_DIR)
 
+`NLU_ENCODER=minilm` (or `e5`) in the environment overrides `encoder` when a model is trained.
+The trained model records the encoder it was trained with and keeps using it whatever the
+environment says later, so the classifier always sees the features it was trained on; switching
+encoders means retraining (the encoder is part of Rasa's fingerprint of this component).
+
 It adds one dense SENTENCE feature of shape (1, 384) to TEXT (and RESPONSE / ACTION_TEXT when
-present). It adds no sequence features: DIET and ResponseSelector combine it with the sparse
-featurizers' sequence features, and nlu.classifiers.LinearIntentClassifier uses it directly.
-The model (default: the packaged all-MiniLM-L6-v2, the knowledge index's model) is loaded
-lazily, once per process; Rasa's LanguageModelFeaturizer is not used because it downloads from
-the Hub and needs TensorFlow transformers.
+present). It adds no sequence features: nlu.classifiers.LinearIntentClassifier uses the sentence
+feature directly. Training texts are encoded in bulk and cached on disk; a customer message is
+encoded on one thread, and recent ones are kept in memory only (nlu.embeddings).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,46 +33,45 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.embeddings import SentenceEncoder, default_model_path
-from nlu.settings import NluSettings
+from nlu.embeddings import SentenceEncoder, sentence_encoder
+from nlu.settings import ENCODERS, NluSettings
 
 logger = logging.getLogger(__name__)
 
-
-@lru_cache(maxsize=8)
-def _encoder(
-    model_path: str, cache_dir: str | None, normalize: bool, batch: int
-) -> SentenceEncoder:
-    return SentenceEncoder(
-        Path(model_path),
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        normalize=normalize,
-        batch_size=batch,
-    )
+_STATE_FILE = "sentence_encoder.json"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+def resolve_encoder(config: dict[str, Any], settings: NluSettings) -> str:
+    """The encoder a new model is trained with: NLU_ENCODER if set, else the config's."""
+    return settings.encoder or str(config.get("encoder") or "e5")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
-    """Dense sentence features from a local sentence-transformers model."""
+    """Dense sentence features from multilingual-e5-small or MiniLM."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
+            "encoder": "e5",
             "model_path": None,
             "batch_size": 64,
-            "normalize": True,
             "cache": True,
         }
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["sentence_transformers"]
+        return ["numpy"]
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
+        encoder = config.get("encoder")
+        if encoder not in ENCODERS:
+            raise InvalidConfigException(
+                f"SentenceEmbeddingFeaturizer: encoder must be one of {', '.join(ENCODERS)}, "
+                f"got {encoder!r}"
+            )
         batch = config.get("batch_size")
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise InvalidConfigException(
@@ -84,6 +85,34 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             )
 
     @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The encoder chosen by the environment is part of the training fingerprint."""
+        settings = NluSettings.from_env()
+        model_path = config.get("model_path") or settings.model_path
+        return f"{resolve_encoder(config, settings)}:{model_path or ''}"
+
+    def __init__(
+        self,
+        name: str,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        *,
+        encoder: str | None = None,
+    ) -> None:
+        merged = {**self.get_default_config(), **config}
+        super().__init__(name, merged)
+        self._settings = NluSettings.from_env()
+        self._model_storage = model_storage
+        self._resource = resource
+        self.encoder_name = encoder or resolve_encoder(merged, self._settings)
+        if self.encoder_name not in ENCODERS:
+            raise InvalidConfigException(
+                f"SentenceEmbeddingFeaturizer: the model was trained with an unknown encoder "
+                f"{self.encoder_name!r}"
+            )
+
+    @classmethod
     def create(
         cls,
         config: dict[str, Any],
@@ -91,30 +120,68 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SentenceEmbeddingFeaturizer:
-        return cls(execution_context.node_name, config)
+        return cls(execution_context.node_name, config, model_storage, resource)
 
-    def __init__(self, name: str, config: dict[str, Any]) -> None:
-        super().__init__(name, {**self.get_default_config(), **config})
-        self._settings = NluSettings.from_env()
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SentenceEmbeddingFeaturizer:
+        try:
+            with model_storage.read_from(resource) as directory:
+                state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            logger.warning("SentenceEmbeddingFeaturizer: no recorded encoder in the model; "
+                           "using the configured one")
+            return cls(execution_context.node_name, config, model_storage, resource)
+        component = cls(execution_context.node_name, config, model_storage, resource,
+                        encoder=str(state.get("encoder")))
+        wanted = component._settings.encoder
+        if wanted and wanted != component.encoder_name:
+            logger.warning(
+                "NLU_ENCODER=%s, but this model was trained with %s and keeps using it; "
+                "retrain to switch", wanted, component.encoder_name,
+            )
+        return component
 
-    def _get_encoder(self) -> SentenceEncoder:
-        configured = self._config.get("model_path") or self._settings.model_path
-        model_path = Path(str(configured)) if configured else default_model_path()
+    def train(self, training_data: TrainingData) -> Resource:
+        """Record the encoder, so the trained model keeps using the one it was trained with."""
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / _STATE_FILE).write_text(
+                json.dumps({"encoder": self.encoder_name, "model_key": self.encoder.model_key}),
+                encoding="utf-8",
+            )
+        return self._resource
+
+    @property
+    def encoder(self) -> SentenceEncoder:
         use_cache = bool(self._config["cache"]) and self._settings.cache_enabled
-        cache_dir = str(self._settings.cache_dir) if use_cache else None
-        return _encoder(
-            str(model_path), cache_dir, bool(self._config["normalize"]), self._config["batch_size"]
+        configured = self._config.get("model_path") or self._settings.model_path
+        return sentence_encoder(
+            self.encoder_name,
+            model_path=Path(str(configured)) if configured else None,
+            cache_dir=self._settings.cache_dir if use_cache else None,
+            parse_cache_size=self._settings.parse_cache_size,
+            train_threads=self._settings.train_threads,
+            batch_size=int(self._config["batch_size"]),
         )
 
-    def _featurize(self, messages: list[Message], *, store: bool) -> None:
-        encoder = self._get_encoder()
+    def _featurize(self, messages: list[Message], *, training: bool) -> None:
+        encoder = self.encoder
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
             with_text = [
                 m for m in messages if isinstance(m.get(attribute), str) and m.get(attribute)
             ]
             if not with_text:
                 continue
-            vectors = encoder.encode([m.get(attribute) for m in with_text], store=store)
+            texts = [str(m.get(attribute)) for m in with_text]
+            vectors = (
+                encoder.encode(texts, store=True) if training else encoder.encode_messages(texts)
+            )
             for message, vector in zip(with_text, vectors, strict=True):
                 self.add_features_to_message(
                     sequence=None,
@@ -124,11 +191,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                 )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurize all training examples, batch-encoded; new vectors go to the disk cache."""
-        self._featurize(list(training_data.training_examples), store=True)
+        """Featurize all training examples in bulk; new vectors go to the disk cache."""
+        self._featurize(list(training_data.training_examples), training=True)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurize incoming messages (read from the cache, never written to it)."""
-        self._featurize(messages, store=False)
+        """Featurize incoming messages (memory only, never written to disk)."""
+        self._featurize(messages, training=False)
         return messages

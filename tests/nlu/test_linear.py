@@ -1,0 +1,73 @@
+"""nlu.linear: the same optimum as scikit-learn's multinomial LogisticRegression, and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+from sklearn.linear_model import LogisticRegression
+
+from nlu.linear import FitError, fit_softmax
+
+
+def _data(seed: int = 0) -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, 300)]
+    labels[:5] = "rare"
+    centres = {name: rng.normal(size=8) for name in set(labels)}
+    dense = np.stack([centres[name] + rng.normal(scale=1.5, size=8) for name in labels])
+    sparse = scipy.sparse.random(300, 40, density=0.1, format="csr", random_state=seed)
+    return sparse, dense, labels
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_same_probabilities_as_scikit_learn(class_weight: str | None) -> None:
+    sparse, dense, labels = _data()
+    ours = fit_softmax(sparse, dense, list(labels), C=3.0, class_weight=class_weight,
+                       max_iter=2000, tol=1e-8)
+    reference = LogisticRegression(C=3.0, class_weight=class_weight, max_iter=2000, tol=1e-8)
+    reference.fit(scipy.sparse.hstack([sparse, scipy.sparse.csr_matrix(dense)]).tocsr(), labels)
+    assert list(ours.classes_) == list(reference.classes_)
+    test_sparse, test_dense, _ = _data(seed=1)
+    expected = reference.predict_proba(
+        scipy.sparse.hstack([test_sparse, scipy.sparse.csr_matrix(test_dense)]).tocsr()
+    )
+    got = ours.predict_proba(test_sparse, test_dense)
+    assert np.abs(got - expected).max() < 1e-3
+    np.testing.assert_allclose(got.sum(axis=1), 1.0)
+
+
+def test_balanced_weights_raise_the_rare_class() -> None:
+    sparse, dense, labels = _data()
+    plain = fit_softmax(sparse, dense, list(labels), C=1.0)
+    balanced = fit_softmax(sparse, dense, list(labels), C=1.0, class_weight="balanced")
+    rare = list(plain.classes_).index("rare")
+    assert (balanced.predict_proba(sparse, dense)[:, rare].mean()
+            > plain.predict_proba(sparse, dense)[:, rare].mean())
+
+
+def test_one_block_alone() -> None:
+    sparse, dense, labels = _data()
+    dense_only = fit_softmax(None, dense, list(labels), C=1.0)
+    assert dense_only.predict_proba(None, dense).shape == (300, 5)
+    with pytest.raises(FitError, match="trained with dense features"):
+        dense_only.predict_proba(sparse, None)
+    sparse_only = fit_softmax(sparse, None, list(labels), C=1.0)
+    assert sparse_only.predict_proba(sparse, None).shape == (300, 5)
+
+
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "message"),
+    [
+        ([], {}, "no training examples"),
+        (["a"] * 300, {}, "at least two classes"),
+        (["a", "b"] * 150, {"class_weight": "auto"}, "class_weight must be"),
+        (["a", "b"] * 150, {"C": 0.0}, "C must be positive"),
+        (["a", "b"] * 10, {}, "dense features have 300 rows for 20 labels"),
+    ],
+)
+def test_bad_input_is_rejected(labels: list[str], kwargs: dict[str, object], message: str
+                               ) -> None:
+    _, dense, _ = _data()
+    with pytest.raises(FitError, match=message):
+        fit_softmax(None, dense, labels, **kwargs)  # type: ignore[arg-type]
