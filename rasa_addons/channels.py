@@ -256,7 +256,7 @@ class SocketIOChannel(SocketIOInput):
         async def disconnect(sid: str) -> None:
             self._clients.pop(sid, None)
 
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             try:
                 session_id = clean_sender(session_id, self.settings.max_sender_chars)
@@ -268,7 +268,7 @@ class SocketIOChannel(SocketIOInput):
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict):
                 return
             try:
