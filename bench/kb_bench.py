@@ -212,7 +212,8 @@ class CachedRanker:
             order, shown = scored.lexical, scored.lexical
         else:
             fusion = weights if isinstance(weights, FusionWeights) else self.version.fusion
-            order = fusion.rank_values(scored.cosine, scored.lexical, scored.same_language)
+            order = fusion.rank_values(scored.cosine, scored.lexical, scored.same_language,
+                                       self.version.row_article_no[scored.rows])
             shown = fusion.confidence(scored.dense, scored.lexical)
         return [h.article_id for h in self.version._hits(scored.rows, order, shown, 10, self.today)]
 

@@ -36,11 +36,14 @@ MODES = ("hybrid", "dense", "lexical")
 QUERY_CACHE = 1024
 # Dense calibration, per query and corpus: 0 at the median cosine of the query with a fixed
 # sample of the version's passages (what an unrelated passage scores for this query with this
-# model), 1 at DENSE_SPREADS times the distance from that median to the sample's 90th
-# percentile. e5 puts every text at a cosine of about 0.8 to every other (relevant: ~0.88),
-# MiniLM at about 0.1 (relevant: ~0.6); both land on the same scale.
+# model), 1 at DENSE_SPREADS (5) times the corpus's spread: the median, over some of its passages,
+# of the distance from the median to the 90th percentile of their cosines with the sample (e5:
+# 0.033, MiniLM: 0.17 on the shipped articles). e5 puts every text at a cosine of about 0.8 to
+# every other (relevant: ~0.88), MiniLM at about 0.1 (relevant: ~0.6); both land on one scale.
+# A spread per query instead made a tightly distributed off-topic question look confident.
 CALIBRATION_SAMPLE = 2048
-DENSE_SPREADS = 4.0
+SPREAD_PROBES = 64
+DENSE_SPREADS = 5.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,16 @@ class ArticleMeta:
     tags: tuple[str, ...]
     review_by: date
     content_hash: str
+
+
+def corpus_spread(sample: np.ndarray) -> float:
+    """How far above the median cosine the 90th percentile lies, for a typical passage of the
+    sample against the whole sample (a property of the model and the corpus)."""
+    if len(sample) < 2:
+        return 0.1
+    sims = sample[:SPREAD_PROBES] @ sample.T
+    spread = np.percentile(sims, 90, axis=1) - np.median(sims, axis=1)
+    return max(float(np.median(spread)), 1e-3)
 
 
 def validate_query(
@@ -141,14 +154,13 @@ class IndexVersion:
             np.zeros(0, dtype=str))
         sample = np.random.default_rng(0).permutation(self.n_passages)[:CALIBRATION_SAMPLE]
         self.calibration = np.ascontiguousarray(self.vectors[np.sort(sample)], dtype=np.float32)
+        self.dense_spread = corpus_spread(self.calibration)
 
     def dense_scores(self, cos: np.ndarray, qvec: np.ndarray) -> np.ndarray:
-        """Cosines of the query with some passages, calibrated to [0, 1] against the query's
-        cosines with the calibration sample (its median scores 0)."""
-        background = self.calibration @ qvec
-        median, p90 = np.percentile(background, (50, 90))
-        spread = max(float(p90 - median), 1e-3) * DENSE_SPREADS
-        return np.clip((cos - median) / spread, 0.0, 1.0)
+        """Cosines of the query with some passages, calibrated to [0, 1]: 0 at the query's
+        median cosine with the calibration sample, 1 at DENSE_SPREADS corpus spreads above."""
+        median = float(np.median(self.calibration @ qvec))
+        return np.clip((cos - median) / (DENSE_SPREADS * self.dense_spread), 0.0, 1.0)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last QUERY_CACHE distinct queries are kept (agents and
@@ -224,7 +236,10 @@ class IndexVersion:
         elif mode == "lexical":
             order, shown = scored.lexical, scored.lexical
         else:
-            order = weights.rank_values(scored.cosine, scored.lexical, scored.same_language)
+            order = weights.rank_values(
+                scored.cosine, scored.lexical, scored.same_language,
+                self.row_article_no[scored.rows],
+            )
             shown = weights.confidence(scored.dense, scored.lexical)
         keep = shown > 0 if mode != "hybrid" else np.ones(len(shown), dtype=bool)
         return self._hits(

@@ -98,3 +98,19 @@ def test_splits_keep_reporting_queries_out_of_fitting() -> None:
     assert len(in_split(queries, "all")) == 3
     with pytest.raises(KnowledgeError, match="unknown split"):
         in_split(queries, "test")
+
+
+def test_articles_rank_by_their_best_passage_in_each_retriever() -> None:
+    """The Norwegian shipping question: the shipping article is first by dense, and second by
+    BM25 through another of its passages; the refund article is first by BM25 only."""
+    weights = FusionWeights(dense_weight=0.6, rank_constant=5)
+    cosine = np.array([0.901, 0.895, 0.888, 0.80, 0.885])
+    lexical = np.array([0.10, 0.62, 1.0, 0.96, 0.30])
+    articles = np.array([0, 0, 1, 1, 2])  # shipping, shipping, refund, refund, other
+    by_passage = weights.rank_values(cosine, lexical, None)
+    assert int(np.argmax(by_passage)) == 2  # passage ranks: the refund passage wins
+    by_article = weights.rank_values(cosine, lexical, None, articles)
+    assert int(np.argmax(by_article)) in (0, 1)  # article ranks: shipping wins
+    assert by_article[0] == pytest.approx(0.6 / 6 + 0.4 / 7, rel=1e-2)
+    # within an article, the passage shown is the better one on its own
+    assert by_article[0] > by_article[1]
