@@ -2,7 +2,7 @@
 store, the CRM history and the bot's last question.
 
 Actions hold no customer-facing sentences: they utter catalogue responses by name with
-parameters (domain/*.yml, catalogue/).
+parameters (domain/*.yml, message_catalogue/).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import conversation_language, record_turn
 from actions.verification import SLOT_ORDER_NUMBER, OrderTaskAction
-from catalogue.orders import order_status_message, order_summary
+from message_catalogue.orders import order_status_message, order_summary
 from store.views import OrderDetails
 
 logger = logging.getLogger(__name__)

@@ -96,7 +96,7 @@ def suggestions(question: str, language: str) -> tuple[tuple[tuple[str, str, str
 
 
 def order_summary_line(order: Any) -> str:
-    from catalogue.orders import order_summary
+    from message_catalogue.orders import order_summary
 
     return order_summary(order)
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-from catalogue.messages import Catalogue
 from mail.settings import MailSettings
+from message_catalogue.messages import Catalogue
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")

@@ -1,8 +1,8 @@
 """Facts behind an order's status, as codes: why a parcel is delayed, why an order was cancelled.
 
 The store returns facts, never sentences: what a customer reads is worded in the message
-catalogue, in their language (catalogue/, domain responses). The carrier's and the back office's
-free-text descriptions are mapped to a small set of codes here.
+catalogue, in their language (message_catalogue/, domain responses). The carrier's and the back
+office's free-text descriptions are mapped to a small set of codes here.
 
     delay_reason(shipment)           -> "weather" | "volume" | "connection" | "customs" |
                                         "address" | "other" | None (not delayed)

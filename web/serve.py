@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from nordvik.env import env_choice, env_int, env_str
 from nordvik.languages import LANGUAGES
 

@@ -18,7 +18,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from nordvik.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -288,7 +288,8 @@ async def test_customer_messages_go_to_the_thread_and_the_bot_stays_quiet(
     recorded = [t for d, t, _ in interactions(test_store, CONVERSATION) if d == "in"]
     assert recorded == ["it's [e-mail], the parcel never came"]
     ours = [r.getMessage() for r in caplog.records
-            if r.name.split(".")[0] in ("actions", "handoff", "store", "catalogue", "nordvik")]
+            if r.name.split(".")[0] in ("actions", "handoff", "store", "message_catalogue",
+                                        "nordvik")]
     assert ours and not any(ANNA in line for line in ours)
 
 

@@ -240,7 +240,7 @@ def test_best_guess_walks_the_ranking() -> None:
 
 
 def test_every_guess_has_its_response() -> None:
-    from catalogue.messages import get_catalogue
+    from message_catalogue.messages import get_catalogue
 
     known = set(get_catalogue().names())
     wanted = {f"utter_clarify_{name}" for name in knowledge.CLARIFIABLE_INTENTS}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import store
 from actions.orders import ActionCheckOrderStatus
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from store.models import Order
 from store.repository import OrderStore
 from tests.actions.helpers import names, run, slots_of

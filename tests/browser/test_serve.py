@@ -38,7 +38,7 @@ def test_config_script_is_json_for_the_widget() -> None:
 def test_config_script_carries_the_widget_labels_in_every_language() -> None:
     import json
 
-    from catalogue.messages import get_catalogue
+    from message_catalogue.messages import get_catalogue
 
     script = config_script(WebSettings())
     labels = json.loads(script[len("window.NORDVIK_CHAT = "):].rstrip().rstrip(";"))["labels"]

@@ -2,9 +2,9 @@
 against the real Rasa server, action server and store (tests/e2e/conftest.py).
 
 Each language's customer has their own seeded orders. The bot's replies are checked against the
-message catalogue in that language (catalogue/: the response's template, parameters filled), so
-every reply must be the right response AND in the customer's language; a language detector
-then reads every bot text of the conversation (names, links, order numbers and e-mail addresses
+message catalogue in that language (message_catalogue/: the response's template, parameters
+filled), so every reply must be the right response AND in the customer's language; a detector
+of languages then reads every bot text of the conversation (names, links, order numbers and e-mail addresses
 left out) and must find that language.
 
 Covered, per language: order status; cancelling the verified order with confirmation, without
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from nordvik.emails import redact_emails
 from nordvik.languages import detect_language_or_none
 from store.repository import OrderStore

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from store.repository import OrderStore
 from tests.support.knowledge import KbServer, article_language
 from tests.support.rasa_stack import RasaStack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.messages import get_catalogue
+from message_catalogue.messages import get_catalogue
 from tests.support.rasa_stack import RasaStack
 from tests.support.store import ANNA, ERIK, ORDERS
 

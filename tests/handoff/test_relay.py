@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from bot.listeners.handoff.relay import is_agent_reply_in_handoff_thread
-from catalogue.messages import get_catalogue
 from handoff import relay
 from handoff.relay import (
     AGENT_MESSAGE_INTENT,
@@ -40,6 +39,7 @@ from handoff.service import (
     start_handoff,
 )
 from kb_index.types import Hit
+from message_catalogue.messages import get_catalogue
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.handoff.store_fixture import EMAIL, ORDER_NUMBER, interactions, make_store

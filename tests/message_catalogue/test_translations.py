@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from catalogue.messages import Catalogue
+from message_catalogue.messages import Catalogue
 from nordvik.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ The texts themselves are the Rasa domain's responses (domain/*.yml), one variati
 them for the bot's own replies. This package renders the same responses for everything outside
 Rasa's NLG, and builds their parameters:
 
-- `catalogue.messages`: load the responses, render one by name, language and parameters;
-- `catalogue.formatting`: dates, money, lists and durations for a language (Babel);
-- `catalogue.orders`: an order's status as a response name and its parameters.
+- `message_catalogue.messages`: load the responses, render one by name, language and parameters;
+- `message_catalogue.formatting`: dates, money, lists and durations for a language (Babel);
+- `message_catalogue.orders`: an order's status as a response name and its parameters.
 """

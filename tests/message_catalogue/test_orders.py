@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from catalogue.messages import get_catalogue
-from catalogue.orders import (
+from message_catalogue.messages import get_catalogue
+from message_catalogue.orders import (
     items_text,
     order_status_message,
     order_summary,

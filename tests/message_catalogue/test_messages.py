@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.messages import Button, Catalogue, CatalogueError, fill, get_catalogue
+from message_catalogue.messages import Button, Catalogue, CatalogueError, fill, get_catalogue
 
 
 def lang(value: str) -> list[dict[str, str]]:

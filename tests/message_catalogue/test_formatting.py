@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.formatting import format_date, format_list, format_money, locale_of
+from message_catalogue.formatting import format_date, format_list, format_money, locale_of
 
 
 def spaced(text: str) -> str:

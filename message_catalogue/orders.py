@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from catalogue.formatting import format_date, format_list, format_money
-from catalogue.messages import Catalogue, get_catalogue
+from message_catalogue.formatting import format_date, format_list, format_money
+from message_catalogue.messages import Catalogue, get_catalogue
 
 MAX_LINES_LISTED = 5
 NOT_SHIPPED = frozenset({"pending", "paid", "packed"})
