@@ -90,7 +90,7 @@ class DeferredMailOutput(MailOutput):
                 slots = {}
             from mail.inbound import _int
 
-            language = str(slots.get("language") or "en")
+            language = slots.get("language")
             from_assistant = all(message.get("utter_action") for message in self.messages)
             case_id = _int(slots.get("handoff_case_id")) or _int(slots.get("csat_case_id"))
             await self.channel.conversations.send_reply(

@@ -153,12 +153,17 @@ class MailConversations:
     # --- replies ------------------------------------------------------------------------------
 
     async def send_reply(self, conversation_id: str, messages: Sequence[Mapping[str, Any]],
-                         language: str, *, from_assistant: bool, **params: Any) -> str | None:
-        """One mail in the conversation's thread; "sent", "queued", or None (nothing to send)."""
+                         language: str | None, *, from_assistant: bool,
+                         **params: Any) -> str | None:
+        """One mail in the conversation's thread, in `language` (else the thread's); "sent",
+        "queued", or None (nothing to send)."""
         thread = await asyncio.to_thread(self.threads.thread, conversation_id)
         if thread is None:
             logger.warning("no mail thread for conversation %s; reply not sent", conversation_id)
             return None
+        if language not in LANGUAGES:
+            language = thread.language if thread.language in LANGUAGES else DEFAULT_LANGUAGE
+        assert language is not None
         address = thread.customer()
         if address is None:
             logger.error("the customer's address of conversation %s cannot be unsealed",
@@ -368,7 +373,7 @@ class MailConversations:
             response = ("mail_handoff_started" if outcome.kind == "started"
                         else "mail_handoff_already_active")
             new_events += [ActiveLoop(None), SlotSet("requested_slot", None),
-                           SlotSet("handoff_active", True),
+                           SlotSet("pending_question", None), SlotSet("handoff_active", True),
                            SlotSet("handoff_case_id", float(case_id))]
             result = "handed_off"
         text = mail_text(response, language, case_id=case_id)
