@@ -56,6 +56,7 @@ def service(settings: KbSettings) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kb_index.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=_env(settings),
+        cwd=settings.kb_dir.parent,  # not the repository root: the installed package is used
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -117,6 +118,7 @@ def test_killed_build_leaves_live_version_served(
         proc = subprocess.run(
             [sys.executable, "-m", "kb_index.cli", command],
             env=_env(settings, KB_CRASH_AT=stage),
+            cwd=settings.kb_dir.parent,
             capture_output=True,
             timeout=120,
         )
