@@ -149,8 +149,8 @@ def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
 
 
 def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
-               rasa_replicas: int, action_replicas: int, work: Path) -> tuple[list[LevelResult],
-                                                                             str]:
+               rasa_replicas: int, action_replicas: int, work: Path,
+               project_model: Path | None = None) -> tuple[list[LevelResult], str]:
     from bench import systems
     from tests.support.supervised import (
         StackSpec,
@@ -160,7 +160,10 @@ def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
         supervised_stack,
     )
 
-    prepared = {"project": systems.project, "today": systems.today, "plain": systems.plain}[key]()
+    if key == "project":
+        prepared = systems.project(project_model)
+    else:
+        prepared = {"today": systems.today, "plain": systems.plain}[key]()
     run_dir = work / key
     run_dir.mkdir(parents=True)
     log = run_dir / "setup.log"
@@ -304,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rasa-replicas", type=int, default=2)
     parser.add_argument("--action-replicas", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the servers' logs in this folder")
+    parser.add_argument("--project-model", type=Path,
+                        help="this tree's model file (default: trained from the tree if needed)")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     keys = [k.strip() for k in args.systems.split(",") if k.strip()]
@@ -318,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir(parents=True)
         for key in keys:
             results, layout = run_system(key, levels, args.seconds, args.think,
-                                         args.rasa_replicas, args.action_replicas, work)
+                                         args.rasa_replicas, args.action_replicas, work,
+                                         args.project_model)
             by_system[key], layouts[key] = results, layout
     print(table([r for rs in by_system.values() for r in rs]))
     print(summary(by_system))

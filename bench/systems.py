@@ -71,11 +71,13 @@ def head_commit() -> str:
     return result.stdout.strip() + ("+uncommitted changes" if dirty else "")
 
 
-def project() -> PreparedSystem:
-    from scripts.train import ensure_model
+def project(model: Path | None = None) -> PreparedSystem:
+    """This tree with its model (trained if its inputs changed), or with `model` if given."""
+    if model is None:
+        from scripts.train import ensure_model
 
-    _say("training this tree's model if its inputs changed")
-    model = ensure_model().model
+        _say("training this tree's model if its inputs changed")
+        model = ensure_model().model
     return PreparedSystem("project", "this tree", ROOT, model, True, head_commit())
 
 

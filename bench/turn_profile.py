@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="profile one customer turn, before and after")
     parser.add_argument("--systems", default="today,project")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--project-model", type=Path, help="this tree's model file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench import systems
 
     for key in [k.strip() for k in args.systems.split(",") if k.strip()]:
-        prepared = {"project": systems.project, "today": systems.today}[key]()
+        prepared = (systems.project(args.project_model) if key == "project"
+                    else systems.today())
         out = REPORTS / f"turn_profile_{key}.txt"
         print(f"profile-turn: {prepared.title} ({prepared.model.name})", flush=True)
         argv_child = [sys.executable, str(Path(__file__).resolve()), "--child",

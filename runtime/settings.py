@@ -33,6 +33,7 @@ class RuntimeSettings:
     action_threads: int = 8
     watchdog_interval: float = 5.0
     watchdog_failures: int = 3
+    watchdog_unhealthy_seconds: float = 60.0
     restart_backoff_max: float = 300.0
 
     @classmethod
@@ -53,6 +54,8 @@ class RuntimeSettings:
             action_threads=env_int(env, "ACTION_THREADS", 8, low=1, high=256),
             watchdog_interval=env_float(env, "WATCHDOG_INTERVAL", 5.0, low=0.2),
             watchdog_failures=env_int(env, "WATCHDOG_FAILURES", 3, low=1),
+            watchdog_unhealthy_seconds=env_float(env, "WATCHDOG_UNHEALTHY_SECONDS", 60.0,
+                                                 low=0.0),
             restart_backoff_max=env_float(env, "RESTART_BACKOFF_MAX", 300.0, low=1.0),
         )
         settings.check()

@@ -5,8 +5,10 @@ WATCHDOG_INTERVAL seconds it asks supervisord for the state of every service and
 
 - logs each restart supervisord made (a new pid after an exit), with the exit reason;
 - checks each running service's health URL; after WATCHDOG_FAILURES failed checks in a row
-  (a hung process that still runs: no answer within 5 s, or a 5xx) it restarts the service
-  through supervisord. A service that has not been healthy yet gets its start-up time first;
+  spanning at least WATCHDOG_UNHEALTHY_SECONDS (a hung process that still runs: no answer
+  within 5 s, or a 5xx, for a minute by default; a server that is merely busy answers again
+  well before that) it restarts the service through supervisord. A service that has not been
+  healthy yet gets its start-up time first;
 - restarts a service supervisord gave up on (FATAL: it kept failing to start) after a back-off
   that doubles each time (10 s, 20 s, ... up to RESTART_BACKOFF_MAX), so a service whose
   database was briefly away comes back on its own.
@@ -66,6 +68,7 @@ class _Watch:
     started_at: float = 0.0
     healthy_once: bool = False
     failures: int = 0
+    failing_since: float | None = None
     fatal_since: float | None = None
     backoff: float = FIRST_BACKOFF_SECONDS
     restarts: int = 0
@@ -77,6 +80,7 @@ class Watchdog:
     services: list[CheckedService]
     failures_allowed: int = 3
     backoff_max: float = 300.0
+    unhealthy_seconds: float = 60.0
     healthy: Callable[[str], bool] = http_healthy
     clock: Callable[[], float] = time.monotonic
     _watches: dict[str, _Watch] = field(default_factory=dict)
@@ -102,7 +106,7 @@ class Watchdog:
                         "%s restarted (pid %s -> %s, restart %s): %s", watch.service.title,
                         watch.pid, pid, watch.restarts, _exit_reason(info)))
                 watch.pid, watch.started_at = pid, now
-                watch.healthy_once, watch.failures = False, 0
+                watch.healthy_once, watch.failures, watch.failing_since = False, 0, None
                 watch.fatal_since, watch.backoff = None, FIRST_BACKOFF_SECONDS
             if state == "FATAL":
                 done += self._fatal(name, watch, now)
@@ -110,16 +114,20 @@ class Watchdog:
             if state != "RUNNING" or watch.service.health_url is None:
                 continue
             if self.healthy(watch.service.health_url):
-                watch.healthy_once, watch.failures = True, 0
+                watch.healthy_once, watch.failures, watch.failing_since = True, 0, None
                 continue
             if not watch.healthy_once and now - watch.started_at < watch.service.startup_seconds:
                 continue  # still starting
             watch.failures += 1
-            if watch.failures >= self.failures_allowed:
+            if watch.failing_since is None:
+                watch.failing_since = now
+            if (watch.failures >= self.failures_allowed
+                    and now - watch.failing_since >= self.unhealthy_seconds):
                 done.append(self._log(
-                    "%s failed its health check %s times in a row (%s); restarting it",
-                    watch.service.title, watch.failures, watch.service.health_url))
-                watch.failures = 0
+                    "%s failed its health check %s times in a row over %.0f s (%s); "
+                    "restarting it", watch.service.title, watch.failures,
+                    now - watch.failing_since, watch.service.health_url))
+                watch.failures, watch.failing_since = 0, None
                 try:
                     self.supervisor.restart(name)
                 except (xmlrpc.client.Fault, OSError):
@@ -160,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     client = SupervisorClient(args.run_dir, secret("supervisor", "SUPERVISOR_PASSWORD"))
     dog = Watchdog(client, read_services(args.run_dir), settings.watchdog_failures,
-                   settings.restart_backoff_max)
+                   settings.restart_backoff_max, settings.watchdog_unhealthy_seconds)
     logger.info("watching %s services every %.1f s", len(dog.services), settings.watchdog_interval)
     while True:
         try:

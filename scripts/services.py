@@ -113,8 +113,11 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
             name=f"rasa_{index}", title=f"Rasa server {index + 1}",
             argv=rasa_argv(env, port, host, endpoints),
             health_url=f"http://127.0.0.1:{port}/", startup_seconds=300, priority=400,
-            # behind HAProxy, Sanic takes the customer's address from X-Forwarded-For
-            env=(("SANIC_PROXIES_COUNT", "1"),) if behind else (),
+            # behind HAProxy, Sanic takes the customer's address from X-Forwarded-For; a killed
+            # replica's conversation lock frees after TICKET_LOCK_LIFETIME (Rasa: 60 s)
+            env=(("SANIC_PROXIES_COUNT", "1"),
+                 ("TICKET_LOCK_LIFETIME", env.get("TICKET_LOCK_LIFETIME") or "20"),
+                 ) if behind else (),
         ))
     dashboard_port = env.get("DASHBOARD_PORT", "8081")
     services += [

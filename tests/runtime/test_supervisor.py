@@ -71,7 +71,8 @@ def running(tmp_path: Path) -> Iterator[Running]:
         watchdog_argv=[sys.executable, "-m", "runtime.watchdog", "--run-dir", str(run_dir)],
     )
     env = {**os.environ, "SUPERVISOR_PASSWORD": PASSWORD, "WATCHDOG_INTERVAL": "0.5",
-           "WATCHDOG_FAILURES": "2", "PYTHONPATH": str(ROOT)}
+           "WATCHDOG_FAILURES": "2", "WATCHDOG_UNHEALTHY_SECONDS": "1",
+           "PYTHONPATH": str(ROOT)}
     env.pop("RASA_REPLICAS", None)
     daemon = subprocess.Popen([SUPERVISORD, "-c", str(conf)], cwd=ROOT, env=env,  # noqa: S603
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
