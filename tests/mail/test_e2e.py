@@ -407,3 +407,15 @@ def test_the_channels_webhook_needs_the_receivers_secret(stack: MailStack) -> No
     assert status == 400 and "sealed" in str(answer)
     assert stack.rasa.post(url, {"mail_id": 5}, headers=secret)[0] == 400
     assert stack.rasa.post(url, ["not", "an", "object"], headers=secret)[0] == 400  # type: ignore[arg-type]
+
+
+def test_the_send_test_command_that_make_run_prints(stack: MailStack, sink: SmtpSink) -> None:
+    env = {**stack.rasa.env, "MAIL_PORT": str(stack.port)}
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "mail.send_test", "--from", STRANGER, "--subject", "Payment",
+         "Which payment methods do you accept?"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
+    sent = done.stdout.split()[1]  # "sent <Message-ID> to ..."
+    assert sent.startswith("<") and f"the reply goes to {STRANGER}" in done.stdout
+    reply = sink.wait_for(lambda m: m["In-Reply-To"] == sent, REPLY_SECONDS)
+    assert reply["Subject"] == "Re: Payment"
