@@ -264,3 +264,38 @@ async def test_an_unsent_reply_waits_in_the_outbox_until_smtp_takes_it(
         delivered = sink.wait_for(lambda m: m["In-Reply-To"] == "<m1@client.example>", 5)
         assert "Your order is on its way." in text_of(delivered)
         assert sink.envelopes[-1] == ("support@nordvik.example", [ANNA])
+
+
+@pytest.mark.redis
+async def test_two_receivers_share_the_sender_limit_through_redis(
+        tmp_path: Path, test_store: OrderStore) -> None:  # noqa: F811
+    import uuid
+
+    import redis
+
+    from rasa_addons.ratelimit import RedisRateLimiter
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+    prefix = f"mailtest{uuid.uuid4().hex[:8]}"
+    channel = Channel()
+    receivers = [Receiver(settings_for(tmp_path / name, sender_messages=2), deliver=channel,
+                          limiter=RedisRateLimiter(url, prefix)) for name in ("a", "b")]
+    for running in receivers:
+        await running.start()
+    try:
+        for number in range(4):
+            await send(receivers[number % 2], raw(mail(f"mail {number}")))
+        await settled(receivers[0], lambda: not receivers[0].spool.ids("incoming"))
+        await settled(receivers[1], lambda: not receivers[1].spool.ids("incoming"))
+    finally:
+        for running in receivers:
+            await running.stop()
+    assert len(channel.payloads) == 2  # one limit for both receivers
+    held = sum(len(running.spool.ids("held")) for running in receivers)
+    assert held == 2
+    keys = redis.Redis.from_url(url).keys(f"{prefix}:*")
+    assert keys and all(b"anna" not in key for key in keys)
