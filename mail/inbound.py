@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from mail.compose import ReplyParts, compose_reply, mail_text, reply_paragraphs
+from mail.compose import MAIL_VERSIONS, ReplyParts, compose_reply, mail_text, reply_paragraphs
 from mail.decide import Decision, decide, turn_from_events
 from mail.settings import MailSettings
 from mail.smtp import send_or_queue
@@ -359,7 +359,7 @@ class MailConversations:
         if outcome.kind == "unavailable":
             case_id = await asyncio.to_thread(self._open_mail_case, conversation, mail, reason,
                                               order, problems)
-            response = "mail_handoff_unavailable"
+            response = "utter_handoff_unavailable"
             result = "case_opened"
         else:
             case_id = outcome.case_id
@@ -370,14 +370,16 @@ class MailConversations:
                 if delivered != "delivered":
                     logger.warning("the mail of case %s did not reach its Slack thread (%s)",
                                    case_id, delivered)
-            response = ("mail_handoff_started" if outcome.kind == "started"
-                        else "mail_handoff_already_active")
+            response = ("utter_handoff_started" if outcome.kind == "started"
+                        else "utter_handoff_already_active")
             new_events += [ActiveLoop(None), SlotSet("requested_slot", None),
                            SlotSet("pending_question", None), SlotSet("handoff_active", True),
                            SlotSet("handoff_case_id", float(case_id))]
             result = "handed_off"
-        text = mail_text(response, language, case_id=case_id)
-        new_events.append(BotUttered(text, metadata={"utter_action": response}))
+        # The chat response's name (what analytics and transcripts key on), in its mail version.
+        text = mail_text(MAIL_VERSIONS[response], language, case_id=case_id)
+        new_events.append(BotUttered(text, metadata={"utter_action": response,
+                                                     "mail_version": MAIL_VERSIONS[response]}))
         tracker.update_with_events(new_events, agent.domain)
         await agent.tracker_store.save(tracker)
         await self.send_reply(conversation, [{"text": text, "utter_action": response}],
