@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,7 +191,9 @@ async def test_the_real_rasa_server_streams_to_rabbitmq(
     from tests.support.rasa_stack import start_rasa_stack
     from tests.support.store import make_test_store, sqlite_url
 
-    model = await asyncio.to_thread(lambda: ensure_model(quiet=True).model)
+    given = os.environ.get("NORDVIK_TEST_MODEL")  # an already trained model, as elsewhere
+    model = Path(given) if given else await asyncio.to_thread(
+        lambda: ensure_model(quiet=True).model)
     store = make_test_store(sqlite_url(tmp_path_factory.mktemp("mq-store") / "store.db"))
     env = {"RABBITMQ_URL": RABBIT_URL, "ANALYTICS_QUEUE": rabbit.queue,
            "ANALYTICS_EXCHANGE": rabbit.exchange, "KB_URL": "http://127.0.0.1:9"}

@@ -65,12 +65,20 @@ def slack() -> Iterator[FakeSlackApi]:
 
 
 @pytest.fixture(scope="module")
-def stack(rasa_model: Path, crm: OrderStore, kb_server: KbServer,  # noqa: F811
+def model(request: pytest.FixtureRequest) -> Path:
+    """NORDVIK_TEST_MODEL names an already trained model (quick local runs), as in
+    tests/handoff/stack.py; otherwise the session's model, trained if the inputs changed."""
+    given = os.environ.get("NORDVIK_TEST_MODEL")
+    return Path(given) if given else Path(request.getfixturevalue("rasa_model"))
+
+
+@pytest.fixture(scope="module")
+def stack(model: Path, crm: OrderStore, kb_server: KbServer,  # noqa: F811
           slack: FakeSlackApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     extra = {"KB_URL": kb_server.url, "SLACK_API_URL": slack.url, "SLACK_BOT_TOKEN": "xoxb-dash",
              "SLACK_HANDOFF_CHANNEL": "CHANDOFF", "ANALYTICS_EVENTS": "1"}
     with start_rasa_stack(tmp_path_factory.mktemp("dash-stack"), str(crm.engine.url), extra,
-                          model=rasa_model) as running:
+                          model=model) as running:
         yield running
 
 
