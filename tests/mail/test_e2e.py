@@ -419,3 +419,36 @@ def test_the_send_test_command_that_make_run_prints(stack: MailStack, sink: Smtp
     assert sent.startswith("<") and f"the reply goes to {STRANGER}" in done.stdout
     reply = sink.wait_for(lambda m: m["In-Reply-To"] == sent, REPLY_SECONDS)
     assert reply["Subject"] == "Re: Payment"
+
+
+def test_oversized_and_undecodable_mails_go_to_a_person_unread(
+        stack: MailStack, sink: SmtpSink, crm: OrderStore) -> None:
+    oversized = mail("Photos of the broken lamp attached.", subject="Broken lamp",
+                     attachments=[("lamp.jpg", "image/jpeg", b"\xff" * 220_000)])
+    undecodable = (b"From: Anna Berg <anna.berg@example.com>\r\nTo: support@nordvik.example\r\n"
+                   b"Subject: Fr\xe5ga\r\nMessage-ID: <latin-" + str(time.time_ns()).encode()
+                   + b"@client.example>\r\nMIME-Version: 1.0\r\n"
+                   b"Content-Type: text/plain; charset=utf-8\r\n"
+                   b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+                   b"Var \xe4r min best\xe4llning?\r\n")
+    ids = [stack.send(oversized), stack.send_raw(undecodable, ANNA)]
+    notes = ("the mail is too large to be read automatically",
+             "the mail's text could not be decoded reliably")
+    for mail_id, note in zip(ids, notes, strict=True):
+        conversation = stack.conversation_of(mail_id)
+        case = crm.find_open_handoff(conversation)
+        assert case is not None and case.channel == "email"
+        assert any(note in text for _, text, _ in interactions_of(crm, conversation))
+    log = stack.log()
+    assert f"mail {ids[0]} has problems (oversized)" in log
+    assert f"mail {ids[1]} has problems (charset)" in log
+    assert "anna.berg" not in log.lower()
+    acknowledgement = reply_to(sink, oversized)
+    assert "#" in text_of(acknowledgement)
+
+
+def interactions_of(crm: OrderStore, conversation_id: str) -> list[tuple[str, str, str]]:
+    with Session(crm.engine, future=True) as session:
+        rows = session.execute(select(Interaction).where(
+            Interaction.conversation_id == conversation_id).order_by(Interaction.id)).scalars()
+        return [(row.direction, row.text, row.channel) for row in rows]
