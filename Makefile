@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup setup-web run test test-fast lint typecheck seed migrate train kb-build \
         report demo-data \
-        bench-chat bench-kb bench-nlu bench-slack profile-turn web clean
+        bench-chat bench-kb bench-nlu bench-slack bench-mail profile-turn web clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench-nlu: setup ## NLU pipelines on Banking77 and CLINC150
 
 bench-slack: setup ## Slack app: request to ack and request to suggestions posted
 	@$(PY) -m bench.slack_latency
+
+bench-mail: setup ## E-mail channel: receiver's 250 OK to the reply at an SMTP sink (status, FAQ, handoff)
+	@$(PY) -m bench.mail_latency
 
 report: setup ## reports/kpi.md with PNG plots (FROM=2026-11-01 TO=2026-11-30; default: last 30 days)
 	@$(PY) -m analytics.report $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))

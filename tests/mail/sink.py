@@ -38,8 +38,9 @@ class SmtpSink:
                           envelope: Envelope) -> str:
         if self.refuse:
             return "451 4.3.0 try again later"
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content
-                                                                or envelope.content)
+        data = envelope.original_content or envelope.content or b""
+        message = BytesParser(policy=policy.default).parsebytes(
+            data if isinstance(data, bytes) else data.encode())
         with self._changed:
             self.messages.append(message)  # type: ignore[arg-type]
             self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
