@@ -247,6 +247,26 @@ def test_a_swedish_order_status_mail_is_answered_in_swedish(
     assert "försenad" in body  # utter_order_delayed's Swedish words
 
 
+@pytest.mark.parametrize("language, sender, situation, text, greeting, content_language", [
+    ("nb", "Erik Lund <erik.lund@example.se>", "erik_in_transit",
+     "Hei! Hvor er bestillingen min {number}? Den skulle vært her nå.\n\nHilsen Erik",
+     "Hei,", "nb"),
+    ("zh", "王小明 <anna.berg@example.com>", "shipped", "您好，請問我的訂單{number}現在到哪裡了？",
+     "您好：", "zh-TW"),
+], ids=["nb", "zh"])
+def test_norwegian_and_chinese_order_status_mails(
+        stack: MailStack, sink: SmtpSink, language: str, sender: str, situation: str, text: str,
+        greeting: str, content_language: str) -> None:
+    order = ORDERS[situation]
+    question = mail(text.format(number=order.number), sender=sender, subject=order.number)
+    stack.send(question)
+    reply = reply_to(sink, question)
+    body = text_of(reply)
+    assert order.number in body and str(order.carrier) in body
+    assert str(order.tracking_number) in body
+    assert body.startswith(greeting) and reply["Content-Language"] == content_language
+
+
 def test_the_same_mail_from_another_address_discloses_nothing(
         stack: MailStack, sink: SmtpSink) -> None:
     replies = {}
