@@ -226,7 +226,10 @@ def _eval_modes(ranker: CachedRanker, queries: list[LabelledQuery]) -> dict[str,
     return results
 
 
-def _corpora(model_key: str, args: argparse.Namespace) -> dict[str, tuple[IndexVersion, list[LabelledQuery], str]]:
+Corpus = tuple[IndexVersion, list[LabelledQuery], str]
+
+
+def _corpora(model_key: str, args: argparse.Namespace) -> dict[str, Corpus]:
     """Every evaluation corpus built (once, kept under var/bench/kb) with one model:
     name -> (live version, labelled queries, note)."""
     model = resolve_model(model_key)
@@ -286,7 +289,8 @@ def run_quality(args: argparse.Namespace) -> None:
                              f"passages, {len(queries)} labelled queries ({origin})")
     lines = ["| set | model | retriever | queries | " + " | ".join(METRICS) + " |",
              "|---|---|---|---|" + "---|" * len(METRICS)]
-    for set_name, label, retriever, n, metrics in sorted(rows, key=lambda r: (r[0], r[1] != model_label(resolve_model(MODELS[0])))):
+    first = model_label(resolve_model(MODELS[0]))
+    for set_name, label, retriever, n, metrics in sorted(rows, key=lambda r: (r[0], r[1] != first)):
         cells = " | ".join(f"{metrics[m]:.3f}" for m in METRICS)
         lines.append(f"| {set_name} | {label} | {retriever} | {n} | {cells} |")
     verdicts = []
@@ -295,7 +299,8 @@ def run_quality(args: argparse.Namespace) -> None:
     for set_name in dict.fromkeys(r[0] for r in rows):
         hybrid, dense_, bm25 = (by[(set_name, new, m)] for m in ("hybrid", "dense", "BM25"))
         verdicts.append(f"- {set_name}: hybrid MRR@10 {hybrid:.3f}, best single "
-                        f"{max(dense_, bm25):.3f} ({'ok' if hybrid >= max(dense_, bm25) else 'MISS'})")
+                        f"{max(dense_, bm25):.3f} "
+                        f"({'ok' if hybrid >= max(dense_, bm25) else 'MISS'})")
     targets = []
     swe = by.get(("SweFAQ dev", new, "hybrid"))
     if swe is not None:
@@ -480,7 +485,9 @@ def _time(fn: Callable[[], object], repeat: int, cpu: list[float] | None = None)
     return out
 
 
-def _latency_rows(args: argparse.Namespace, model_key: str) -> tuple[list[tuple[str, list[float]]], KbSettings]:
+def _latency_rows(
+    args: argparse.Namespace, model_key: str
+) -> tuple[list[tuple[str, list[float]]], KbSettings]:
     settings = _settings(WORK / f"latency-{model_key}", model=resolve_model(model_key))
     store = VersionStore(settings.kb_dir)
     try:

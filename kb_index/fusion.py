@@ -37,7 +37,8 @@ from kb_index.evaluation import LabelledQuery, score_ranking
 
 GRID_WEIGHT = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 GRID_CONSTANT = (1.0, 2.0, 5.0, 10.0, 20.0, 60.0)
-SHORTFALL_PENALTY = 2.0  # fitting objective: mean MRR@10 minus 2 x mean shortfall below the best part
+# fitting objective: mean MRR@10 minus this times the mean shortfall below the better part
+SHORTFALL_PENALTY = 2.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class FusionWeights:
         return np.clip(self.dense_weight * dense + (1.0 - self.dense_weight) * lexical, 0.0, 1.0)
 
 
+GridTable = dict[tuple[float, float], dict[str, float]]  # (weight, constant) -> corpus -> MRR
+
+
 @dataclass(frozen=True)
 class CorpusFit:
     corpus: str
@@ -123,14 +127,15 @@ class CorpusFit:
 
 
 def _mrr(ranks: Sequence[list[str]], queries: Sequence[LabelledQuery]) -> float:
-    return fmean(score_ranking(r, q.relevant)["mrr@10"] for r, q in zip(ranks, queries, strict=True))
+    pairs = zip(ranks, queries, strict=True)
+    return fmean(score_ranking(r, q.relevant)["mrr@10"] for r, q in pairs)
 
 
 def fit_fusion(
     rank: Callable[[LabelledQuery, FusionWeights | str], list[str]],
     corpora: Mapping[str, Sequence[LabelledQuery]],
     start: FusionWeights | None = None,
-) -> tuple[FusionWeights, dict[tuple[float, float], dict[str, float]], dict[str, tuple[float, float]]]:
+) -> tuple[FusionWeights, GridTable, dict[str, tuple[float, float]]]:
     """Grid-search dense weight and rank constant over several corpora.
 
     ``rank(query, weights)`` returns article ids, best first; ``weights`` may also be "dense"

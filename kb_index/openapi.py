@@ -75,9 +75,8 @@ def openapi_document(settings: KbSettings) -> dict[str, Any]:
                     "responses": {
                         "200": _json(
                             {"type": "object", "required": ["query", "hits"],
-                             "properties": {"query": {"type": "string"},
-                                            "hits": {"type": "array",
-                                                     "items": {"$ref": "#/components/schemas/Hit"}}}},
+                             "properties": {"query": {"type": "string"}, "hits": {
+                                 "type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}},
                             "hits, best first, one per article",
                         ),
                         "400": _json(_ERROR, "empty or too long query, bad k, lang or audience, "

@@ -90,13 +90,13 @@ async def search_handler(request: web.Request) -> web.Response:
 async def require_token(request: web.Request, handler: Any) -> web.StreamResponse:
     """401 for any request without the configured token (the health check stays open)."""
     token = request.app[TOKEN_KEY]
-    if token and request.path not in OPEN_PATHS:
-        if not token_matches(request.headers.get("Authorization"), token):
-            request.app[METRICS_KEY]["requests"].labels(status="401").inc()
-            return web.json_response(
-                {"error": "missing or wrong token"}, status=401,
-                headers={"WWW-Authenticate": 'Bearer realm="kb"'},
-            )
+    guarded = bool(token) and request.path not in OPEN_PATHS
+    if guarded and not token_matches(request.headers.get("Authorization"), token):
+        request.app[METRICS_KEY]["requests"].labels(status="401").inc()
+        return web.json_response(
+            {"error": "missing or wrong token"}, status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="kb"'},
+        )
     response: web.StreamResponse = await handler(request)
     return response
 

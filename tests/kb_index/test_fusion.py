@@ -77,10 +77,10 @@ def test_fit_prefers_settings_that_never_fall_below_a_part() -> None:
     assert parts["c"] == (pytest.approx(1 / 3), 1.0)
     assert all(table[(0.6, k)][c] == 1.0 for k in (1.0, 60.0) for c in corpora)
     # left out in turn, each corpus gets a setting fitted on the others only
-    held = leave_one_corpus_out(
-        table, parts, lambda name, w: (*parts[name], table[(w.dense_weight, w.rank_constant)][name], 4),
-        0.5,
-    )
+    def evaluate(name: str, w: FusionWeights) -> tuple[float, float, float, int]:
+        return (*parts[name], table[(w.dense_weight, w.rank_constant)][name], 4)
+
+    held = leave_one_corpus_out(table, parts, evaluate, 0.5)
     fits = {fit.corpus: (fit, point) for fit, point in held}
     assert fits["c"][1][0] >= 0.6  # fitted on a and b, which want a high dense weight
     assert fits["a"][0].margin == 0.0
