@@ -35,6 +35,7 @@ from mail.settings import MailSettings
 logger = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.05
+NO_AGENT_WAIT_SECONDS = 2.0
 
 
 class MailOutput(OutputChannel):
@@ -86,7 +87,8 @@ class DeferredMailOutput(MailOutput):
                                                  wait_time_in_seconds=LOCK_POLL_SECONDS):
                     tracker = await agent.tracker_store.retrieve(conversation_id)
                 slots = tracker.current_slot_values() if tracker else {}
-            else:
+            else:  # no agent seen yet: give the turn a moment to finish
+                await asyncio.sleep(NO_AGENT_WAIT_SECONDS)
                 slots = {}
             from mail.inbound import _int
 
