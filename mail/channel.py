@@ -116,7 +116,14 @@ class EmailInput(InputChannel):
     def __init__(self, settings: MailSettings | None = None) -> None:
         self._settings = settings
         self._conversations: Any = None
-        self.agent: Any = None
+        self._app: Any = None
+        self._agent: Any = None
+
+    @property
+    def agent(self) -> Any:
+        """Rasa's agent, looked up when needed (it is loaded after the blueprints are made)."""
+        found = getattr(getattr(self._app, "ctx", None), "agent", None)
+        return found or self._agent
 
     @property
     def settings(self) -> MailSettings:
@@ -148,8 +155,8 @@ class EmailInput(InputChannel):
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @webhook.listener("before_server_start")
-        async def remember_agent(app: Any, _loop: Any) -> None:
-            self.agent = getattr(app.ctx, "agent", None)
+        async def remember_app(app: Any, _loop: Any) -> None:
+            self._app = app
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -169,8 +176,8 @@ class EmailInput(InputChannel):
                 return response.json({"error": str(exc)}, status=400)
             except Exception:  # noqa: BLE001 - Sanic's JSON errors
                 return response.json({"error": "the body must be a JSON object"}, status=400)
-            agent = getattr(request.app.ctx, "agent", None)
-            self.agent = agent or self.agent
+            self._app = request.app
+            agent = self.agent
             if agent is None or not agent.is_ready():
                 return response.json({"error": "no model loaded yet"}, status=503)
             try:
