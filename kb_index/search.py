@@ -1,10 +1,10 @@
 """Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
 
 Hybrid ranking (see README): the candidates of both retrievers are ranked by weighted
-reciprocal-rank fusion, preferring passages in the query's language (fusion.py). Each hit's
+reciprocal-rank fusion of their articles, preferring the query's language (fusion.py). Each hit's
 score is an absolute confidence in [0, 1] built from two calibrated scores: dense, the query's
 cosine above its chance similarity in this corpus (the median cosine of the query with a fixed
-sample of the version's passages), in units of the sample's spread; BM25, the share of an ideal
+sample of the version's passages), in units of the corpus's spread; BM25, the share of an ideal
 match.
 """
 
