@@ -1,0 +1,93 @@
+"""Messages over the limits: per conversation and per client, on REST (429) and socket.io (a
+polite message in the customer's language). Never a 5xx; other customers are not affected."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import socketio
+
+from rasa_addons.messages import SLOW_DOWN
+from tests.security.conftest import STACK_LIMITS, AttackLog, say, texts
+from tests.support.rasa_stack import RasaStack
+
+pytestmark = [pytest.mark.security, pytest.mark.integration, pytest.mark.slow]
+
+PER_SESSION = int(STACK_LIMITS["RATE_SESSION_MESSAGES"])
+PER_CLIENT = int(STACK_LIMITS["RATE_CLIENT_MESSAGES"])
+
+
+def test_one_conversation_over_its_limit_gets_429(security_stack: RasaStack,
+                                                  attack_log: AttackLog) -> None:
+    attack = attack_log.attack("Over-limit message rate (REST)")
+    codes = []
+    for n in range(PER_SESSION + 10):
+        status, body = say(security_stack, "flood-session", f"hi number {n}", "10.6.0.1")
+        attack.tried(refused=status == 429, status=status)
+        codes.append(status)
+        if status == 429:
+            assert texts(body) == SLOW_DOWN["en"]
+    assert codes == [200] * PER_SESSION + [429] * 10
+    # Another conversation from another address is served normally meanwhile.
+    status, _ = say(security_stack, "calm-customer", "hi", "10.6.0.2")
+    assert status == 200
+    # A client spreading messages over many conversations hits the per-client limit.
+    client_codes = []
+    for n in range(PER_CLIENT + 5):
+        status, body = say(security_stack, f"spread-{n}", "hej, var är mitt paket?", "10.6.0.3")
+        attack.tried(refused=status == 429, status=status)
+        client_codes.append(status)
+    assert client_codes == [200] * PER_CLIENT + [429] * 5
+    assert texts(body) == SLOW_DOWN["sv"]  # in the customer's language
+    assert attack.server_errors == 0
+    attack.notes.append(
+        f"One conversation sent {PER_SESSION + 10} messages at once (limit {PER_SESSION} per "
+        f"60 s): the last 10 got 429 with Retry-After and the polite message as the reply. One "
+        f"client sent {PER_CLIENT + 5} messages over as many conversations (limit {PER_CLIENT} "
+        "per 60 s): the last 5 got 429, the message in Swedish as the customer wrote. Another "
+        "customer was served normally meanwhile.")
+
+
+def test_a_flooding_widget_gets_a_polite_message(security_stack: RasaStack,
+                                                 attack_log: AttackLog) -> None:
+    attack = attack_log.attack("Over-limit message rate (socket.io)")
+    flood = PER_SESSION + 5
+
+    async def run() -> list[dict[str, Any]]:
+        client = socketio.AsyncClient(reconnection=False)
+        received: list[dict[str, Any]] = []
+        confirmed = asyncio.Event()
+
+        async def on_bot(data: dict[str, Any]) -> None:
+            received.append(data)
+
+        client.on("bot_uttered", on_bot)
+        client.on("session_confirm", lambda _sid: confirmed.set())
+        await client.connect(security_stack.base_url, socketio_path="/socket.io",
+                             transports=["polling"], headers={"X-Forwarded-For": "10.7.0.1"})
+        await client.emit("session_request", {"session_id": "flood-widget"})
+        await asyncio.wait_for(confirmed.wait(), 20)
+        for n in range(flood):
+            await client.emit("user_uttered", {"message": f"hej {n}", "session_id": "flood-widget",
+                                               "customData": {"language": "sv"}})
+            await client.sleep(0.05)  # one event per long-polling request (at most 16 each)
+        deadline = asyncio.get_running_loop().time() + 120
+        while (sum(1 for r in received if r.get("text") == SLOW_DOWN["sv"]) < flood - PER_SESSION
+               and asyncio.get_running_loop().time() < deadline):
+            await asyncio.sleep(0.5)
+        await client.disconnect()
+        return received
+
+    received = asyncio.run(run())
+    polite = [r for r in received if r.get("text") == SLOW_DOWN["sv"]]
+    for _ in range(flood):
+        attack.attempts += 1
+    attack.refused += len(polite)
+    assert len(polite) == flood - PER_SESSION, json.dumps(received, ensure_ascii=False)[:2000]
+    attack.notes.append(
+        f"One widget session sent {flood} messages at once (limit {PER_SESSION} per 60 s, page "
+        f"language Swedish): {len(polite)} were answered with the polite message in Swedish "
+        "instead of reaching Rasa; the connection stayed open.")
