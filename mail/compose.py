@@ -21,17 +21,12 @@ from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mail.settings import MailSettings
-from message_catalogue.messages import Catalogue
+from message_catalogue.messages import get_catalogue
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 # Chat responses with a version for mail (same parameters).
 MAIL_VERSIONS: dict[str, str] = {
     "utter_handoff_started": "mail_handoff_started",
@@ -47,14 +42,10 @@ _REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw|回覆|回复)\s*[:：]", re.
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-@lru_cache(maxsize=1)
-def mail_catalogue() -> Catalogue:
-    data = yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8")) or {}
-    return Catalogue(data.get("responses") or {})
-
-
 def mail_text(name: str, language: str | None, **params: Any) -> str:
-    return mail_catalogue().text(name, language, **params)
+    """One of the channel's own texts ("mail_signature": the catalogue's utter_mail_signature,
+    domain/mail.yml) in `language`."""
+    return get_catalogue().text(f"utter_{name}", language, **params)
 
 
 def reply_paragraphs(messages: Sequence[Mapping[str, Any]], language: str,
