@@ -93,6 +93,16 @@ QUESTIONS = {
     "zh": ["寄到台灣需要多久？", "請問要怎麼退貨？", "可以用哪些付款方式？", "退款什麼時候會到帳？",
            "我忘記密碼了怎麼辦？", "禮品卡的有效期限是多久？", "收到的商品壞掉了怎麼辦？"],
 }
+# Questions no intent or FAQ topic covers that the help articles answer (knowledge fallback).
+KNOWLEDGE = {
+    "en": ["how do I unsubscribe from your newsletter?", "is your packaging recyclable?",
+           "how do I assemble the bookshelf?", "when will the lamp be back in stock?",
+           "I never got an order confirmation e-mail", "can I pay with Klarna in instalments?",
+           "my parcel was delivered to the wrong address"],
+    "sv": ["jag har inte fått någon orderbekräftelse", "kan jag dela upp betalningen med Klarna?"],
+    "nb": ["jeg har ikke fått ordrebekreftelse", "kan jeg delbetale med Klarna?"],
+    "zh": ["我沒有收到訂單確認信", "可以用 Klarna 分期付款嗎？"],
+}
 OFF_TOPIC = {
     "en": ["do you have the Oslo sofa in dark blue?", "can I get a discount code?",
            "what's the weather like in Stockholm?", "my card was declined at checkout"],
@@ -136,10 +146,17 @@ def _language_flows(language: str) -> dict[str, Flow]:
         moves.append(Say(_pick(rng, BYE, language)))
         return moves
 
+    def knowledge(rng: random.Random, orders: list[Order]) -> list[Move]:
+        moves: list[Move] = [Say(_pick(rng, KNOWLEDGE, language))]
+        moves.append(YES if rng.random() < 0.65 else NO)
+        if rng.random() < 0.4:
+            moves.append(Say(_pick(rng, THANKS, language)))
+        return moves
+
     def off_topic(rng: random.Random, orders: list[Order]) -> list[Move]:
         moves: list[Move] = [Say(_pick(rng, OFF_TOPIC, language))]
-        moves.append(NO if rng.random() < 0.6 else YES)
-        if rng.random() < 0.5:
+        moves.append(NO if rng.random() < 0.7 else YES)
+        if rng.random() < 0.4:
             moves += [Say(_pick(rng, OFF_TOPIC, language)), PERSON]
         return moves
 
@@ -156,7 +173,8 @@ def _language_flows(language: str) -> dict[str, Flow]:
         moves += [Say(_pick(rng, THANKS, language)), *_csat(rng)]
         return moves
 
-    return {"faq": faq, "off_topic": off_topic, "person": person, "order_status": order_status}
+    return {"faq": faq, "knowledge": knowledge, "off_topic": off_topic, "person": person,
+            "order_status": order_status}
 
 
 def _english_extra() -> dict[str, Flow]:
@@ -200,7 +218,8 @@ def _english_extra() -> dict[str, Flow]:
 LANGUAGES = ("en", "sv", "nb", "zh")
 # share of conversations per language and the flows' weights
 LANGUAGE_WEIGHTS = {"en": 0.5, "sv": 0.2, "nb": 0.15, "zh": 0.15}
-FLOW_WEIGHTS = {"faq": 4, "order_status": 3, "off_topic": 2, "person": 1, "cancel": 1,
+FLOW_WEIGHTS = {"faq": 4, "order_status": 3, "knowledge": 2, "off_topic": 1, "person": 1,
+                "cancel": 1,
                 "return": 1, "wrong_email": 1, "complaint": 1, "bot_or_not": 1, "gibberish": 1}
 
 

@@ -55,7 +55,9 @@ def _turn_row(r: Any) -> TurnRow:
     return TurnRow(
         event_key=m["event_key"], conversation_id=m["conversation_id"], ts=float(m["ts"]),
         text=m["text"], intent=m["intent"], final_intent=m["final_intent"],
-        language=m["language"], fallback=bool(m["fallback"]), knowledge=m["knowledge"],
+        # the message's own language when the NLU gave one, else the conversation's
+        language=m["language"] or m.get("conversation_language"),
+        fallback=bool(m["fallback"]), knowledge=m["knowledge"],
         article_id=m["article_id"], kb_feedback=m["kb_feedback"],
     )
 
@@ -70,7 +72,8 @@ def load_conversations(engine: Engine, flt: KpiFilter) -> list[ConversationRow]:
 def load_turns(engine: Engine, flt: KpiFilter) -> list[TurnRow]:
     t, c = db.turns.c, db.conversations.c
     stmt = _conversation_filter(
-        select(db.turns).join(db.conversations, t.conversation_id == c.conversation_id), flt
+        select(db.turns, c.language.label("conversation_language"))
+        .join(db.conversations, t.conversation_id == c.conversation_id), flt
     ).order_by(t.ts)
     with db.transaction(engine) as conn:
         return [_turn_row(r) for r in conn.execute(stmt)]
