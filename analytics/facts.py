@@ -213,6 +213,7 @@ class _Builder:
 
     def _user(self, conversation: ConversationFact, event: EventRecord) -> None:
         self._end_action_block()
+        self.action_ts = None
         intent = event.intent
         if intent == mapping.AGENT_MESSAGE_INTENT:
             self._agent_reply(event.timestamp)
@@ -314,6 +315,13 @@ class _Builder:
         elif name == mapping.HANDOFF_ACTIVE_SLOT:
             if value is True and self.handoff_block is not None:
                 self.handoff_block.connected = True
+            elif (value is True and self.open_handoff is None
+                  and conversation.customer_turns > 0):
+                # a handoff logged without a handoff action (the e-mail channel writes its
+                # slots and response itself); not a value carried into a new session
+                self._request_handoff(conversation, self.action_ts or event.timestamp)
+                if self.handoff_block is not None:
+                    self.handoff_block.connected = True
             elif value is False and self.handoff_block is None:
                 self._close_handoff(event.timestamp)
         elif name == mapping.HANDOFF_CASE_SLOT and self.handoff_block is not None:

@@ -83,6 +83,40 @@ def test_a_handoff_run_inside_another_action_is_a_handoff() -> None:
     assert fact.first_response_s == pytest.approx(replied - asked)
 
 
+def test_a_handoff_the_e_mail_channel_logs_itself() -> None:
+    """mail/inbound.py hands a mail to a person without a handoff action: it logs the handoff
+    slots and then the response, after the customer's message."""
+    script = Script("mail-1", 1_700_000_000.0, channel="email").session()
+    script.greet()  # an earlier turn: its action must not date the handoff
+    script.user("Complaint: the sofa arrived broken", "complaint", dt=3600.0)
+    script.slot("handoff_active", True).slot("handoff_case_id", 12.0)
+    script.bot("utter_handoff_started", "A colleague will answer your mail (case #12).")
+    script.agent_reply("Sorry about the sofa, we'll send a new one.", dt=600.0)
+    asked = [e for e in script.events if e["event"] == "slot"
+             and e["name"] == "handoff_active"][0]["timestamp"]
+    replied = event_time(script, event="user", intent="EXTERNAL_agent_message")
+    [fact] = facts_of(script)
+    assert fact.channel == "email" and fact.handoff is not None and fact.handoff.connected
+    assert fact.handoff.case_id == 12 and fact.handoff.reason == "complaint"
+    # dated by the turn's last action (action_extract_slots), a millisecond before the slot
+    assert fact.first_response_s == pytest.approx(replied - asked, abs=0.01)
+    assert fact.first_response_s == pytest.approx(600.0, abs=0.1)
+
+    unreachable = Script("mail-2", 1_700_000_000.0, channel="email").session()
+    unreachable.user("where is my order", "check_order_status")
+    unreachable.bot("utter_handoff_unavailable", "We'll answer your mail soon (case #13).")
+    [fact] = facts_of(unreachable)
+    assert fact.outcome == mapping.HANDOFF_UNAVAILABLE
+
+
+def test_a_handoff_flag_carried_into_a_new_session_is_no_new_handoff() -> None:
+    script = Script("carry", 1_700_000_000.0).session()
+    script.slot("handoff_active", True)  # carried over; the case was closed meanwhile
+    script.greet()
+    [fact] = facts_of(script)
+    assert not fact.handoff_requested and fact.outcome == mapping.UNRESOLVED
+
+
 def test_no_person_reached_counts_as_a_handoff_without_times(crafted: dict[str, Script]) -> None:
     [fact] = facts_of(crafted["c04"])
     assert fact.handoff_requested and fact.handoff is not None
