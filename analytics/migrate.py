@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from alembic import command
@@ -64,8 +65,24 @@ def current_revision(target: Engine | str | None = None) -> str | None:
             engine.dispose()
 
 
-def upgrade(target: Engine | str | None = None, revision: str = "head") -> str | None:
-    """Upgrade the analytics tables in place (rows kept); returns the revision reached."""
+def upgrade(target: Engine | str | None = None, revision: str = "head",
+            attempts: int = 3) -> str | None:
+    """Upgrade the analytics tables in place (rows kept); returns the revision reached.
+
+    The consumer and the dashboard start together and both upgrade: when the other one is
+    creating the tables at that moment, this waits a second and looks again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _upgrade(target, revision)
+        except AnalyticsUnavailable:
+            if attempt == attempts:
+                raise
+            logger.info("analytics tables busy (another process migrating?); trying again")
+            time.sleep(1.0)
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def _upgrade(target: Engine | str | None, revision: str) -> str | None:
     engine, owned = _engine(target)
     try:
         with engine.connect() as conn:

@@ -54,3 +54,18 @@ def test_sqlite_beside_the_store(tmp_path: Path) -> None:
 def test_postgresql_beside_the_store() -> None:
     with fresh_pg_database() as url:
         _check(url)
+
+
+def test_two_processes_migrating_at_once_both_succeed(tmp_path: Path) -> None:
+    """`make run` starts the consumer and the dashboard together; both upgrade."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = "from analytics.migrate import upgrade; import sys; print(upgrade(sys.argv[1]))"
+    root = Path(__file__).resolve().parents[2]
+    runs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=root, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], [err[-800:] for _, err in results]
+    assert [out.strip() for out, _ in results] == [head_revision()] * 3
