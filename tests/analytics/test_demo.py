@@ -41,3 +41,25 @@ def test_buttons_are_pressed_only_when_offered() -> None:
     sent = run_conversation(client, conversation, "s", pause=0)  # type: ignore[arg-type]
     assert client.sent == ["q?", "thanks", '/csat_rating{"csat_rating": "4"}']
     assert sent == 3
+
+
+def test_make_run_starts_the_demo_only_on_an_empty_database(tmp_path, writer, engine,  # type: ignore[no-untyped-def]
+                                                            analytics_url) -> None:
+    import os
+    import signal
+
+    from analytics.demo import start_if_empty
+    from analytics.events import compact
+    from tests.analytics.crafted import all_events
+
+    env = {**os.environ, "ANALYTICS_DATABASE_URL": analytics_url,
+           "RASA_URL": "http://127.0.0.1:9"}  # nothing answers there: the demo just waits
+    process = start_if_empty(env, tmp_path / "logs")
+    assert process is not None
+    try:
+        assert process.poll() is None  # running in the background; make run does not wait
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    writer.ingest([compact(e) for e in all_events()[:40]])
+    assert start_if_empty(env, tmp_path / "logs") is None
