@@ -39,11 +39,12 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_addons import replay
 from rasa_addons.clients import client_address, client_pseudonym, message_language
 from rasa_addons.messages import slow_down
 from rasa_addons.ratelimit import Decision, Limit, RateLimiter, create_limiter
@@ -204,10 +205,19 @@ class SocketIOChannel(SocketIOInput):
         self.settings = settings or ChannelSettings.from_env()
         self.limits = _Limits(self.settings, limiter)
         self._clients: dict[str, str] = {}  # socket id -> client pseudonym
+        self._sessions: dict[str, str] = {}  # socket id -> conversation (for the replay)
+        self.widgets = replay.widget_state(self.settings.redis_url,
+                                           self.settings.rate_limit_prefix)
 
     @classmethod
     def name(cls) -> str:
         return "socketio"
+
+    def get_output_channel(self) -> Any:
+        """The output for trigger_intent (agent replies): it keeps what an absent widget missed."""
+        if self.sio is None:
+            return super().get_output_channel()
+        return replay.ReplayingOutput(self.sio, self.bot_message_evt, self.widgets)
 
     def _cors(self) -> str | list[str]:
         origins = list(self.settings.web_origins)
@@ -226,9 +236,13 @@ class SocketIOChannel(SocketIOInput):
             logger.warning("socket.io channel listed twice for %s; serving it once",
                            self.socketio_path)
             self.sio = served.sio  # type: ignore[has-type]
+            self.widgets = served.widgets  # one view of the widgets per server
             return Blueprint(f"socketio_duplicate_{id(self)}", __name__)
         _SERVED[(id(on_new_message), self.socketio_path)] = self
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self._cors())
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self._cors(),
+                          client_manager=replay.client_manager(self.settings.redis_url),
+                          ping_interval=replay.PING_INTERVAL_SECONDS,
+                          ping_timeout=replay.PING_TIMEOUT_SECONDS)
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -255,6 +269,12 @@ class SocketIOChannel(SocketIOInput):
 
         async def disconnect(sid: str) -> None:
             self._clients.pop(sid, None)
+            conversation = self._sessions.pop(sid, None)
+            if conversation is not None:
+                try:
+                    await self.widgets.disconnected(conversation, sid)
+                except Exception:  # noqa: BLE001 - the widget state is best effort
+                    logger.warning("widget state unavailable on disconnect", exc_info=True)
 
         async def session_request(sid: str, data: Any = None) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
@@ -267,6 +287,10 @@ class SocketIOChannel(SocketIOInput):
                 if inspect.isawaitable(joined):
                     await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            if self.session_persistence:  # what the widget missed while it was away
+                self._sessions[sid] = session_id
+                await replay.replay(sio, self.widgets, session_id, sid, self.bot_message_evt,
+                                    namespace)
 
         async def handle_message(sid: str, data: Any = None) -> None:
             if not isinstance(data, dict):
@@ -281,7 +305,7 @@ class SocketIOChannel(SocketIOInput):
             hinted = language_hint(data.get("customData"), data.get(self.metadata_key))
             client = self._clients.get(sid) or client_pseudonym("unknown")
             decision = await self.limits.check(sender, client)
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = replay.ReplayingOutput(sio, self.bot_message_evt, self.widgets)
             if not decision.allowed:
                 logger.info("socket.io message refused: %s limit reached", decision.scope)
                 await sio.emit(self.bot_message_evt,
