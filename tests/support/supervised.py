@@ -38,8 +38,10 @@ PASSWORD = "supervised-stack-test-password"
 
 
 def project_action_argv(port: int) -> tuple[str, ...]:
-    return (sys.executable, "-m", "runtime.action_executor", "--port", str(port),
-            "--actions", "actions")
+    """The project's action server, as make run starts it (scripts/services.py)."""
+    from scripts.services import action_server_argv
+
+    return action_server_argv(port)
 
 
 def rasa_sdk_action_argv(port: int) -> tuple[str, ...]:
@@ -214,11 +216,17 @@ def supervised_stack(spec: StackSpec) -> Iterator[SupervisedStack]:
                                 argv=(settings.haproxy_bin, "-db", "-f",
                                       str(run_dir / "haproxy.cfg")), priority=300))
     for index, port in enumerate(rasa_ports):
+        if spec.root == ROOT:  # the project's launcher: API token, CORS, as make run does
+            from scripts.rasa_env import rasa_server_argv
+
+            rasa = tuple(rasa_server_argv(env, port=port, endpoints=endpoints, model=spec.model,
+                                          interface="127.0.0.1", credentials=credentials))
+        else:  # an older tree or a plain assistant: Rasa's own command line
+            rasa = (str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
+                    "--port", str(port), "--model", str(spec.model), "--endpoints",
+                    str(endpoints), "--credentials", str(credentials))
         services.append(Service(
-            name=f"rasa_{index}", title=f"Rasa server {index}",
-            argv=(str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
-                  "--port", str(port), "--model", str(spec.model), "--endpoints", str(endpoints),
-                  "--credentials", str(credentials)),
+            name=f"rasa_{index}", title=f"Rasa server {index}", argv=rasa,
             health_url=f"http://127.0.0.1:{port}/", priority=400, startup_seconds=300,
             env=(("SANIC_PROXIES_COUNT", "1"),) if behind_rasa else (),
         ))
