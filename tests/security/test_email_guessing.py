@@ -24,10 +24,10 @@ MAX_PER_CLIENT = int(STACK_LIMITS["VERIFY_MAX_PER_CLIENT"])
 
 
 def guess(stack: RasaStack, sender: str, number: str, email: str, ip: str) -> tuple[int, str]:
-    """One conversation: ask for an order, give the number, then the e-mail; the last reply."""
+    """One conversation: ask about an order by its number, then give an e-mail; the last reply."""
     status = 200
     reply = ""
-    for text in ("where is my order?", number, email):
+    for text in (f"where is my order {number}?", email):
         status, body = say(stack, sender, text, ip)
         assert status < 500, body
         reply = texts(body)
