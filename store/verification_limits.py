@@ -101,13 +101,13 @@ def verification_blocked(
         _times(engine, FailedVerification.order_number, number, since),
         limits.max_per_order, window, lock, moment,
     ):
-        logger.info("order %s is locked for chat verification", number)
+        logger.debug("order %s is locked for chat verification", number)
         return True
     who = _client(client)
     if who is not None and limits.max_per_client > 0 and locked_by(
         _times(engine, FailedVerification.client, who, since),
         limits.max_per_client, window, lock, moment,
     ):
-        logger.info("a client is locked for chat verification")
+        logger.debug("a client is locked for chat verification")
         return True
     return False
