@@ -9,6 +9,7 @@ wrong shared secret. The customer channels (REST, socket.io) must keep working w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 import urllib.error
@@ -236,3 +237,28 @@ def _non_loopback_address() -> str | None:
         except OSError:
             return None
     return None if address.startswith("127.") else address
+
+
+def test_the_handoff_relay_reaches_rasa_with_the_token_only(security_stack: RasaStack,
+                                                            victim: dict[str, Any]) -> None:
+    """The Slack app's relay (handoff.relay) uses the token; without it Rasa refuses it too."""
+    from handoff.relay import AGENT_MESSAGE_INTENT, HandoffSettings, RasaConversations, RelayError
+
+    conversation = "relay-conversation"
+    status, _ = say(security_stack, conversation, "hi", "10.1.0.4")
+    assert status == 200
+    entities = {"agent_message": "Hello, this is Maria from customer service."}
+    for token in ("", "not-the-token"):
+        relay = RasaConversations(HandoffSettings(rasa_url=security_stack.base_url,
+                                                  rasa_token=token, delivery_attempts=1))
+        with pytest.raises(RelayError, match="HTTP 40[13]"):
+            relay.trigger(conversation, AGENT_MESSAGE_INTENT, entities)
+    settings = HandoffSettings.from_env(security_stack.env)
+    assert settings.rasa_token == security_stack.token  # RASA_TOKEN, as make run sets it
+    relay = RasaConversations(dataclasses.replace(settings, rasa_url=security_stack.base_url,
+                                                  delivery_attempts=3))
+    relay.trigger(conversation, AGENT_MESSAGE_INTENT, entities)
+    user_intents = [e.get("parse_data", {}).get("intent", {}).get("name")
+                    for e in security_stack.tracker(conversation)["events"]
+                    if e.get("event") == "user"]
+    assert AGENT_MESSAGE_INTENT in user_intents
