@@ -23,16 +23,18 @@ def api_token(env: Mapping[str, str] | None = None) -> str:
 
 
 def secret_arguments(env: Mapping[str, str] | None = None) -> list[str]:
-    extra = ["--auth-token", api_token(env)]
+    # One "--name=value" argument each: a secret may start with "-" (token_urlsafe), which
+    # argparse would take for an option after a separate "--auth-token".
+    extra = [f"--auth-token={api_token(env)}"]
     jwt_secret = env_str(env, "RASA_JWT_SECRET")
     if jwt_secret:
-        extra += ["--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
+        extra += [f"--jwt-secret={jwt_secret}", "--jwt-method", "HS256"]
     return extra
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    if any(a in args for a in ("--auth-token", "-t", "--jwt-secret")):
+    if any(a == "-t" or a.split("=", 1)[0] in ("--auth-token", "--jwt-secret") for a in args):
         raise SystemExit("rasa_addons.rasa_server: the secrets come from RASA_TOKEN / "
                          "RASA_JWT_SECRET or var/secrets, not from the command line")
     if args[:1] == ["run"] and args[1:2] != ["actions"]:

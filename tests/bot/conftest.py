@@ -135,8 +135,12 @@ def hit(article_id: str = "shipping-norway", score: float = 0.8, stale: bool = F
 
 @pytest.fixture()
 def settings() -> SlackSettings:
+    # The index here embeds with a hashing function, not a language model: its dense half adds
+    # no meaning, so a good match scores lower than with the real model (0.34 for "How long
+    # does delivery to Norway take?" against the Norway article). 0.3 keeps the tests about the
+    # Slack surfaces, not about this toy embedder's scores.
     return SlackSettings(bot_token=TOKEN, signing_secret=SECRET, agent_usergroup=AGENT_GROUP,
-                         agent_channels=(AGENT_CHANNEL,), min_score=0.35)
+                         agent_channels=(AGENT_CHANNEL,), min_score=0.3)
 
 
 @pytest.fixture()

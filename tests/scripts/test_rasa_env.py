@@ -63,15 +63,24 @@ def test_the_launcher_adds_the_token_only_to_rasa_run(monkeypatch) -> None:  # t
     rasa_server.main(["run", "actions"])
     monkeypatch.setenv("RASA_JWT_SECRET", "jwt-secret-0123456789abcdef")
     rasa_server.main(["run"])
-    assert seen[0] == ["rasa", "run", "--enable-api", "--auth-token",
-                       "rasa-token-0123456789abcdef"]
+    assert seen[0] == ["rasa", "run", "--enable-api",
+                       "--auth-token=rasa-token-0123456789abcdef"]
     assert seen[1] == ["rasa", "run", "actions"]
-    assert seen[2][-4:] == ["--jwt-secret", "jwt-secret-0123456789abcdef", "--jwt-method",
+    assert seen[2][-3:] == ["--jwt-secret=jwt-secret-0123456789abcdef", "--jwt-method",
                             "HS256"]
+    # A secret starting with "-" (token_urlsafe makes some) is still the option's value.
+    monkeypatch.setenv("RASA_TOKEN", "-rasa-token-0123456789abcdef")
+    rasa_server.main(["run"])
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--auth-token")
+    assert parser.parse_args(seen[3][2:3]).auth_token == "-rasa-token-0123456789abcdef"
     import pytest
 
-    with pytest.raises(SystemExit, match="not from the command line"):
-        rasa_server.main(["run", "--auth-token", "guessable"])
+    for forbidden in (["--auth-token", "guessable"], ["--auth-token=guessable"], ["-t", "x"]):
+        with pytest.raises(SystemExit, match="not from the command line"):
+            rasa_server.main(["run", *forbidden])
 
 
 def test_the_action_server_command() -> None:

@@ -22,7 +22,6 @@ from handoff.relay import (
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "chat"
 CASE_ID = re.compile(r"[0-9]{1,10}")
 RESOLUTIONS = {
     RESOLVE_ACTION_ID: "resolved in chat",
@@ -80,7 +79,7 @@ def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
                        "unavailable. Please send it again in a minute.")
         return False
     try:
-        store.record_interaction(conversation_id=case.conversation_id, channel=CHANNEL,
+        store.record_interaction(conversation_id=case.conversation_id, channel=case.channel,
                                  direction="out", text=text, customer_id=case.customer_id,
                                  order_number=case.order_number)
     except StoreError:
