@@ -32,6 +32,16 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 MIN_LETTERS = 3
 MIN_CONFIDENCE = 0.5
+# Greetings and thanks too short for the statistical detector ("hei" reads as English to it)
+# that only one of the four languages writes this way.
+SHORT_MESSAGES: dict[str, str] = {
+    "hei": "nb", "heisann": "nb", "hei hei": "nb", "takk": "nb", "tusen takk": "nb",
+    "mange takk": "nb", "ha det": "nb", "god morgen": "nb",
+    "hej": "sv", "hejsan": "sv", "hej hej": "sv", "tjena": "sv", "tack": "sv",
+    "tack så mycket": "sv", "tusen tack": "sv", "hej då": "sv", "god morgon": "sv",
+    "hi": "en", "hello": "en", "hey": "en", "thanks": "en", "thank you": "en", "bye": "en",
+}
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 
 _ALIASES: dict[str, str] = {
     "en": "en", "eng": "en", "english": "en",
@@ -118,6 +128,9 @@ def detect_language_or_none(
     cleaned = _clean(text)
     if _HAN.search(cleaned):
         return "zh"
+    short = SHORT_MESSAGES.get(_EDGE_PUNCTUATION.sub("", cleaned.lower()))
+    if short is not None:
+        return short
     if len(_LETTER.findall(cleaned)) < min_letters:
         return None
     confidences = language_confidences(cleaned)

@@ -90,3 +90,13 @@ def test_requested_language(text: str, expected: str | None) -> None:
     from nordvik.languages import requested_language
 
     assert requested_language(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hei", "nb"), ("Hei!", "nb"), ("takk", "nb"), ("hej", "sv"), ("Tack!", "sv"), ("hi", "en"),
+    ("hello!", "en"), ("你好", "zh"),
+])
+def test_short_greetings_and_thanks_of_one_language(text: str, expected: str) -> None:
+    from nordvik.languages import detect_language_or_none
+
+    assert detect_language_or_none(text) == expected
