@@ -14,7 +14,12 @@ from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
-from scripts.rasa_env import EndpointSettingsError, RasaSettings, write_endpoints
+from scripts.rasa_env import (
+    TRACKER_STORE_CLASS,
+    EndpointSettingsError,
+    RasaSettings,
+    write_endpoints,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +31,7 @@ def load(path: Path, key: str):  # type: ignore[no-untyped-def]
 def test_defaults_are_sqlite_tracker_and_in_memory_lock(tmp_path: Path) -> None:
     path = write_endpoints({"TRACKER_DB": str(tmp_path / "t.db")}, tmp_path / "e.yml")
     tracker_cfg = load(path, "tracker_store")
-    assert tracker_cfg.type == "SQL" and tracker_cfg.kwargs["dialect"] == "sqlite"
+    assert tracker_cfg.type == TRACKER_STORE_CLASS and tracker_cfg.kwargs["dialect"] == "sqlite"
     assert tracker_cfg.kwargs["db"] == str(tmp_path / "t.db")
     assert isinstance(LockStore.create(load(path, "lock_store")), InMemoryLockStore)
     assert load(path, "action_endpoint").url == "http://127.0.0.1:5055/webhook"

@@ -10,24 +10,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import socketio
-import yaml
 
 from tests.support.rasa_stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-WIDGET_CHANNEL = "web.rasa_channel.WidgetSocketIOInput"
 
 
 def trained_model() -> Path:
@@ -77,7 +77,12 @@ class Stack:
     def create(cls, tmp: Path, extra_env: dict[str, str]) -> Stack:
         model = trained_model()
         env = {**os.environ, **extra_env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "TRACKER_DB": str(tmp / "tracker.db"), "PYTHONPATH": str(ROOT)}
+               "TRACKER_DB": str(tmp / "tracker.db"), "PYTHONPATH": str(ROOT),
+               # the HTTP API's and the action server's secrets, as make run has them (the
+               # relay in the Slack app reads RASA_TOKEN)
+               "RASA_TOKEN": secrets.token_urlsafe(32),
+               "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32), "ACTION_HOST": "127.0.0.1",
+               "RATE_CLIENT_MESSAGES": "0"}
         env.pop("REDIS_URL", None)
         stack = cls(tmp=tmp, env=env, model=model)
         env["ACTION_PORT"] = str(stack.action_port)
@@ -94,39 +99,20 @@ class Stack:
         return process
 
     def start_actions(self) -> None:
-        process = self._spawn("actions", [str(VENV_BIN / "rasa"), "run", "actions",
-                                          "--port", str(self.action_port)])
+        from scripts.rasa_env import action_server_argv
+
+        process = self._spawn("actions", action_server_argv(self.action_port))
         wait_http(f"http://127.0.0.1:{self.action_port}/health", 120, process,
                   self.tmp / "actions.log")
 
     def start_rasa(self) -> None:
-        from scripts.rasa_env import write_endpoints
+        from scripts.rasa_env import rasa_server_argv, write_endpoints
 
         endpoints = write_endpoints(self.env, self.tmp / "endpoints.yml")
-        process = self._spawn("rasa", [
-            str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(self.rasa_port),
-            "--interface", "127.0.0.1", "--model", str(self.model),
-            "--endpoints", str(endpoints), "--credentials", str(self.credentials()),
-            "--cors", "*",
-        ])
+        process = self._spawn("rasa", rasa_server_argv(
+            self.env, port=self.rasa_port, interface="127.0.0.1", model=self.model,
+            endpoints=endpoints))
         wait_http(f"{self.rasa_url}/status", 300, process, self.tmp / "rasa.log")
-
-    def credentials(self) -> Path:
-        """The project's credentials.yml, with the widget's fixed socket.io channel.
-
-        Rasa's own `socketio` channel loses bot messages under session persistence with the
-        pinned python-socketio (see web/rasa_channel.py); until credentials.yml names the
-        fixed channel, the tests swap it in with the same settings.
-        """
-        config = yaml.safe_load((ROOT / "credentials.yml").read_text()) or {}
-        if "socketio" in config:
-            config[WIDGET_CHANNEL] = config.pop("socketio")
-        config.setdefault(WIDGET_CHANNEL, {"user_message_evt": "user_uttered",
-                                           "bot_message_evt": "bot_uttered",
-                                           "session_persistence": True})
-        path = self.tmp / "credentials.yml"
-        path.write_text(yaml.safe_dump(config), encoding="utf-8")
-        return path
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
@@ -144,7 +130,8 @@ class Stack:
             self.stop(name)
 
     def tracker(self, conversation_id: str) -> dict[str, Any]:
-        url = f"{self.rasa_url}/conversations/{conversation_id}/tracker"
+        url = (f"{self.rasa_url}/conversations/{conversation_id}/tracker"
+               f"?token={urllib.parse.quote(self.env['RASA_TOKEN'])}")
         with urllib.request.urlopen(url, timeout=10) as response:
             return dict(json.loads(response.read()))
 

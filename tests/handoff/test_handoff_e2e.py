@@ -223,8 +223,11 @@ async def test_rasa_restart_mid_handoff_loses_no_state_and_no_message(
     user_texts = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
     assert "I want to talk to a person" in user_texts and "Are you there?" in user_texts
 
-    # the widget reconnects with its session id: both directions still work
+    # the widget reconnects with its session id: it is shown the agent's reply it missed
+    # (rasa_addons.replay), once, and both directions still work
     await widget.connect()
+    missed = await widget.messages_until(lambda m: m.get("text") == "Yes! Looking at it now.")
+    assert [m.get("text") for m in missed] == ["Yes! Looking at it now."]
     await widget.say("Great, thanks")
     await asyncio.to_thread(slack.wait_for_post, 30.0, thread_ts=thread,
                             text="Customer: Great, thanks")
