@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 
 from nordvik.env import env_int, env_str
 from nordvik.languages import LANGUAGE_NAMES
+from nordvik.secrets import secret
 from nordvik.text import clip, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ class HandoffSettings:
             bot_token=env_str(env, "SLACK_BOT_TOKEN"),
             slack_api_url=env_str(env, "SLACK_API_URL", "https://slack.com/api/"),
             rasa_url=env_str(env, "RASA_URL", f"http://127.0.0.1:{rasa_port}"),
-            rasa_token=env_str(env, "RASA_TOKEN"),  # Rasa's --auth-token, if it runs with one
+            # Rasa's API token: RASA_TOKEN, else the one generated into var/secrets for the
+            # Rasa server (rasa_addons.rasa_server), so `python -m bot` alone has it too
+            rasa_token=secret("rasa_token", "RASA_TOKEN", env=env),
             expected_wait_minutes=env_int(env, "HANDOFF_EXPECTED_WAIT_MINUTES", 5, low=0),
             delivery_attempts=env_int(env, "HANDOFF_DELIVERY_ATTEMPTS", 30, low=0),
             retry_seconds=env_int(env, "HANDOFF_RETRY_MS", 2000, low=0) / 1000.0,

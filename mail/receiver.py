@@ -137,7 +137,8 @@ def open_case(subject: str, conversation_id: str | None = None) -> int | None:
         return int(get_store().open_case(subject=subject[:300], channel="email",
                                          conversation_id=conversation_id, status="open").id)
     except StoreError:
-        logger.exception("could not open a case (%s)", subject[:80])
+        logger.exception("could not open a case for a parked mail (conversation %s)",
+                         conversation_id or "none")
         return None
 
 
