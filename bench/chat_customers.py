@@ -114,7 +114,10 @@ async def _customer(session: aiohttp.ClientSession, rest_url: str, index: int, r
                 text = " ".join(str(r.get("text", "")) for r in body or [])
                 if expected not in text:
                     outcome.wrong += 1
-            await asyncio.sleep(rng.expovariate(1.0 / think_mean))
+            think = rng.expovariate(1.0 / think_mean)
+            # the level ends at `end`: a customer does not think past it (that would stretch
+            # the measured duration and understate the served rate)
+            await asyncio.sleep(min(think, max(0.0, end - time.monotonic())))
 
 
 async def run_load(rest_url: str, customers: int, seconds: float, think_mean: float,
