@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                          "RASA_JWT_SECRET or var/secrets, not from the command line")
     if args[:1] == ["run"] and args[1:2] != ["actions"]:
         args += secret_arguments()
+        from runtime.rasa_speedups import install
+
+        install()  # one cached validator for action-server responses (same verdicts)
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]
