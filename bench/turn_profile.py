@@ -49,7 +49,7 @@ def _wait(url: str, seconds: float = 180) -> None:
 
 
 async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[str, str],
-                   out: Path, label: str, rounds: int) -> None:
+                   out: Path, label: str, rounds: int, speedups: bool = False) -> None:
     import logging
 
     from pyinstrument import Profiler
@@ -62,6 +62,10 @@ async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[st
 
     logging.basicConfig(level=logging.WARNING)
     configure_structlog(logging.WARNING)  # `rasa run` logs at INFO; debug output would dominate
+    if speedups:  # what the project's Rasa launcher installs (rasa_addons.rasa_server)
+        from runtime.rasa_speedups import install
+
+        install()
     endpoints = AvailableEndpoints(action=EndpointConfig(url=action_url))
     agent = await load_agent(model, endpoints=endpoints)
     agent.tracker_store = SQLTrackerStore(agent.domain, dialect="sqlite", db=tracker_db)
@@ -166,7 +170,7 @@ def child(args: argparse.Namespace) -> int:
         os.environ.update(env)
         asyncio.run(_profile(args.model, f"http://127.0.0.1:{port}/webhook",
                              str(work / "tracker.db"), (number, email), Path(args.out),
-                             args.label, args.rounds))
+                             args.label, args.rounds, speedups=args.threaded_actions))
     finally:
         actions.terminate()
         actions.wait(timeout=30)
