@@ -181,3 +181,17 @@ class ActionAskEmail(_AskAction):
 
     def parameters(self, tracker: Tracker) -> dict[str, Any]:
         return {"order_number": slot_text(tracker, SLOT_ORDER_NUMBER)}
+
+
+class ActionNotAnAnswer(Action):
+    """Something inside a form that answers none of its questions ("yes", a rating, the same
+    request again without an order number): nothing to say of its own, the form then asks again
+    with its short reminder. (Running the form straight on such a message would make Rasa reject
+    the form for a missing slot and fall back.)"""
+
+    def name(self) -> str:
+        return "action_not_an_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: DomainDict) -> list[EventType]:
+        return []
