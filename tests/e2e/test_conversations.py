@@ -3,9 +3,9 @@ against the real Rasa server, action server and store (tests/e2e/conftest.py).
 
 Each language's customer has their own seeded orders. The bot's replies are checked against the
 message catalogue in that language (message_catalogue/: the response's template, parameters
-filled), so every reply must be the right response AND in the customer's language; a detector
-of languages then reads every bot text of the conversation (names, links, order numbers and e-mail addresses
-left out) and must find that language.
+filled), so every reply must be the right response AND in the customer's language; a language
+detector then reads every bot text of the conversation (names, links, order numbers and e-mail
+addresses left out) and must find that language.
 
 Covered, per language: order status; cancelling the verified order with confirmation, without
 being asked for it again; an FAQ question inside the form, after which the form resumes with a
