@@ -142,7 +142,8 @@ def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
     return LevelResult(
         system=system, customers=customers, seconds=outcome.seconds,
         offered_tps=customers / think, turns=len(latencies),
-        served_tps=len(latencies) / outcome.seconds if outcome.seconds else 0.0,
+        served_tps=(len(latencies) - outcome.errors) / outcome.seconds if outcome.seconds
+        else 0.0,  # answered turns only
         p50_ms=statistics.median(latencies) if latencies else float("nan"),
         p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
         errors=outcome.errors, wrong=outcome.wrong, lost=lost, duplicated=duplicated,
