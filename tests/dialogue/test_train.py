@@ -22,7 +22,7 @@ def test_fingerprint_changes_with_training_data_only(tmp_path: Path) -> None:
     before = fingerprint(root)
     (root / "README.txt").write_text("not a training input")
     assert fingerprint(root) == before
-    faq = root / "data" / "nlu" / "faq.yml"
+    faq = root / "data" / "nlu" / "en" / "faq.yml"
     faq.write_text(faq.read_text() + "\n    - how much is delivery to iceland\n")
     assert fingerprint(root) != before
 
