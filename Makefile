@@ -32,10 +32,10 @@ test-fast: setup ## Run the tests that start no servers and train no models
 
 lint: setup ## ruff (lint) and mypy (types)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff
 
 typecheck: setup ## mypy on the project's packages
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff
 
 migrate: setup ## Upgrade the order/CRM store schema in place
 	@$(PY) -m store.cli migrate

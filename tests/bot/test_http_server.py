@@ -83,9 +83,10 @@ def _slack_app(fake: FakeSlackApi, prefix: str, log: Path) -> Iterator[str]:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                     break
-            except OSError:
+            except OSError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("Slack app did not start:\n" + log.read_text()[-3000:])
+                    raise AssertionError(
+                        "Slack app did not start:\n" + log.read_text()[-3000:]) from exc
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}/slack/events"
     finally:
