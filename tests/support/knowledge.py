@@ -8,8 +8,9 @@
 
 The index is built into the given directory (never var/), with the project's default model
 (multilingual-e5-small through nordvik.e5, or whatever KB_MODEL names) and knowledge/articles.
-`kb serve` runs as a subprocess of this interpreter on a free loopback port; stopping and starting it again keeps the port, so a client configured
-once (the action server's KB_URL) reaches it again after the restart.
+`kb serve` runs as a subprocess of this interpreter on a free loopback port; stopping and
+starting it again keeps the port, so a client configured once (the action server's KB_URL)
+reaches it again after the restart.
 """
 
 from __future__ import annotations
