@@ -133,8 +133,10 @@ def lock_store_config(settings: RasaSettings) -> dict[str, Any]:
 
 
 def action_endpoint_config(settings: RasaSettings) -> dict[str, Any]:
-    """The action server's URL and the shared secret Rasa sends with every call."""
-    config: dict[str, Any] = {"url": settings.action_server_url}
+    """The action server's URL and the shared secret Rasa sends with every call. The domain (the
+    whole four-language catalogue) goes only to the form validators, which need it; no other
+    action reads it, and sending it with every call was most of a call's cost."""
+    config: dict[str, Any] = {"url": settings.action_server_url, "enable_selective_domain": True}
     if settings.action_server_token:
         config["headers"] = {"Authorization": f"Bearer {settings.action_server_token}"}
     return config

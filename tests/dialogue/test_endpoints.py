@@ -35,6 +35,8 @@ def test_defaults_are_sqlite_tracker_and_in_memory_lock(tmp_path: Path) -> None:
     assert tracker_cfg.kwargs["db"] == str(tmp_path / "t.db")
     assert isinstance(LockStore.create(load(path, "lock_store")), InMemoryLockStore)
     assert load(path, "action_endpoint").url == "http://127.0.0.1:5055/webhook"
+    # only the form validators get the domain (the catalogue) with each call
+    assert load(path, "action_endpoint").kwargs["enable_selective_domain"] is True
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
