@@ -11,16 +11,13 @@ import logging
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from analytics.db import AnalyticsUnavailable, describe, make_engine
 from analytics.settings import AnalyticsError, AnalyticsSettings
+from nordvik.schema import RevisionChain
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +25,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "analytics_schema_version"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
+CHAIN = RevisionChain(MIGRATIONS_DIR, version_table=VERSION_TABLE)
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = CHAIN.head()
     if head is None:  # pragma: no cover - the package ships its revisions
         raise AnalyticsError(f"no migrations found in {MIGRATIONS_DIR}")
     return str(head)
@@ -56,8 +48,7 @@ def current_revision(target: Engine | str | None = None) -> str | None:
     engine, owned = _engine(target)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            return context.get_current_revision()
+            return CHAIN.current(conn)
     except DBAPIError as exc:
         raise AnalyticsUnavailable(f"cannot read {describe(engine)}: {type(exc).__name__}") from exc
     finally:
@@ -87,15 +78,12 @@ def _upgrade(target: Engine | str | None, revision: str) -> str | None:
     try:
         with engine.connect() as conn:
             try:
-                command.upgrade(alembic_config(conn), revision)
+                now = CHAIN.upgrade(conn, revision)
             except CommandError as exc:
                 raise AnalyticsError(
                     f"cannot migrate the analytics tables of {describe(engine)} to {revision!r}: "
                     f"{exc} (is the database from a newer version of this code?)"
                 ) from exc
-            conn.commit()
-            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            now = context.get_current_revision()
         logger.info("analytics tables of %s are at revision %s", describe(engine), now)
         return now
     except DBAPIError as exc:

@@ -9,14 +9,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from nordvik.schema import RevisionChain
 from store.db import describe_url, is_unavailable, make_engine, unavailable_error
 from store.errors import StoreError
 
@@ -26,16 +23,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "store_schema_version"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
+CHAIN = RevisionChain(MIGRATIONS_DIR, version_table=VERSION_TABLE)
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = CHAIN.head()
     if head is None:  # pragma: no cover - the package ships its revisions
         raise StoreError(f"no migrations found in {MIGRATIONS_DIR}")
     return str(head)
@@ -56,8 +48,7 @@ def current_revision(target: Engine | str | None = None) -> str | None:
     engine, owned = _engine(target)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            return context.get_current_revision()
+            return CHAIN.current(conn)
     except DBAPIError as exc:
         if is_unavailable(exc):
             raise unavailable_error(exc, engine.url) from exc
@@ -89,13 +80,12 @@ def upgrade(target: Engine | str | None = None, revision: str = "head") -> str |
                 _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
             try:
                 try:
-                    command.upgrade(alembic_config(conn), revision)
+                    now = CHAIN.upgrade(conn, revision)
                 except CommandError as exc:
                     raise StoreError(
                         f"cannot migrate {describe_url(engine.url)} to {revision!r}: {exc} "
                         "(is the database from a newer version of this code?)"
                     ) from exc
-                conn.commit()
                 if sqlite:
                     broken = _sqlite_pragma(conn, "PRAGMA foreign_key_check")
                     if broken:
@@ -107,8 +97,6 @@ def upgrade(target: Engine | str | None = None, revision: str = "head") -> str |
                 if sqlite:
                     conn.rollback()
                     _sqlite_pragma(conn, "PRAGMA foreign_keys=ON")
-            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            now = context.get_current_revision()
         logger.info("order store %s is at revision %s", describe_url(engine.url), now)
         return now
     except DBAPIError as exc:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 
 from analytics.db import metadata
-from analytics.migrate import VERSION_TABLE
-
-config = context.config
+from analytics.migrate import CHAIN
 
 
 def _only_analytics(obj: Any, name: str | None, type_: str, reflected: bool,
@@ -21,36 +19,11 @@ def _only_analytics(obj: Any, name: str | None, type_: str, reflected: bool,
     return True
 
 
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        version_table=VERSION_TABLE,
-        include_object=_only_analytics,
-        render_as_batch=True,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def main() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
+def _engine() -> Engine:
     from analytics.db import make_engine
     from analytics.settings import AnalyticsSettings
 
-    engine = make_engine(AnalyticsSettings.from_env().database_url)
-    try:
-        with engine.connect() as conn:
-            _run(conn)
-            conn.commit()
-    finally:
-        engine.dispose()
+    return make_engine(AnalyticsSettings.from_env().database_url)
 
 
-if context.is_offline_mode():  # pragma: no cover
-    raise SystemExit("offline migrations are not supported; use python -m analytics.migrate")
-main()
+CHAIN.run_env(context, metadata, default_engine=_engine, include_object=_only_analytics)
