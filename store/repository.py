@@ -609,15 +609,15 @@ class OrderStore:
                 return None
             return _case_view(case, self._order_number_of(session, case.order_id))
 
-    def find_open_handoff(self, conversation_id: str) -> CaseView | None:
-        """The newest case in status ``handoff`` for this conversation, if any."""
+    def _newest_case(self, conversation_id: str, *statuses: str) -> CaseView | None:
+        """The conversation's newest case in one of `statuses`."""
         with session_scope(self.engine) as session:
             case = (
                 session.execute(
                     select(SupportCase)
                     .where(
                         SupportCase.conversation_id == clean_text(conversation_id, 200),
-                        SupportCase.status == "handoff",
+                        SupportCase.status.in_(statuses),
                     )
                     .order_by(SupportCase.id.desc())
                 )
@@ -628,24 +628,13 @@ class OrderStore:
                 return None
             return _case_view(case, self._order_number_of(session, case.order_id))
 
+    def find_open_handoff(self, conversation_id: str) -> CaseView | None:
+        """The newest case in status ``handoff`` for this conversation, if any."""
+        return self._newest_case(conversation_id, "handoff")
+
     def find_open_case(self, conversation_id: str) -> CaseView | None:
         """The newest case of this conversation that is not closed (open or handed off)."""
-        with session_scope(self.engine) as session:
-            case = (
-                session.execute(
-                    select(SupportCase)
-                    .where(
-                        SupportCase.conversation_id == clean_text(conversation_id, 200),
-                        SupportCase.status != "closed",
-                    )
-                    .order_by(SupportCase.id.desc())
-                )
-                .scalars()
-                .first()
-            )
-            if case is None:
-                return None
-            return _case_view(case, self._order_number_of(session, case.order_id))
+        return self._newest_case(conversation_id, *(s for s in CASE_STATUSES if s != "closed"))
 
     def hand_off_case(self, case_id: int, reason: str) -> CaseView:
         """Hand an open case to an agent (status ``handoff``), noting why in its subject.
