@@ -58,6 +58,16 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def _lines(order_id: int) -> list[OrderLine]:
+    """Every test order holds the same two lines (748.00 SEK)."""
+    return [
+        OrderLine(order_id=order_id, sku="NV-LAMP-01", name="Birch table lamp", qty=1,
+                  unit_price=Decimal("499.00")),
+        OrderLine(order_id=order_id, sku="NV-MUG-02", name="Stoneware mug", qty=2,
+                  unit_price=Decimal("124.50")),
+    ]
+
+
 def _add_orders(crm: OrderStore) -> None:
     now = _now()
     today = now.date()
@@ -91,12 +101,7 @@ def _add_orders(crm: OrderStore) -> None:
             )
             session.add(order)
             session.flush()
-            session.add_all([
-                OrderLine(order_id=order.id, sku="NV-LAMP-01", name="Birch table lamp", qty=1,
-                          unit_price=Decimal("499.00")),
-                OrderLine(order_id=order.id, sku="NV-MUG-02", name="Stoneware mug", qty=2,
-                          unit_price=Decimal("124.50")),
-            ])
+            session.add_all(_lines(order.id))
             if known.carrier and known.tracking_number:
                 eta: date | None = None
                 if known.status in ("in_transit", "shipped"):
@@ -179,12 +184,7 @@ def add_order(crm: OrderStore, *, number: str, email: str, status: str, name: st
                       delivered_at=delivered)
         session.add(order)
         session.flush()
-        session.add_all([
-            OrderLine(order_id=order.id, sku="NV-LAMP-01", name="Birch table lamp", qty=1,
-                      unit_price=Decimal("499.00")),
-            OrderLine(order_id=order.id, sku="NV-MUG-02", name="Stoneware mug", qty=2,
-                      unit_price=Decimal("124.50")),
-        ])
+        session.add_all(_lines(order.id))
         if status in ("shipped", "in_transit", "delivered"):
             tracking = f"PN{number[1:]}0000SE"
             session.add(Shipment(
