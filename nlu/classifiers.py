@@ -48,6 +48,7 @@ from rasa.nlu.constants import (
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_RANKING_KEY,
     INTENT_RESPONSE_KEY,
@@ -76,12 +77,65 @@ class _FeatureLayout:
         self.dense_dim = dense_dim
 
 
-def _sentence_blocks(message: Message) -> tuple[scipy.sparse.spmatrix | None, np.ndarray | None]:
-    _, sparse = message.get_sparse_features(TEXT)
-    _, dense = message.get_dense_features(TEXT)
-    sparse_matrix = scipy.sparse.csr_matrix(sparse.features) if sparse is not None else None
-    dense_matrix = np.asarray(dense.features, dtype=np.float32) if dense is not None else None
-    return sparse_matrix, dense_matrix
+def _sentence_features(message: Message) -> tuple[list[Any], list[np.ndarray]]:
+    """The message's sparse (scipy) and dense sentence features of TEXT, in pipeline order."""
+    sparse: list[Any] = []
+    dense: list[np.ndarray] = []
+    for feature in message.features:
+        if feature.attribute != TEXT or feature.type != FEATURE_TYPE_SENTENCE:
+            continue
+        if feature.is_sparse():
+            sparse.append(feature.features)
+        else:
+            dense.append(np.asarray(feature.features, dtype=np.float32).reshape(-1))
+    return sparse, dense
+
+
+def _sparse_rows(rows: list[list[Any]], width: int) -> scipy.sparse.csr_matrix:
+    """One CSR row per message: its sparse sentence features side by side (as Rasa combines
+    them); a message whose features do not add up to `width` gets an empty row."""
+    indptr = [0]
+    indices: list[np.ndarray] = []
+    data: list[np.ndarray] = []
+    for parts in rows:
+        offset = 0
+        row_indices: list[np.ndarray] = []
+        row_data: list[np.ndarray] = []
+        for part in parts:
+            coo = part.tocoo()
+            row_indices.append(coo.col.astype(np.int64) + offset)
+            row_data.append(coo.data.astype(np.float64))
+            offset += coo.shape[1]
+        if offset == width and row_indices:
+            indices += row_indices
+            data += row_data
+            indptr.append(indptr[-1] + sum(len(i) for i in row_indices))
+        else:
+            indptr.append(indptr[-1])
+    matrix = scipy.sparse.csr_matrix(
+        (
+            np.concatenate(data) if data else np.zeros(0),
+            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+            np.asarray(indptr, dtype=np.int64),
+        ),
+        shape=(len(rows), width),
+    )
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()  # stored zeros would become log(0) in _tfidf
+    return matrix
+
+
+def _tfidf(matrix: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
+    """scikit-learn's TfidfTransformer(sublinear_tf=True).transform, without its overhead:
+    1 + log(tf), times idf, rows scaled to unit length."""
+    out = matrix.copy()
+    np.log(out.data, out.data)
+    out.data += 1.0
+    out.data *= idf[out.indices]
+    norms = np.sqrt(np.asarray(out.multiply(out).sum(axis=1)).ravel())
+    norms[norms == 0.0] = 1.0
+    out.data /= np.repeat(norms, np.diff(out.indptr))
+    return out
 
 
 def _retrieval_parts(label: str) -> tuple[str, str] | None:
@@ -176,15 +230,13 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self, messages: list[Message], *, fit: bool
     ) -> tuple[scipy.sparse.csr_matrix | None, np.ndarray | None]:
         """The TF-IDF-weighted sparse block and the unit-length dense block of the messages."""
-        sparse_rows: list[scipy.sparse.spmatrix | None] = []
-        dense_rows: list[np.ndarray | None] = []
-        for message in messages:
-            sparse, dense = _sentence_blocks(message)
-            sparse_rows.append(sparse)
-            dense_rows.append(dense)
+        features = [_sentence_features(message) for message in messages]
         if fit:
-            sparse_dim = next((m.shape[1] for m in sparse_rows if m is not None), 0)
-            dense_dim = next((d.shape[1] for d in dense_rows if d is not None), 0)
+            sparse_dim = next(
+                (sum(p.shape[1] for p in sparse) for sparse, _ in features if sparse), 0
+            )
+            dense_dim = next((sum(d.shape[0] for d in dense) for _, dense in features if dense),
+                             0)
             self.layout = _FeatureLayout(sparse_dim, dense_dim)
         assert self.layout is not None
         if not self.layout.sparse_dim and not self.layout.dense_dim:
@@ -195,25 +247,17 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         sparse_block: scipy.sparse.csr_matrix | None = None
         dense_block: np.ndarray | None = None
         if self.layout.sparse_dim:
-            rows = [
-                m if m is not None and m.shape[1] == self.layout.sparse_dim
-                else scipy.sparse.csr_matrix((1, self.layout.sparse_dim))
-                for m in sparse_rows
-            ]
-            stacked = scipy.sparse.vstack(rows).tocsr()
+            counts = _sparse_rows([sparse for sparse, _ in features], self.layout.sparse_dim)
             if fit:
-                self.tfidf = TfidfTransformer(sublinear_tf=True)
-                self.tfidf.fit(stacked)
+                self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
             assert self.tfidf is not None
-            sparse_block = scipy.sparse.csr_matrix(self.tfidf.transform(stacked))
+            sparse_block = _tfidf(counts, np.asarray(self.tfidf.idf_, dtype=np.float64))
         if self.layout.dense_dim:
-            dense_block = np.vstack(
-                [
-                    d if d is not None and d.shape[1] == self.layout.dense_dim
-                    else np.zeros((1, self.layout.dense_dim), dtype=np.float32)
-                    for d in dense_rows
-                ]
-            )
+            dense_block = np.zeros((len(messages), self.layout.dense_dim), dtype=np.float32)
+            for row, (_, dense) in enumerate(features):
+                vector = np.concatenate(dense) if dense else None
+                if vector is not None and vector.shape[0] == self.layout.dense_dim:
+                    dense_block[row] = vector
             dense_block = normalize(dense_block) * float(self.config["dense_weight"])
         return sparse_block, dense_block
 

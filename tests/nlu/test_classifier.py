@@ -146,3 +146,39 @@ def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any], error: s
     with pytest.raises(InvalidConfigException, match=error):
         LinearIntentClassifier({**LinearIntentClassifier.get_default_config(), **config},
                                _storage(tmp_path), Resource("c"))
+
+
+def test_feature_assembly_matches_rasas_combination_and_scikit_learns_tfidf() -> None:
+    """The classifier's own assembly of the sentence features (for speed) gives what Rasa's
+    combined features and TfidfTransformer(sublinear_tf=True) give, row for row."""
+    import scipy.sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from nlu.classifiers import _sentence_features, _sparse_rows, _tfidf
+
+    rng = np.random.default_rng(3)
+    messages = []
+    for number in range(6):
+        message = Message(data={TEXT: f"message {number}"})
+        for width, origin in ((5, "words"), (7, "chars")):
+            counts = rng.integers(0, 3, size=(1, width)).astype(np.float64)
+            message.add_features(Features(scipy.sparse.coo_matrix(counts), "sentence", TEXT,
+                                          origin))
+            message.add_features(Features(scipy.sparse.coo_matrix(np.ones((2, width))),
+                                          "sequence", TEXT, origin))
+        message.add_features(Features(rng.normal(size=(1, 3)).astype(np.float32), "sentence",
+                                      TEXT, "dense"))
+        messages.append(message)
+    rows = [_sentence_features(m)[0] for m in messages]
+    ours = _sparse_rows(rows, 12)
+    rasas = scipy.sparse.vstack([m.get_sparse_features(TEXT)[1].features for m in messages])
+    np.testing.assert_allclose(ours.toarray(), rasas.toarray())
+    dense = [np.concatenate(_sentence_features(m)[1]) for m in messages]
+    np.testing.assert_allclose(np.vstack(dense),
+                               np.vstack([m.get_dense_features(TEXT)[1].features
+                                          for m in messages]))
+    transformer = TfidfTransformer(sublinear_tf=True).fit(rasas)
+    np.testing.assert_allclose(_tfidf(ours, transformer.idf_).toarray(),
+                               transformer.transform(rasas).toarray(), rtol=1e-6)
+    # a message whose features do not add up to the trained width gets an empty row
+    assert _sparse_rows([rows[0][:1]], 12).nnz == 0
