@@ -3,9 +3,11 @@
 The data is read where it lies (default `../shared/datasets`) and never copied into the project;
 the converted training files go to `var/bench/`.
 
-CLINC150: the model is trained on the 150 in-scope intents only (`train` split; `oos_train` is not
-used). Out-of-scope test queries (`oos_test`) carry the label OOS_LABEL; a prediction counts as
-out-of-scope when the pipeline's FallbackClassifier fires (`nlu_fallback`).
+CLINC150: the model is trained on the 150 in-scope intents (`train` split), and, with
+`oos_train=True`, on CLINC's own 100 `oos_train` queries as a 151st intent OOS_LABEL. Out-of-scope
+test queries (`oos_test`) carry the label OOS_LABEL; a prediction counts as out-of-scope when the
+pipeline's FallbackClassifier fires (`nlu_fallback`) or it predicts OOS_LABEL. The validation
+split (`val` + `oos_val`) is where a fallback threshold may be chosen; the test split never is.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Dataset:
     train: tuple[Example, ...]
     test: tuple[Example, ...]
     has_out_of_scope: bool
+    validation: tuple[Example, ...] = ()
 
 
 def _clean(text: str) -> str:
@@ -102,8 +105,9 @@ def _clinc_split(data: dict[str, object], key: str, path: Path) -> list[Example]
     return examples
 
 
-def load_clinc150(path: Path) -> Dataset:
-    """In-scope `train` for training; `test` + `oos_test` (label OOS_LABEL) for testing."""
+def load_clinc150(path: Path, *, oos_train: bool = False) -> Dataset:
+    """In-scope `train` (+ `oos_train` if asked) for training; `val` + `oos_val` for choosing a
+    threshold; `test` + `oos_test` (label OOS_LABEL) for testing."""
     if not path.is_file():
         raise DatasetError(f"CLINC150 file not found: {path}")
     try:
@@ -115,16 +119,27 @@ def load_clinc150(path: Path) -> Dataset:
     train = _clinc_split(data, "train", path)
     if any(example.label == OOS_LABEL for example in train):
         raise DatasetError(f"{path}: the in-scope train split contains out-of-scope examples")
+    if oos_train:
+        train += _clinc_split(data, "oos_train", path)
+    validation = _clinc_split(data, "val", path) + _clinc_split(data, "oos_val", path)
     test = _clinc_split(data, "test", path) + _clinc_split(data, "oos_test", path)
-    return Dataset(name="clinc150", train=tuple(train), test=tuple(test), has_out_of_scope=True)
+    return Dataset(
+        name="clinc150_oos" if oos_train else "clinc150",
+        train=tuple(train),
+        test=tuple(test),
+        has_out_of_scope=True,
+        validation=tuple(validation),
+    )
 
 
 def load_dataset(name: str, datasets_dir: Path) -> Dataset:
+    """banking77, clinc150 (in-scope training), or clinc150_oos (plus CLINC's oos_train)."""
     if name == "banking77":
         return load_banking77(datasets_dir / "banking77")
-    if name == "clinc150":
-        return load_clinc150(datasets_dir / "clinc150" / "data_full.json")
-    raise DatasetError(f"unknown dataset {name!r}; expected banking77 or clinc150")
+    if name in ("clinc150", "clinc150_oos"):
+        return load_clinc150(datasets_dir / "clinc150" / "data_full.json",
+                             oos_train=name == "clinc150_oos")
+    raise DatasetError(f"unknown dataset {name!r}; expected banking77, clinc150 or clinc150_oos")
 
 
 def to_rasa_nlu_yaml(examples: Iterable[Example]) -> str:

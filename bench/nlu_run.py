@@ -1,9 +1,12 @@
 """Train one Rasa NLU pipeline and predict a test set (run as a subprocess by nlu_benchmark).
 
     python -m bench.nlu_run --config C.yml --data train.yml --tests tests.json --out result.json
+        [--validation val.json] [--model-dir DIR]
 
-tests.json is a JSON list of texts. result.json gets the training time and, per text, the
-predicted intent, its confidence, and the classifier's top two (non-fallback) intents.
+tests.json (and val.json) is a JSON list of texts. result.json gets the training time and, per
+text, the predicted intent, its confidence, the classifier's top two (non-fallback) intents, the
+answer a retrieval intent (`faq`) picked, the detected language and the entities.
+The trained model stays in --model-dir (bench.nlu_latency parses with it).
 """
 
 from __future__ import annotations
@@ -32,16 +35,20 @@ def _train(config: Path, data: Path, out_dir: Path) -> tuple[Path, float]:
     return Path(model), seconds
 
 
-def _predict(model: Path, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+def _load(model: Path) -> Any:
     from rasa.core.agent import Agent
+
+    processor = Agent.load(str(model)).processor
+    if processor is None:
+        raise SystemExit(f"model {model} could not be loaded")
+    return processor
+
+
+def _predict(processor: Any, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
     from rasa.core.channels import UserMessage
     from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    agent = Agent.load(str(model))
-    processor = agent.processor
-    if processor is None:
-        raise SystemExit(f"model {model} could not be loaded")
     target = processor.model_metadata.nlu_target
     tracker = DialogueStateTracker("bench", [])
     out: list[dict[str, Any]] = []
@@ -60,6 +67,8 @@ def _predict(model: Path, texts: list[str]) -> tuple[list[dict[str, Any]], float
                 ranking[0] if ranking else {"name": intent.get("name"), "confidence": 0.0}
             )
             second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+            selected = (message.get("response_selector") or {}).get(top["name"]) or {}
+            response = selected.get("response") or {}
             out.append(
                 {
                     "intent": intent.get("name"),
@@ -67,6 +76,13 @@ def _predict(model: Path, texts: list[str]) -> tuple[list[dict[str, Any]], float
                     "top_intent": top["name"],
                     "top_confidence": float(top["confidence"]),
                     "second_confidence": float(second),
+                    "response_key": response.get("intent_response_key"),
+                    "response_confidence": response.get("confidence"),
+                    "language": message.get("language"),
+                    "entities": [
+                        [e.get("entity"), e.get("value"), e.get("start"), e.get("end")]
+                        for e in message.get("entities") or []
+                    ],
                 }
             )
     return out, time.perf_counter() - started
@@ -78,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--tests", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--validation", type=Path, default=None)
     parser.add_argument("--model-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -85,17 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     texts = json.loads(args.tests.read_text(encoding="utf-8"))
     model, train_seconds = _train(args.config, args.data, args.model_dir)
-    predictions, predict_seconds = _predict(model, texts)
-    args.out.write_text(
-        json.dumps(
-            {
-                "train_seconds": train_seconds,
-                "predict_seconds": predict_seconds,
-                "predictions": predictions,
-            }
-        ),
-        encoding="utf-8",
-    )
+    processor = _load(model)
+    predictions, predict_seconds = _predict(processor, texts)
+    result: dict[str, Any] = {
+        "model": str(model),
+        "train_seconds": train_seconds,
+        "predict_seconds": predict_seconds,
+        "predictions": predictions,
+    }
+    if args.validation is not None:
+        validation = json.loads(args.validation.read_text(encoding="utf-8"))
+        result["validation_predictions"], _ = _predict(processor, validation)
+    args.out.write_text(json.dumps(result), encoding="utf-8")
     print(f"trained in {train_seconds:.1f}s, predicted {len(texts)} in {predict_seconds:.1f}s")
     return 0
 

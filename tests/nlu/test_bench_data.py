@@ -77,6 +77,13 @@ def test_clinc150_trains_in_scope_only_and_tests_with_out_of_scope(tmp_path: Pat
     dataset = load_clinc150(_clinc(tmp_path))
     assert {e.label for e in dataset.train} == {"calculator", "translate"}
     assert [e.label for e in dataset.test] == ["calculator", OOS_LABEL, OOS_LABEL]
+    assert [(e.text, e.label) for e in dataset.validation] == [
+        ("translate bye", "translate"), ("who won", OOS_LABEL),
+    ]
+    with_oos = load_clinc150(_clinc(tmp_path), oos_train=True)
+    assert with_oos.name == "clinc150_oos"
+    assert [e.label for e in with_oos.train][-1] == OOS_LABEL
+    assert with_oos.test == dataset.test
     training = RasaYAMLReader().reads(to_rasa_nlu_yaml(dataset.train))
     assert len(training.intent_examples) == 2
 
@@ -133,11 +140,20 @@ def test_scores_count_fallback_as_out_of_scope() -> None:
 
 
 def test_nlu_config_takes_the_pipeline_without_response_selector(tmp_path: Path) -> None:
-    config = nlu_config(ROOT / "bench" / "configs" / "project_candidate.yml")
-    names = [step["name"] for step in config["pipeline"]]
-    assert "ResponseSelector" not in names
-    assert "nlu.featurizers.SentenceEmbeddingFeaturizer" in names
-    assert fallback_thresholds(config) is not None
+    config_file = tmp_path / "old.yml"
+    config_file.write_text(
+        "language: en\npipeline:\n  - name: WhitespaceTokenizer\n  - name: ResponseSelector\n"
+        "  - name: FallbackClassifier\n    threshold: 0.3\n    ambiguity_threshold: 0.1\n"
+        "policies: []\n",
+        encoding="utf-8",
+    )
+    names = [step["name"] for step in nlu_config(config_file)["pipeline"]]
+    assert names == ["WhitespaceTokenizer", "FallbackClassifier"]
+    kept = nlu_config(config_file, keep_response_selector=True)
+    assert "ResponseSelector" in [step["name"] for step in kept["pipeline"]]
+    assert fallback_thresholds(kept) == (0.3, 0.1)
+    project = [step["name"] for step in nlu_config(ROOT / "config.yml")["pipeline"]]
+    assert "nlu.featurizers.SentenceEmbeddingFeaturizer" in project
     broken = tmp_path / "config.yml"
     broken.write_text("policies: []\n", encoding="utf-8")
     with pytest.raises(BenchConfigError, match="no 'pipeline' list"):
