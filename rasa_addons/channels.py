@@ -196,6 +196,32 @@ class RestChannel(RestInput):
         return webhook
 
 
+def _socketio_server(**options: Any) -> Any:
+    """A socket.io server whose engine checks origins but can leave the CORS headers to Rasa.
+
+    With `rasa run --cors ...` sanic-cors already sets Access-Control-Allow-Origin on every
+    response, the socket.io paths included; engine.io setting it a second time makes browsers
+    refuse the polling transport, and the widget never connects. The origin check itself stays
+    with engine.io, since browsers apply no CORS to WebSockets.
+    """
+    import engineio
+    import socketio
+
+    class OriginCheckingEngine(engineio.AsyncServer):  # type: ignore[misc]
+        cors_headers_from_rasa = False
+
+        def _cors_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+            if self.cors_headers_from_rasa:
+                return []
+            return list(super()._cors_headers(environ))
+
+    class Server(socketio.AsyncServer):  # type: ignore[misc]
+        def _engineio_server_class(self) -> type:
+            return OriginCheckingEngine
+
+    return Server(**options)
+
+
 class SocketIOChannel(SocketIOInput):
     """Rasa's socket.io channel for the widget, with origins, limits, metadata and the room fix."""
 
@@ -226,8 +252,6 @@ class SocketIOChannel(SocketIOInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        from socketio import AsyncServer
-
         # Listed twice in one credentials file (e.g. also under its old name
         # web.rasa_channel.WidgetSocketIOInput): the first entry serves the path, later ones
         # share its server instead of failing on a duplicate route.
@@ -239,7 +263,7 @@ class SocketIOChannel(SocketIOInput):
             self.widgets = served.widgets  # one view of the widgets per server
             return Blueprint(f"socketio_duplicate_{id(self)}", __name__)
         _SERVED[(id(on_new_message), self.socketio_path)] = self
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self._cors(),
+        sio = _socketio_server(async_mode="sanic", cors_allowed_origins=self._cors(),
                           client_manager=replay.client_manager(self.settings.redis_url),
                           ping_interval=replay.PING_INTERVAL_SECONDS,
                           ping_timeout=replay.PING_TIMEOUT_SECONDS)
@@ -256,6 +280,7 @@ class SocketIOChannel(SocketIOInput):
             origins = rasa_cors_origins(app)
             if origins is not None:
                 sio.eio.cors_allowed_origins = origins
+                sio.eio.cors_headers_from_rasa = True  # sanic-cors sets them
 
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
             if self.jwt_key:

@@ -163,9 +163,12 @@ def test_browsers_on_other_sites_are_refused(security_stack: RasaStack,
     status, _, _ = request("GET", handshake, None, {"Origin": EVIL})
     attack.tried(refused=status == 400, status=status)
     assert status == 400
-    status, text, headers = request("GET", handshake, None, {"Origin": WIDGET})
-    assert status == 200 and headers.get("Access-Control-Allow-Origin") == WIDGET
-    assert text.count("Access-Control-Allow-Origin") == 0
+    widget = urllib.request.Request(handshake, headers={"Origin": WIDGET})
+    with urllib.request.urlopen(widget, timeout=30) as response:  # noqa: S310 - loopback
+        # exactly one header: with two (Rasa's CORS and socket.io's) browsers refuse the answer
+        assert response.status == 200
+        assert response.headers.get_all("Access-Control-Allow-Origin") == [WIDGET]
+        assert response.read().decode().count("Access-Control-Allow-Origin") == 0
     assert attack.server_errors == 0
     attack.notes.append(
         "Preflights from https://evil.example for the REST webhook, the tracker and /model/parse "
