@@ -54,7 +54,10 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None 
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
-        except (OSError, urllib.error.HTTPError):
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403):  # waiting longer will not help
+                raise RuntimeError(f"{url}: {error.code} {error.reason}") from error
+        except OSError:
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
@@ -112,7 +115,9 @@ class Stack:
         process = self._spawn("rasa", rasa_server_argv(
             self.env, port=self.rasa_port, interface="127.0.0.1", model=self.model,
             endpoints=endpoints))
-        wait_http(f"{self.rasa_url}/status", 300, process, self.tmp / "rasa.log")
+        # /status is behind the HTTP API's token, like every endpoint but the channels
+        token = urllib.parse.quote(self.env["RASA_TOKEN"])
+        wait_http(f"{self.rasa_url}/status?token={token}", 300, process, self.tmp / "rasa.log")
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)

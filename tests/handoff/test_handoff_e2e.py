@@ -65,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, crm: OrderStore, slack: Fake
            "HANDOFF_DELIVERY_ATTEMPTS": "400"}
     running = Stack.create(tmp_path_factory.mktemp("handoff-stack"), env)
     for name, value in running.env.items():
-        if name in env or name in ("RASA_URL", "RASA_PORT"):
+        if name in env or name in ("RASA_URL", "RASA_PORT", "RASA_TOKEN"):
             env_patch.setenv(name, value)
     try:
         running.start_actions()
