@@ -3,6 +3,8 @@ and a stand-in Rasa HTTP API (the real one runs in test_handoff_e2e.py)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +146,34 @@ def test_store_unavailable_tells_the_agent(tmp_path: Path, slack: FakeSlackApi,
     notices = [p["text"] for p in slack.posts(channel=CHANNEL)]
     assert len(notices) == 2 and all("store is unavailable" in n for n in notices)
     assert _FakeRasa.received == []
+
+
+class _SlowFirstRasa:
+    """A Rasa stand-in that takes its time over the first reply it is given."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+        self.first_started = threading.Event()
+
+    def trigger(self, conversation_id: str, intent: str, entities: dict[str, str]) -> None:
+        text = entities["agent_message"]
+        if not self.delivered and not self.first_started.is_set():
+            self.first_started.set()
+            time.sleep(0.5)
+        self.delivered.append(text)
+
+
+def test_two_quick_replies_in_one_thread_reach_the_customer_in_order(
+        crm: OrderStore, slack: FakeSlackApi, fake_rasa: str) -> None:  # noqa: F811
+    # Bolt runs each event's listener on its own thread: the second reply must wait for the
+    # first, slower one, not overtake it
+    open_handoff(crm)
+    rasa = _SlowFirstRasa()
+    config = settings(slack, fake_rasa)
+    first = threading.Thread(target=relay_agent_reply,
+                             args=(reply("First, let me check."), config, rasa))
+    first.start()
+    assert rasa.first_started.wait(10)
+    assert relay_agent_reply(reply("Found it: it ships today."), config, rasa)  # type: ignore[arg-type]
+    first.join(10)
+    assert rasa.delivered == ["First, let me check.", "Found it: it ships today."]

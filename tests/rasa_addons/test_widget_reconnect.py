@@ -42,6 +42,8 @@ async def test_widget_away_for_two_agent_replies_shows_both(
     for reply in AWAY:
         assert await asyncio.to_thread(agent_reply, bolt, thread, reply) == 200
     tracker = await wait_for_bot_text(stack, widget.session_id, AWAY[1])
+    shown = [e.get("text") for e in tracker["events"] if e.get("event") == "bot"]
+    assert [t for t in shown if t in AWAY] == list(AWAY)  # both delivered, in the agent's order
 
     await widget.connect()  # the same session id, as rasa-webchat reconnects
     said = await widget.messages_until(lambda m: m.get("text") == AWAY[1], timeout=30)

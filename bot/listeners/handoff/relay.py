@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,9 +52,26 @@ def is_agent_reply_in_handoff_thread(event: Mapping[str, Any], settings: Handoff
     )
 
 
+# Bolt runs each event's listener on its own worker thread, so two quick replies in one thread
+# could reach Rasa in either order. One lock per Slack thread (striped: a bounded set of locks)
+# makes them go one after the other, in the order their listeners started.
+_THREAD_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _thread_lock(event: Mapping[str, Any]) -> threading.Lock:
+    key = f"{event.get('channel')}/{event.get('thread_ts')}".encode()
+    return _THREAD_LOCKS[zlib.crc32(key) % len(_THREAD_LOCKS)]
+
+
 def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
                       rasa: RasaConversations | None = None) -> bool:
     """Send the agent's thread reply to the customer's chat. True when it was delivered."""
+    with _thread_lock(event):
+        return _relay_agent_reply(event, settings, rasa)
+
+
+def _relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
+                       rasa: RasaConversations | None) -> bool:
     from store.errors import StoreError
 
     try:
