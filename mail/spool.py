@@ -15,6 +15,8 @@ leaves a mail either fully in a folder or not there. Folders are private to the 
     python -m mail.spool list [FOLDER]
     python -m mail.spool requeue held|parked      # back to incoming/ (the receiver picks it up)
     python -m mail.spool purge --older-than 30    # days; done/ and skipped/ only
+
+`store forget ADDRESS` also deletes that customer's mails here (Spool.forget).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -138,6 +141,23 @@ class Spool:
             for mail_id in self.ids(folder):
                 path = self.root / folder / f"{mail_id}.eml"
                 if path.stat().st_mtime < cutoff:
+                    self.delete(mail_id, folder)
+                    removed += 1
+        return removed
+
+    def forget(self, address: str) -> int:
+        """Delete every mail, in any folder, from, to or mentioning this address (GDPR art.
+        17; `store forget` calls it). Returns how many were deleted."""
+        wanted = re.compile(rb"(?<![\w.+-])" + re.escape(address.strip().encode()) + rb"(?![\w-])",
+                            re.IGNORECASE)
+        removed = 0
+        for folder in FOLDERS:
+            for mail_id in self.ids(folder):
+                try:
+                    raw = (self.root / folder / f"{mail_id}.eml").read_bytes()
+                except FileNotFoundError:  # moved meanwhile by a running receiver
+                    continue
+                if wanted.search(raw):
                     self.delete(mail_id, folder)
                     removed += 1
         return removed

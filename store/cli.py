@@ -79,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _forget_mails(email: str) -> int:
+    """The e-mail channel's spool keeps whole mails (MAIL_SPOOL_DIR): erase the address's too."""
+    try:
+        from mail.settings import MailSettings
+        from mail.spool import Spool
+    except ImportError:  # a deployment without the e-mail channel
+        return 0
+    spool_dir = MailSettings.from_env().spool_dir
+    return Spool(spool_dir).forget(email) if spool_dir.is_dir() else 0
+
+
 def _privacy(args: argparse.Namespace, url: str) -> int:
     from store.privacy import (
         PrivacyDatabases,
@@ -110,6 +121,10 @@ def _privacy(args: argparse.Namespace, url: str) -> int:
         return 0
     if args.command == "forget":
         report = forget_customer(databases, args.email)
+        mails = _forget_mails(args.email)
+        if mails:
+            print(f"store forget: {mails} mails from or to that address deleted from the mail "
+                  "spool")
         if not report.found:
             print("store forget: no customer with that address (already forgotten, or never "
                   "known); nothing changed")

@@ -37,6 +37,24 @@ def test_folders_and_files_are_private(tmp_path: Path) -> None:
         == 0o600
 
 
+def test_forget_deletes_the_address_mails_in_every_folder_and_nothing_else(
+        tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "mail").ensure()
+    from_her = spool.store(b"From: Anna <Anna.Berg@Example.com>\r\n\r\nwhere is A10001?", {})
+    spool.move(from_her, "incoming", "done")
+    to_her = spool.store(b"To: anna.berg@example.com\r\n\r\nYour order", {}, "outbox")
+    quoted = spool.store(b"From: lin@example.com\r\n\r\nmy friend anna.berg@example.com", {},
+                         "parked")
+    lookalikes = [spool.store(f"From: {a}\r\n\r\nhi".encode(), {}) for a in
+                  ("xanna.berg@example.com", "anna.berg@example.community", "lin@example.com")]
+    assert spool.forget("anna.berg@example.com") == 3
+    for mail_id in (from_her, to_her, quoted):
+        assert spool.folder_of(mail_id) is None
+        assert not list(tmp_path.rglob(f"{mail_id}.*"))
+    assert sorted(spool.ids("incoming")) == sorted(lookalikes)
+    assert spool.forget("anna.berg@example.com") == 0  # idempotent
+
+
 def test_purge_keeps_recent_and_unfinished_mails(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "mail").ensure()
     old, recent, waiting = (spool.store(b"x", {}) for _ in range(3))

@@ -295,6 +295,11 @@ def test_cli_export_forget_purge(world: World, tmp_path: Path, monkeypatch: pyte
     else:
         monkeypatch.setenv("DATABASE_URL", url)
     out = tmp_path / "export.json"
+    from mail.spool import Spool  # the e-mail channel's spool: her mail goes, Lin's stays
+    spool = Spool(tmp_path / "mail").ensure()
+    spool.store(f"From: {ANNA}\r\n\r\nwhere is my order?".encode(), {})
+    kept = spool.store(f"From: {LIN}\r\n\r\nhello".encode(), {})
+    monkeypatch.setenv("MAIL_SPOOL_DIR", str(tmp_path / "mail"))
     assert cli.main(["--database-url", url, "export", ANNA, "--out", str(out)]) == 0
     exported = json.loads(out.read_text(encoding="utf-8"))
     assert exported["customer"]["email"] == ANNA and len(exported["conversations"]) == 4
@@ -306,6 +311,8 @@ def test_cli_export_forget_purge(world: World, tmp_path: Path, monkeypatch: pyte
         assert cli.main(["--database-url", url, "purge", "--older-than", "180d"]) == 0
     printed = capsys.readouterr()
     assert "anonymised; 4 conversations erased" in printed.out
+    assert "1 mails from or to that address deleted" in printed.out
+    assert spool.ids("incoming") == [kept]
     assert "nothing changed" in printed.out
     assert "no data is held" in printed.out
     assert "store purge: 1 conversations" in printed.out
