@@ -132,3 +132,14 @@ def test_threshold_for_recall_is_the_lowest_that_reaches_it() -> None:
     # recall 1/2 from above 0.2, 2/2 from above 0.42: the lowest swept one is 0.45
     assert threshold_for_recall(gold, predictions, 0.0, recall=1.0) == pytest.approx(0.45)
     assert threshold_for_recall(gold, predictions, 0.0, recall=0.5) == pytest.approx(0.25)
+
+
+def test_short_replies_may_be_in_both_sets_longer_messages_may_not() -> None:
+    from bench.nlu_heldout import is_short_reply, text_key, unseen_indices
+
+    assert is_short_reply("yes") and is_short_reply("hi there") and is_short_reply("好的")
+    assert not is_short_reply("is my order on its way")
+    assert not is_short_reply("我想退貨")
+    examples = [LabelledText("Hi  There", "greet", "en"), LabelledText("new one", "greet", "en")]
+    assert text_key("Hi  There") == "hi there"
+    assert unseen_indices(examples, {"hi there"}) == [1]
