@@ -13,6 +13,17 @@ import pytest
 from nordvik.e5 import DIM, MODEL_ID, get_encoder
 
 REFERENCE = json.loads((Path(__file__).with_name("e5_reference.json")).read_text())
+# The engine picks its kernels by CPU (AVX2, AVX-512): on an AMD EPYC with AVX-512 the recorded
+# vectors came back with cosine 0.99994-0.99998 and elements within 0.002. Another model or a
+# broken engine is far outside this (two different short texts: cosine 0.85 at most).
+MIN_COSINE = 0.9995
+MAX_ELEMENT_DIFFERENCE = 5e-3
+
+
+def assert_matches_recorded(vector: np.ndarray, recorded: list[float]) -> None:
+    expected = np.asarray(recorded, dtype=np.float32)
+    assert float(vector @ expected) >= MIN_COSINE
+    assert np.abs(vector - expected).max() < MAX_ELEMENT_DIFFERENCE
 
 
 def test_reference_is_for_this_model() -> None:
@@ -22,17 +33,17 @@ def test_reference_is_for_this_model() -> None:
 @pytest.mark.parametrize("text", sorted(REFERENCE["queries"]))
 def test_query_vectors_match_the_recorded_ones(text: str) -> None:
     vector = get_encoder().queries([text])[0]
-    expected = np.asarray(REFERENCE["queries"][text], dtype=np.float32)
     assert vector.shape == (DIM,)
-    assert np.abs(vector - expected).max() < 1e-4
+    assert_matches_recorded(vector, REFERENCE["queries"][text])
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
 
 
 def test_passage_vectors_differ_from_query_vectors_and_match_the_recorded_ones() -> None:
     (text, values), = REFERENCE["passages"].items()
     passage = get_encoder().passages([text])[0]
-    assert np.abs(passage - np.asarray(values, dtype=np.float32)).max() < 1e-4
-    assert np.abs(passage - get_encoder().queries([text])[0]).max() > 1e-3  # the prefixes count
+    assert_matches_recorded(passage, values)
+    query = get_encoder().queries([text])[0]
+    assert float(passage @ query) < MIN_COSINE  # the prefixes count
 
 
 def test_batches_and_thread_counts_give_the_same_vectors() -> None:
