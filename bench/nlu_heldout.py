@@ -172,6 +172,18 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
     def row(name: str, values: dict[str, Any]) -> str:
         return f"| {name} | " + " | ".join(_f(values.get(lang)) for lang in languages) + " |"
 
+    def score_table(scores: dict[str, Any]) -> list[str]:
+        """The header and the rows both tables share (examples, accuracy, recall, wrong)."""
+        return [
+            header,
+            rule,
+            row("examples", {k: v.examples for k, v in scores.items()}).replace(".000", ""),
+            row("**intent accuracy**", {k: v.accuracy for k, v in scores.items()}),
+            row("in-scope accuracy", {k: v.in_scope_accuracy for k, v in scores.items()}),
+            row("**out-of-scope recall**", {k: v.oos_recall for k, v in scores.items()}),
+            row("confident wrong answers", {k: v.confident_wrong for k, v in scores.items()}),
+        ]
+
     s = result.scores
     lines = [
         "# NLU on the independent held-out set",
@@ -186,13 +198,7 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
         "customer gets an answer, or a flow, they did not ask for. Targets (issue 10): accuracy "
         "at least 0.95 in en and 0.90 in sv, nb, zh; out-of-scope recall at least 0.80 in each.",
         "",
-        header,
-        rule,
-        row("examples", {k: v.examples for k, v in s.items()}).replace(".000", ""),
-        row("**intent accuracy**", {k: v.accuracy for k, v in s.items()}),
-        row("in-scope accuracy", {k: v.in_scope_accuracy for k, v in s.items()}),
-        row("**out-of-scope recall**", {k: v.oos_recall for k, v in s.items()}),
-        row("confident wrong answers", {k: v.confident_wrong for k, v in s.items()}),
+        *score_table(s),
         row("in-scope sent to the knowledge fallback",
             {k: v.in_scope_to_fallback for k, v in s.items()}),
         row("entities found (recall)", result.entity_recall),
@@ -202,7 +208,6 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
         "",
     ]
     if unseen is not None:
-        u = unseen.scores
         lines += [
             "## Only the held-out messages that are not also in data/nlu",
             "",
@@ -210,13 +215,7 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
             "\"5\", \"好的\") may be in both sets; they are left out here, so this is the "
             "measure of messages the model has never seen. The targets are judged on it.",
             "",
-            header,
-            rule,
-            row("examples", {k: v.examples for k, v in u.items()}).replace(".000", ""),
-            row("**intent accuracy**", {k: v.accuracy for k, v in u.items()}),
-            row("in-scope accuracy", {k: v.in_scope_accuracy for k, v in u.items()}),
-            row("**out-of-scope recall**", {k: v.oos_recall for k, v in u.items()}),
-            row("confident wrong answers", {k: v.confident_wrong for k, v in u.items()}),
+            *score_table(unseen.scores),
             "",
         ]
     misses = (unseen or result).misses()
