@@ -144,9 +144,10 @@ class Stack:
 class WidgetClient:
     """What rasa-webchat does on the wire: a socket.io client with a persistent session id."""
 
-    def __init__(self, url: str, session_id: str) -> None:
+    def __init__(self, url: str, session_id: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
         self.session_id = session_id
+        self.headers = headers or {}  # e.g. X-Forwarded-For, as the trusted proxy sets it
         self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.confirmed = asyncio.Event()
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -160,8 +161,16 @@ class WidgetClient:
         self.confirmed.set()
 
     async def connect(self) -> None:
+        """Open the socket and ask for the session, as the widget does on load."""
+        await self.open()
+        await self.request_session()
+
+    async def open(self) -> None:
         self.confirmed.clear()
-        await self.sio.connect(self.url, socketio_path="/socket.io", transports=["polling"])
+        await self.sio.connect(self.url, socketio_path="/socket.io", transports=["polling"],
+                               headers=self.headers)
+
+    async def request_session(self) -> None:
         await self.sio.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(self.confirmed.wait(), 20)
 
@@ -169,9 +178,9 @@ class WidgetClient:
         if self.sio.connected:
             await self.sio.disconnect()
 
-    async def say(self, text: str) -> None:
+    async def say(self, text: str, language: str = "en") -> None:
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id,
-                                             "customData": {"language": "en"}})
+                                             "customData": {"language": language}})
 
     async def next_message(self, timeout: float = 60.0) -> dict[str, Any]:
         return await asyncio.wait_for(self.received.get(), timeout)

@@ -18,8 +18,8 @@ from typing import Any
 
 import jwt
 import pytest
-import socketio
 
+from tests.handoff.stack import WidgetClient
 from tests.security.conftest import AttackLog, discloses, say, texts
 from tests.support.rasa_stack import RasaStack
 from tests.support.store import ANNA, ORDERS
@@ -128,18 +128,11 @@ def test_customer_channels_stay_open(security_stack: RasaStack) -> None:
     assert status == 200 and texts(replies)
 
     async def widget() -> list[dict[str, Any]]:
-        client = socketio.AsyncClient(reconnection=False)
-        received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        confirmed = asyncio.Event()
-        client.on("bot_uttered", received.put)
-        client.on("session_confirm", lambda _sid: confirmed.set())
-        await client.connect(security_stack.base_url, socketio_path="/socket.io",
-                             transports=["polling"], headers={"X-Forwarded-For": "10.1.0.3"})
-        await client.emit("session_request", {"session_id": "open-socket"})
-        await asyncio.wait_for(confirmed.wait(), 20)
-        await client.emit("user_uttered", {"message": "hi", "session_id": "open-socket",
-                                           "customData": {"language": "en"}})
-        first = await asyncio.wait_for(received.get(), 60)
+        client = WidgetClient(security_stack.base_url, "open-socket",
+                              headers={"X-Forwarded-For": "10.1.0.3"})
+        await client.connect()
+        await client.say("hi")
+        first = await client.next_message(60)
         await client.disconnect()
         return [first]
 

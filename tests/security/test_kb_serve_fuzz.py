@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.kb_index.conftest import ARTICLES, write_articles
 from tests.security.conftest import AttackLog
 from tests.support.rasa_stack import free_port
 
@@ -34,35 +35,11 @@ pytestmark = [pytest.mark.security, pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 200
-INTERNAL_SECRET = "goodwill refund up to 1,000 SEK"
-ARTICLES = {
-    "en/shipping-norway.md": """---
-id: shipping-norway
-title: Delivery to Norway
-language: en
-tags: [shipping]
-audience: public
-owner: cx-content
-updated: 2026-01-10
-review_by: 2099-01-01
----
-## Delivery time
-Parcels to Norway are sent with Bring and arrive in 2-5 business days.
-""",
-    "en/refund-authority.md": f"""---
-id: refund-authority
-title: Agent refund authority
-language: en
-tags: [refunds]
-audience: internal
-owner: support-ops
-updated: 2026-01-10
-review_by: 2099-01-01
----
-## Goodwill limits
-An agent may grant a {INTERNAL_SECRET}. A team lead may approve up to 5,000 SEK.
-""",
-}
+# from the knowledge-index tests' articles: an internal-only sentence and a public one
+INTERNAL_SECRET = "goodwill up to 1,000 SEK"
+PUBLIC_TEXT = "business days"
+assert INTERNAL_SECRET in ARTICLES["en/refund-authority.md"]
+assert "audience: internal" in ARTICLES["en/refund-authority.md"]
 
 
 @dataclasses.dataclass
@@ -104,9 +81,7 @@ def kb_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KbService]:
     from kb_index.settings import KbSettings
 
     root = tmp_path_factory.mktemp("kb-fuzz")
-    for rel, text in ARTICLES.items():
-        (root / "articles" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / "articles" / rel).write_text(text, encoding="utf-8")
+    write_articles(root / "articles")
     kb_settings = dataclasses.replace(KbSettings(), source=root / "articles",
                                       kb_dir=root / "kb", model="hashing-256",
                                       passage_chars=300)
@@ -158,7 +133,7 @@ def test_kb_serve_without_or_with_a_wrong_token(kb_service: KbService,
     for path in paths:
         for headers in variants:
             status, text = _get(base + path, headers)
-            disclosed = "Norway" in text or INTERNAL_SECRET in text
+            disclosed = PUBLIC_TEXT in text or INTERNAL_SECRET in text
             attack.tried(refused=status == 401, disclosed=disclosed, status=status)
             assert status == 401 and not disclosed, (path, headers, status, text[:200])
     assert _get(base + "/healthz")[0] == 200

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 import pytest
-import socketio
 
 from rasa_addons.messages import SLOW_DOWN
+from tests.handoff.stack import WidgetClient
 from tests.security.conftest import STACK_LIMITS, AttackLog, say, texts
 from tests.support.rasa_stack import RasaStack
 
@@ -57,27 +57,22 @@ def test_a_flooding_widget_gets_a_polite_message(security_stack: RasaStack,
     flood = PER_SESSION + 5
 
     async def run() -> list[dict[str, Any]]:
-        client = socketio.AsyncClient(reconnection=False)
-        received: list[dict[str, Any]] = []
-        confirmed = asyncio.Event()
-
-        async def on_bot(data: dict[str, Any]) -> None:
-            received.append(data)
-
-        client.on("bot_uttered", on_bot)
-        client.on("session_confirm", lambda _sid: confirmed.set())
-        await client.connect(security_stack.base_url, socketio_path="/socket.io",
-                             transports=["polling"], headers={"X-Forwarded-For": "10.7.0.1"})
-        await client.emit("session_request", {"session_id": "flood-widget"})
-        await asyncio.wait_for(confirmed.wait(), 20)
+        client = WidgetClient(security_stack.base_url, "flood-widget",
+                              headers={"X-Forwarded-For": "10.7.0.1"})
+        await client.connect()
         for n in range(flood):
-            await client.emit("user_uttered", {"message": f"hej {n}", "session_id": "flood-widget",
-                                               "customData": {"language": "sv"}})
-            await client.sleep(0.05)  # one event per long-polling request (at most 16 each)
+            await client.say(f"hej {n}", language="sv")
+            await client.sio.sleep(0.05)  # one event per long-polling request (at most 16 each)
+        received: list[dict[str, Any]] = []
         deadline = asyncio.get_running_loop().time() + 120
-        while (sum(1 for r in received if r.get("text") == SLOW_DOWN["sv"]) < flood - PER_SESSION
-               and asyncio.get_running_loop().time() < deadline):
-            await asyncio.sleep(0.5)
+        while sum(1 for r in received if r.get("text") == SLOW_DOWN["sv"]) < flood - PER_SESSION:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                received.append(await client.next_message(remaining))
+            except asyncio.TimeoutError:
+                break
         await client.disconnect()
         return received
 

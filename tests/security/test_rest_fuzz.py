@@ -11,10 +11,10 @@ import urllib.request
 from typing import Any
 
 import pytest
-import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.handoff.stack import WidgetClient
 from tests.security.conftest import AttackLog, discloses
 from tests.support.rasa_stack import RasaStack
 
@@ -122,23 +122,18 @@ def test_junk_at_the_socket_io_channel(security_stack: RasaStack, attack_log: At
                        {"message": {"$gt": ""}, "session_id": "junk-socket"}]
 
     async def run() -> list[dict[str, Any]]:
-        client = socketio.AsyncClient(reconnection=False)
-        received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        confirmed = asyncio.Event()
-        client.on("bot_uttered", received.put)
-        client.on("session_confirm", lambda _sid: confirmed.set())
-        await client.connect(security_stack.base_url, socketio_path="/socket.io",
-                             transports=["polling"], headers={"X-Forwarded-For": "10.3.0.1"})
+        client = WidgetClient(security_stack.base_url, "junk-socket",
+                              headers={"X-Forwarded-For": "10.3.0.1"})
+        await client.open()
         for data in (None, "x", {"session_id": ["list"]}, {"session_id": "x" * 5000}):
-            await client.emit("session_request", data)
-        await client.emit("session_request", {"session_id": "junk-socket"})
-        await asyncio.wait_for(confirmed.wait(), 20)
+            await client.sio.emit("session_request", data)
+        await client.request_session()
         for data in junk:
-            await client.emit("user_uttered", data)
-            await client.sleep(0.1)  # one event per long-polling request (at most 16 each)
+            await client.sio.emit("user_uttered", data)
+            await client.sio.sleep(0.1)  # one event per long-polling request (at most 16 each)
             attack.tried(refused=True)
-        await client.emit("user_uttered", {"message": "hi", "session_id": "junk-socket"})
-        replies = [await asyncio.wait_for(received.get(), 60)]
+        await client.sio.emit("user_uttered", {"message": "hi", "session_id": "junk-socket"})
+        replies = [await client.next_message(60)]
         await client.disconnect()
         return replies
 
