@@ -102,7 +102,8 @@ def _article_json(a: Article) -> dict[str, Any]:
 
 
 def _embed(
-    embedder: Embedder, rows: list[dict[str, Any]], settings: KbSettings, progress: bool
+    embedder: Embedder, rows: list[dict[str, Any]], settings: KbSettings, progress: bool,
+    desc: str = "embedding",
 ) -> np.ndarray:
     texts = [
         "\n".join((" > ".join(h for h in (r["title"], *r["heading_path"]) if h), r["text"]))
@@ -112,12 +113,57 @@ def _embed(
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     chunk = max(settings.embed_batch * 4, 1)
     parts = []
-    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
+    with tqdm(total=len(texts), desc=desc, unit="passage", disable=not progress) as bar:
         for start in range(0, len(texts), chunk):
             batch = texts[start : start + chunk]
             parts.append(embedder.encode(batch, batch_size=settings.embed_batch))
             bar.update(len(batch))
     return np.vstack(parts).astype(np.float32)
+
+
+def embed_english(
+    embedder: Embedder | None, rows: list[dict[str, Any]], settings: KbSettings,
+    progress: bool = False,
+) -> np.ndarray | None:
+    """The English model's vectors of the English passages (float16), zero rows for the
+    others; None without an English model."""
+    if embedder is None:
+        return None
+    out = np.zeros((len(rows), embedder.dimension), dtype=np.float16)
+    english = [i for i, r in enumerate(rows) if r["language"] == "en"]
+    if english:
+        vectors = _embed(embedder, [rows[i] for i in english], settings, progress,
+                         "embedding English")
+        out[english] = vectors.astype(np.float16)
+    return out
+
+
+TITLES_FILE = "titles.npy"
+
+
+def title_vectors(
+    embedder: Embedder, articles: list[Article], settings: KbSettings,
+    base: Path | None = None, changed: set[str] | None = None,
+) -> np.ndarray:
+    """The main model's vectors of the articles' titles, in ``articles`` order (zero rows for
+    empty titles); an update takes the unchanged articles' rows from the base version."""
+    out = np.zeros((len(articles), embedder.dimension), dtype=np.float32)
+    known: dict[str, np.ndarray] = {}
+    if base is not None and (base / TITLES_FILE).exists():
+        stored = np.load(base / TITLES_FILE)
+        order = [a["id"] for a in json.loads((base / "articles.json").read_text("utf-8"))]
+        if len(order) == len(stored):
+            known = {aid: stored[i] for i, aid in enumerate(order)}
+    todo = []
+    for i, a in enumerate(articles):
+        if a.id in known and a.id not in (changed or set()):
+            out[i] = known[a.id]
+        elif a.title.strip():
+            todo.append(i)
+    if todo:
+        out[todo] = embedder.encode([articles[i].title for i in todo],
+                                    batch_size=settings.embed_batch)
+    return out
 
 
 def _base_version(store: VersionStore, settings: KbSettings) -> tuple[Path, dict[str, Any]] | None:
@@ -136,6 +182,7 @@ def _base_version(store: VersionStore, settings: KbSettings) -> tuple[Path, dict
         and manifest.get("index_factory") == settings.index_factory
         and manifest.get("passage_chars") == settings.passage_chars
         and manifest.get("passage_overlap") == settings.passage_overlap
+        and manifest.get("english_model", "") == settings.english_dense_model
     )
     return (path, manifest) if same else None
 
@@ -171,8 +218,11 @@ def build(
     embedder: Embedder | None = None,
     search_params: str = "",
     articles: list[Article] | None = None,
+    english_embedder: Embedder | None = None,
 ) -> BuildResult:
-    """Build (or, with ``incremental``, update) a new version and make it live when verified."""
+    """Build (or, with ``incremental``, update) a new version and make it live when verified.
+    With an English model (``settings.english_dense_model``) English passages are also
+    embedded by it (``english_embedder``, default: the cached model)."""
     settings = settings.with_model()
     store = VersionStore(settings.kb_dir)
     with store.build_lock():
@@ -180,7 +230,8 @@ def build(
         if leftovers:
             logger.warning("removed unfinished builds: %s", ", ".join(leftovers))
         return _build_locked(
-            settings, store, strict, incremental, progress, embedder, search_params, articles
+            settings, store, strict, incremental, progress, embedder, search_params, articles,
+            english_embedder,
         )
 
 
@@ -197,10 +248,10 @@ class Plan:
 
 
 def _new_segment_data(
-    rows: list[dict[str, Any]], vectors: np.ndarray
+    rows: list[dict[str, Any]], vectors: np.ndarray, english: np.ndarray | None = None
 ) -> SegmentData:
     terms = TermCounts.from_documents([r.pop("terms") for r in rows])
-    return SegmentData.from_rows(rows, vectors, terms)
+    return SegmentData.from_rows(rows, vectors, terms, english)
 
 
 def _build_locked(
@@ -212,6 +263,7 @@ def _build_locked(
     embedder: Embedder | None,
     search_params: str,
     given: list[Article] | None,
+    english_embedder: Embedder | None = None,
 ) -> BuildResult:
     started = time.perf_counter()
     problems: list[ArticleProblem] = []
@@ -228,6 +280,10 @@ def _build_locked(
         raise BuildError(f"no valid articles in {settings.source}")
     _stage("parsed")
     embedder = embedder or settings.embedder()
+    if settings.english_dense_model:
+        english_embedder = english_embedder or settings.embedder(settings.english_dense_model)
+    else:
+        english_embedder = None
 
     base_hash: dict[str, str] = dict(base_manifest.get("articles", {}))
     base_segment: dict[str, str] = dict(base_manifest.get("article_segments", {}))
@@ -243,6 +299,7 @@ def _build_locked(
     for article in tqdm(changed, desc="splitting", unit="article", disable=not progress):
         flat_new.extend(_passage_rows(article, settings))
     new_vectors = _embed(embedder, flat_new, settings, progress)
+    new_english = embed_english(english_embedder, flat_new, settings, progress)
     new_ids = np.array([r["id"] for r in flat_new], dtype=np.int64)
     new_counts = Counter(r["article_id"] for r in flat_new)
     _stage("embedded")
@@ -258,7 +315,7 @@ def _build_locked(
                 for a in articles
             },
             new_segment=seg_name,
-            new_data=_new_segment_data(flat_new, new_vectors),
+            new_data=_new_segment_data(flat_new, new_vectors, new_english),
             stored=int(base_manifest["counts"]["stored"]) + len(flat_new),
             article_passages={
                 a.id: new_counts.get(a.id, 0) if a.id in changed_ids
@@ -278,7 +335,7 @@ def _build_locked(
         )
     else:
         # full build, or an update that rewrites everything into one segment (compaction)
-        data = _new_segment_data(flat_new, new_vectors)
+        data = _new_segment_data(flat_new, new_vectors, new_english)
         if base is not None:
             kept = segments.assemble(base, base_manifest["segments"], {
                 aid: seg for aid, seg in base_segment.items()
@@ -294,6 +351,8 @@ def _build_locked(
         embedded=len(flat_new), problems=problems, search_params=search_params,
         fusion=_live_fusion(store, settings),
         dense_chance=chance,
+        english_embedder=english_embedder,
+        titles=title_vectors(embedder, articles, settings, base, changed_ids),
     )
     live_passages = int(index.ntotal)
     return BuildResult(
@@ -325,6 +384,8 @@ def write_version(
     search_params: str = "",
     fusion: dict[str, float] | None = None,
     dense_chance: dict[str, float] | None = None,
+    english_embedder: Embedder | None = None,
+    titles: np.ndarray | None = None,
 ) -> str:
     """Write the new segment, dense index, articles and manifest (last) into ``building``, make
     it a version, verify it and move the live pointer; returns the version name."""
@@ -332,6 +393,8 @@ def write_version(
     if plan.new_segment in plan.segments:
         segments.write_segment(building / segments.SEGMENTS_DIR / plan.new_segment, plan.new_data)
     dense.save_index(index, building / "dense.faiss")
+    if titles is not None:
+        np.save(building / TITLES_FILE, np.ascontiguousarray(titles, dtype=np.float32))
     (building / "articles.json").write_text(
         json.dumps([_article_json(a) for a in articles], ensure_ascii=False), encoding="utf-8"
     )
@@ -347,6 +410,9 @@ def write_version(
         "search_params": search_params,
         "passage_chars": settings.passage_chars,
         "passage_overlap": settings.passage_overlap,
+        "english_model": settings.english_dense_model if english_embedder is not None else "",
+        "english_dimension": english_embedder.dimension if english_embedder is not None else 0,
+        "title_vectors": titles is not None,
         "counts": {
             "articles": len(articles),
             "passages": live_passages,
@@ -372,7 +438,7 @@ def write_version(
     (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     final = store.finish_building(name, building)
     _stage("renamed")
-    verify(final, settings, embedder, articles[0])
+    verify(final, settings, embedder, articles[0], english_embedder)
     _stage("verified")
     store.set_live(name)
     _stage("live")
@@ -435,8 +501,9 @@ def apply_fusion(
             segments.link_segment(
                 live / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
             )
-        for item in ("dense.faiss", "articles.json"):
-            os.link(live / item, building / item)
+        for item in ("dense.faiss", "articles.json", TITLES_FILE):
+            if (live / item).exists():
+                os.link(live / item, building / item)
         manifest.update(
             version=name,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -494,10 +561,13 @@ def _all_vectors(version_dir: Path, plan: Plan, dim: int) -> tuple[np.ndarray, n
     return data.ids, data.vectors
 
 
-def verify(path: Path, settings: KbSettings, embedder: Embedder | None, probe: Article) -> None:
+def verify(
+    path: Path, settings: KbSettings, embedder: Embedder | None, probe: Article,
+    english_embedder: Embedder | None = None,
+) -> None:
     """Load a version back from disk; counts must match and a smoke query must find hits."""
     try:
-        version = IndexVersion(path, settings, embedder)
+        version = IndexVersion(path, settings, embedder, english_embedder)
         version.check_counts()
         query = probe.title.strip() or probe.body[:200] or probe.id
         hits = version.search(query, k=10, audience=AUDIENCES, query_lang=probe.language)

@@ -5,7 +5,10 @@ cosine and by its best BM25 score (an article BM25 does not match ranks last), a
 
     dense_weight / (rank_constant + dense rank) + (1 - dense_weight) / (rank_constant + BM25 rank)
 
-times ``other_language`` for an article in another language than the query's detected one.
+plus ``dense_weight / (rank_constant + rank by the English model)`` for an English query when the
+version has an English model (embedder.py, KB_ENGLISH_MODEL), plus ``title_weight /
+(rank_constant + title rank)`` (the article whose title is nearest the query first), all times
+``other_language`` for an article in another language than the query's detected one.
 (Ranking passages instead let an article win on one passage BM25 liked and another dense liked
 less: "hvor lang tid tar frakten til Norge", searched in Norwegian as the bot does, found the
 refund article, whose heading is "Hvor lang tid tar det?". Searched across all languages it is
@@ -46,6 +49,9 @@ class FusionWeights:
     dense_weight: float = 0.6
     rank_constant: float = 2.0
     other_language: float = 0.5
+    # a vote for the article whose title the query is nearest to (the main model's cosines);
+    # chosen on the fitting queries (reports/kb_variants.md)
+    title_weight: float = 0.3
 
     @classmethod
     def from_manifest(cls, value: object) -> FusionWeights:
@@ -62,7 +68,7 @@ class FusionWeights:
         except (TypeError, ValueError) as exc:
             raise KnowledgeError(f"bad fusion settings in manifest: {value!r}") from exc
         if not (0 <= weights.dense_weight <= 1 and weights.rank_constant >= 0
-                and 0 <= weights.other_language <= 1):
+                and 0 <= weights.other_language <= 1 and 0 <= weights.title_weight <= 1):
             raise KnowledgeError(f"bad fusion settings in manifest: {value!r}")
         return weights
 
@@ -75,6 +81,8 @@ class FusionWeights:
         lexical: np.ndarray,
         same_language: np.ndarray | None,
         articles: np.ndarray | None = None,
+        english: np.ndarray | None = None,
+        title: np.ndarray | None = None,
     ) -> np.ndarray:
         """The fused value of each candidate passage (higher is better).
 
@@ -82,32 +90,60 @@ class FusionWeights:
         articles, each by its best passage in each retriever, so an article whose best
         dense passage and best BM25 passage differ still gets both; a passage's value is its
         article's, plus a small share of its own passage-level value to choose the passage
-        shown."""
-        own = self._fuse(cosine, lexical)
+        shown. ``english``: the cosines of the English model (an English query), a second
+        dense vote with the same weight as the first. ``title``: the cosine of the query with
+        the title of each candidate's article (-inf: no title), a vote of ``title_weight``;
+        equal titles share a rank, so titles that say nothing change nothing."""
+        own = self._fuse(cosine, lexical, english)
         if articles is not None and len(articles):
             groups, index = np.unique(articles, return_inverse=True)
             best_cos = np.full(len(groups), -np.inf)
             best_lex = np.zeros(len(groups))
             np.maximum.at(best_cos, index, cosine)
             np.maximum.at(best_lex, index, lexical)
-            own = self._fuse(best_cos, best_lex)[index] + 1e-3 * own
+            best_en = None
+            if english is not None:
+                best_en = np.full(len(groups), -np.inf)
+                np.maximum.at(best_en, index, english)
+            own = self._fuse(best_cos, best_lex, best_en)[index] + 1e-3 * own
+            if title is not None and self.title_weight:
+                best_title = np.full(len(groups), -np.inf)
+                np.maximum.at(best_title, index, title)
+                own = own + (self.title_weight / (self.rank_constant + _shared_ranks(best_title)))[
+                    index]
         if same_language is not None:
             own = np.where(same_language, own, own * self.other_language)
         return own
 
-    def _fuse(self, cosine: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-        n = len(cosine)
-        dense_rank = np.empty(n)
-        dense_rank[np.argsort(-cosine, kind="stable")] = np.arange(1, n + 1)
-        lexical_rank = np.empty(n)
-        lexical_rank[np.argsort(-lexical, kind="stable")] = np.arange(1, n + 1)
-        lexical_rank[lexical <= 0] = n + 1
+    def _fuse(
+        self, cosine: np.ndarray, lexical: np.ndarray, english: np.ndarray | None = None
+    ) -> np.ndarray:
+        lexical_rank = _ranks(lexical)
+        lexical_rank[lexical <= 0] = len(lexical) + 1
         k, w = self.rank_constant, self.dense_weight
-        return np.asarray(w / (k + dense_rank) + (1.0 - w) / (k + lexical_rank))
+        fused = w / (k + _ranks(cosine)) + (1.0 - w) / (k + lexical_rank)
+        if english is not None:
+            fused += w / (k + _ranks(english))
+        return np.asarray(fused)
 
     def confidence(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         """Absolute score in [0, 1] from the two calibrated scores."""
         return np.clip(self.dense_weight * dense + (1.0 - self.dense_weight) * lexical, 0.0, 1.0)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the highest value, 2 for the next...; ties in candidate order."""
+    ranks = np.empty(len(values))
+    ranks[np.argsort(-values, kind="stable")] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def _shared_ranks(values: np.ndarray) -> np.ndarray:
+    """Like _ranks, but equal values share the best of their ranks; -inf ranks last."""
+    ordered = np.sort(-values)
+    ranks = np.searchsorted(ordered, -values, side="left") + 1.0
+    ranks[~np.isfinite(values)] = len(values) + 1
+    return ranks
 
 
 GridTable = dict[tuple[float, float], dict[str, float]]  # (weight, constant) -> corpus -> MRR
@@ -150,12 +186,12 @@ def fit_fusion(
     }
     table: dict[tuple[float, float], dict[str, float]] = {}
     for w, k in product(GRID_WEIGHT, GRID_CONSTANT):
-        weights = FusionWeights(w, k, start.other_language)
+        weights = FusionWeights(w, k, start.other_language, start.title_weight)
         table[(w, k)] = {
             name: _mrr([rank(q, weights) for q in qs], qs) for name, qs in corpora.items()
         }
     best = choose(table, parts, list(corpora))
-    return FusionWeights(best[0], best[1], start.other_language), table, parts
+    return FusionWeights(best[0], best[1], start.other_language, start.title_weight), table, parts
 
 
 def choose(

@@ -1,7 +1,9 @@
 """Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
 
 Hybrid ranking (see README): the candidates of both retrievers are ranked by weighted
-reciprocal-rank fusion of their articles, preferring the query's language (fusion.py). Each hit's
+reciprocal-rank fusion of their articles, preferring the query's language (fusion.py); an
+English query is also ranked by the English model's cosines, and every query by the cosine of
+the article titles. Each hit's
 score is an absolute confidence in [0, 1] built from two calibrated scores: dense, the query's
 cosine above its chance similarity in this corpus (the median cosine of the query with a fixed
 sample of the version's passages), in units of the corpus's spread; BM25, the share of an ideal
@@ -13,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +50,12 @@ SPREAD_PROBES = 64
 DENSE_SPREADS = 5.0
 
 
+@lru_cache(maxsize=1)
+def _english_pool() -> ThreadPoolExecutor:
+    """One thread for English models' query embeddings, beside the searching thread."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-english-query")
+
+
 @dataclass(frozen=True)
 class Candidates:
     """A query's candidate passages (rows of the version) with their dense and BM25 scores,
@@ -57,6 +67,8 @@ class Candidates:
     lexical: np.ndarray
     language: str | None
     same_language: np.ndarray | None  # per candidate, None when the language is unknown
+    english: np.ndarray | None = None  # the English model's cosines (English queries only)
+    title: np.ndarray | None = None  # cosine with the candidate's article title (-inf: none)
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,10 @@ def validate_query(
 class IndexVersion:
     """One complete version folder, fully loaded into memory (its segments' live passages)."""
 
-    def __init__(self, path: Path, settings: KbSettings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, path: Path, settings: KbSettings, embedder: Embedder | None = None,
+        english_embedder: Embedder | None = None,
+    ) -> None:
         self.path = path
         self.settings = settings
         self.manifest = read_current_manifest(path)
@@ -135,6 +150,19 @@ class IndexVersion:
         self.ids = data.ids
         self.row_of_id = {int(pid): i for i, pid in enumerate(self.ids.tolist())}
         self.vectors = data.vectors
+        # the English model (manifest "english_model"): a second dense vote for English queries
+        self.english_vectors = data.english
+        self.english_embedder: Embedder | None = None
+        english_model = str(self.manifest.get("english_model", ""))
+        if english_model:
+            self.english_embedder = english_embedder or get_embedder(
+                english_model, str(self.manifest.get("embed_precision", "float32")),
+                settings.build_threads, settings.query_threads,
+            )
+        self._english_cache: dict[str, np.ndarray] = {}
+        # the main model's vectors of the article titles, in articles.json order
+        titles_path = path / "titles.npy"
+        self.title_vectors = np.load(titles_path) if titles_path.exists() else None
         self.index = dense.load_index(path / "dense.faiss")
         dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
         self.lexical = LexicalIndex(data.terms)
@@ -165,13 +193,24 @@ class IndexVersion:
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last QUERY_CACHE distinct queries are kept (agents and
         the bot ask the same questions again and again)."""
-        cached = self._query_cache.get(query)
+        return self._cached_vector(self.embedder, self._query_cache, query)
+
+    def english_query_vector(self, query: str) -> np.ndarray | None:
+        """The query's embedding by the English model (cached alike), None without one."""
+        if self.english_embedder is None:
+            return None
+        return self._cached_vector(self.english_embedder, self._english_cache, query)
+
+    def _cached_vector(
+        self, embedder: Embedder, cache: dict[str, np.ndarray], query: str
+    ) -> np.ndarray:
+        cached = cache.get(query)
         if cached is None:
-            cached = self.embedder.encode_query(query)
+            cached = embedder.encode_query(query)
             with self._query_cache_lock:
-                if len(self._query_cache) >= QUERY_CACHE:
-                    self._query_cache.pop(next(iter(self._query_cache)))
-                self._query_cache[query] = cached
+                if len(cache) >= QUERY_CACHE:
+                    cache.pop(next(iter(cache)))
+                cache[query] = cached
         return cached
 
     def check_counts(self) -> None:
@@ -184,11 +223,18 @@ class IndexVersion:
             "lexical": int(self.lexical.n_docs),
             "distinct ids": len(self.row_of_id),
         }
+        if self.manifest.get("title_vectors"):
+            titles = self.title_vectors
+            found["title vectors"] = -1 if titles is None else int(titles.shape[0])
+        if self.manifest.get("english_model"):
+            english = self.english_vectors
+            found["English vectors"] = -1 if english is None else int(english.shape[0])
         expected_passages = int(counts["passages"])
         problems = [
             f"{key}={value}"
             for key, value in found.items()
-            if value != (int(counts["articles"]) if key == "articles" else expected_passages)
+            if value != (int(counts["articles"]) if key in ("articles", "title vectors")
+                         else expected_passages)
         ]
         if problems:
             raise KnowledgeUnavailable(
@@ -238,7 +284,7 @@ class IndexVersion:
         else:
             order = weights.rank_values(
                 scored.cosine, scored.lexical, scored.same_language,
-                self.row_article_no[scored.rows],
+                self.row_article_no[scored.rows], scored.english, scored.title,
             )
             shown = weights.confidence(scored.dense, scored.lexical)
         keep = shown > 0 if mode != "hybrid" else np.ones(len(shown), dtype=bool)
@@ -267,6 +313,11 @@ class IndexVersion:
             return None
         qlang = query_lang or detect_language_or_none(query) or lang
         n_cand = min(self.n_passages, max(50, k * 10))
+        # an English query's vector by the English model is computed on another thread while
+        # this one embeds it with the main model and searches (both release the GIL)
+        english_vector: Future[np.ndarray | None] | None = None
+        if mode == "hybrid" and qlang == "en" and self.english_vectors is not None:
+            english_vector = _english_pool().submit(self.english_query_vector, query)
 
         candidates: set[int] = set()
         nl_all: np.ndarray | None = None
@@ -284,6 +335,8 @@ class IndexVersion:
             candidates.update(self._dense_candidates(qvec, n_cand, mask))
 
         if not candidates:
+            if english_vector is not None:
+                english_vector.result()
             return None
         cand = np.fromiter(sorted(candidates), dtype=np.int64)
         nl = nl_all[cand] if nl_all is not None else np.zeros(len(cand), dtype=np.float32)
@@ -294,8 +347,18 @@ class IndexVersion:
             cos = np.zeros(len(cand), dtype=np.float32)
             nd = cos
         same = self.row_lang[cand] == qlang if qlang in LANGUAGES else None
+        english = None
+        if english_vector is not None and self.english_vectors is not None:
+            qvec_en = english_vector.result()
+            if qvec_en is not None:
+                english = np.asarray(self.english_vectors[cand], dtype=np.float32) @ qvec_en
+        title = None
+        if qvec is not None and self.title_vectors is not None and len(self.title_vectors):
+            vectors = self.title_vectors[self.row_article_no[cand]]
+            title = np.where(np.any(vectors != 0, axis=1), vectors @ qvec, -np.inf)
         return Candidates(
-            cand, cos, nd.astype(np.float32), np.asarray(nl, np.float32), qlang, same
+            cand, cos, nd.astype(np.float32), np.asarray(nl, np.float32), qlang, same, english,
+            title,
         )
 
     def _dense_candidates(

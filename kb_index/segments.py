@@ -11,6 +11,8 @@ rewritten. Each segment folder holds::
     ids.npy          passage ids (int64), row order = passages.jsonl
     articles.json    the article id of each passage
     vectors.npy      unit-length embeddings (float32)
+    english_vectors.npy  only with a second model for English (KB_ENGLISH_MODEL): its
+                     embeddings of the English passages (float16; zero rows for the others)
     terms.npz        BM25 term counts (lexical.TermCounts) and vocab.json
 
 Loading a segment reads the small arrays and maps the rest, so a version of 60,000 passages
@@ -36,6 +38,7 @@ from kb_index.errors import KnowledgeUnavailable
 from kb_index.lexical import TermCounts, merge_counts
 
 SEGMENTS_DIR = "segments"
+ENGLISH_FILE = "english_vectors.npy"
 
 
 class PassageRecords(Protocol):
@@ -107,13 +110,15 @@ class SegmentData:
     vectors: np.ndarray
     terms: TermCounts
     records: PassageRecords
+    english: np.ndarray | None = None  # the English model's vectors (zero rows: not English)
 
     def __len__(self) -> int:
         return len(self.article_ids)
 
     @classmethod
     def from_rows(
-        cls, rows: list[dict[str, Any]], vectors: np.ndarray, terms: TermCounts
+        cls, rows: list[dict[str, Any]], vectors: np.ndarray, terms: TermCounts,
+        english: np.ndarray | None = None,
     ) -> SegmentData:
         return cls(
             np.array([r["id"] for r in rows], dtype=np.int64),
@@ -121,6 +126,7 @@ class SegmentData:
             vectors,
             terms,
             ListRecords(rows),
+            english,
         )
 
 
@@ -128,6 +134,8 @@ def write_segment(folder: Path, data: SegmentData) -> None:
     n = len(data)
     if not n == len(data.ids) == data.vectors.shape[0] == data.terms.n_docs == len(data.records):
         raise ValueError("segment ids, records, vectors and term counts differ in length")
+    if data.english is not None and data.english.shape[0] != n:
+        raise ValueError("segment English vectors and passages differ in length")
     folder.mkdir(parents=True)
     offsets = np.zeros(n + 1, dtype=np.int64)
     with open(folder / "passages.jsonl", "wb") as handle:
@@ -139,6 +147,8 @@ def write_segment(folder: Path, data: SegmentData) -> None:
     np.save(folder / "ids.npy", np.asarray(data.ids, dtype=np.int64))
     (folder / "articles.json").write_text(json.dumps(data.article_ids), encoding="utf-8")
     np.save(folder / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32))
+    if data.english is not None:
+        np.save(folder / ENGLISH_FILE, np.ascontiguousarray(data.english, dtype=np.float16))
     data.terms.save(folder)
 
 
@@ -148,12 +158,16 @@ def read_segment(folder: Path) -> SegmentData:
         article_ids = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         vectors = np.load(folder / "vectors.npy", mmap_mode="r")
         records = FileRecords(folder / "passages.jsonl", np.load(folder / "offsets.npy"))
+        english_path = folder / ENGLISH_FILE
+        english = np.load(english_path, mmap_mode="r") if english_path.exists() else None
     except (OSError, ValueError) as exc:
         raise KnowledgeUnavailable(f"segment {folder}: unreadable ({exc})") from exc
     terms = TermCounts.load(folder)
-    if not len(ids) == len(article_ids) == vectors.shape[0] == terms.n_docs == len(records):
+    if not len(ids) == len(article_ids) == vectors.shape[0] == terms.n_docs == len(records) or (
+        english is not None and english.shape[0] != len(ids)
+    ):
         raise KnowledgeUnavailable(f"segment {folder}: its files differ in passage count")
-    return SegmentData(ids, article_ids, vectors, terms, records)
+    return SegmentData(ids, article_ids, vectors, terms, records, english)
 
 
 def link_segment(source: Path, target: Path) -> None:
@@ -169,6 +183,7 @@ def link_segment(source: Path, target: Path) -> None:
 def concat(parts: Sequence[SegmentData], dim: int) -> SegmentData:
     """The passages of several segments (or selections) one after another."""
     parts = [p for p in parts if len(p)]
+    english = [p.english for p in parts]
     return SegmentData(
         np.concatenate([p.ids for p in parts]) if parts else np.zeros(0, dtype=np.int64),
         [aid for p in parts for aid in p.article_ids],
@@ -176,6 +191,8 @@ def concat(parts: Sequence[SegmentData], dim: int) -> SegmentData:
         if parts else np.zeros((0, dim), dtype=np.float32),
         merge_counts([p.terms for p in parts]),
         SelectedRecords([(p.records, np.arange(len(p))) for p in parts]),
+        np.vstack([np.asarray(e, dtype=np.float16) for e in english])
+        if english and all(e is not None for e in english) else None,
     )
 
 
@@ -189,6 +206,7 @@ def select(data: SegmentData, keep: np.ndarray) -> SegmentData:
         np.asarray(data.vectors[keep], dtype=np.float32),
         data.terms.rows(keep),
         SelectedRecords([(data.records, keep)]),
+        None if data.english is None else np.asarray(data.english[keep], dtype=np.float16),
     )
 
 

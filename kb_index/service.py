@@ -201,7 +201,9 @@ def serve(settings: KbSettings, host: str, port: int) -> None:
     limit_query_threads(settings.query_threads)
     live = LiveIndex(settings)
     live.reload()  # fail fast with a clear message when there is no live version
-    # warm the query embedder so the first request is not slow
-    live.current.search("warm up", k=1, audience=("public", "internal"))
+    # warm the query embedders so the first request is not slow (an English question also
+    # loads the English model, and with it torch, whose threads are then limited too)
+    live.current.search("how do I return an item", k=1, audience=("public", "internal"))
+    limit_query_threads(settings.query_threads)
     logger.info("kb serve on %s:%s (%s)", host, port, "token required" if token else "no token")
     web.run_app(create_app(settings, live, token), host=host, port=port, print=None)

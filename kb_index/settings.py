@@ -25,6 +25,20 @@ ARTICLE_URL = "https://help.nordvik.example/articles/{id}"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def english_model_setting(value: str, model: str) -> str:
+    """``KB_ENGLISH_MODEL``: unset means the packaged MiniLM beside the default e5 (it ranks
+    English better: reports/kb_variants.md) and nothing beside any other main model; ``none``
+    turns it off; anything else is a model as ``KB_MODEL`` takes it."""
+    from nordvik.e5 import MODEL_ID
+
+    value = value.strip()
+    if value.lower() == "none":
+        return ""
+    if not value:
+        return resolve_model("minilm") if model == MODEL_ID else ""
+    return resolve_model(value)
+
+
 @dataclass(frozen=True)
 class KbSettings:
     """Where articles and index versions live, which model embeds them, how passages are cut."""
@@ -32,6 +46,8 @@ class KbSettings:
     source: Path = REPO_ROOT / "knowledge" / "articles"
     kb_dir: Path = REPO_ROOT / "var" / "kb"
     model: str = ""  # a model id (resolve_model): "" = the default, multilingual-e5-small
+    # a second dense model for English passages and queries ("" = none; see english_dense_model)
+    english_model: str = ""
     index_factory: str = "Flat"
     url: str = "http://127.0.0.1:8900"
     min_score: float = 0.35
@@ -52,10 +68,12 @@ class KbSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> KbSettings:
         try:
+            model = resolve_model(env_str(env, "KB_MODEL"))
             return cls(
                 source=env_path(env, "KB_SOURCE", "knowledge/articles"),
                 kb_dir=env_path(env, "KB_DIR", "var/kb"),
-                model=resolve_model(env_str(env, "KB_MODEL")),
+                model=model,
+                english_model=english_model_setting(env_str(env, "KB_ENGLISH_MODEL"), model),
                 index_factory=env_str(env, "KB_INDEX_FACTORY", "Flat"),
                 url=env_str(env, "KB_URL", "http://127.0.0.1:8900"),
                 min_score=env_float(env, "KB_MIN_SCORE", 0.35),
@@ -75,6 +93,13 @@ class KbSettings:
             )
         except SettingsError as exc:
             raise KnowledgeError(str(exc)) from exc
+
+    @property
+    def english_dense_model(self) -> str:
+        """The second dense model English queries are also ranked by, or "" for none (not
+        set, or the same as the main model)."""
+        english = resolve_model(self.english_model) if self.english_model else ""
+        return english if english and english != resolve_model(self.model) else ""
 
     def with_model(self) -> KbSettings:
         """The same settings with the default model filled in when none is set."""

@@ -119,7 +119,8 @@ def test_cli_tune_fusion_applies_a_new_version(
     after = store.live_name()
     assert after != before and len(store.names()) == 2
     live = LiveIndex(env).current
-    assert set(live.manifest["fusion"]) == {"dense_weight", "rank_constant", "other_language"}
+    assert set(live.manifest["fusion"]) == {
+        "dense_weight", "rank_constant", "other_language", "title_weight"}
     assert "Each language left out in turn" in out
     assert live.manifest["counts"]["passages"] == live.n_passages
     assert live.search("return label free in Sweden")[0].article_id == "returns-policy"

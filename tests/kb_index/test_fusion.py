@@ -114,3 +114,44 @@ def test_articles_rank_by_their_best_passage_in_each_retriever() -> None:
     assert by_article[0] == pytest.approx(0.6 / 6 + 0.4 / 7, rel=1e-2)
     # within an article, the passage shown is the better one on its own
     assert by_article[0] > by_article[1]
+
+
+def test_the_english_model_is_a_second_dense_vote() -> None:
+    weights = FusionWeights(dense_weight=0.6, rank_constant=2, other_language=0.5)
+    cosine = np.array([0.9, 0.8, 0.1], dtype=np.float32)
+    lexical = np.array([0.4, 0.5, 0.0], dtype=np.float32)
+    english = np.array([0.2, 0.7, 0.1], dtype=np.float32)
+    without = weights.rank_values(cosine, lexical, None)
+    with_english = weights.rank_values(cosine, lexical, None, english=english)
+    assert without[0] > without[1]
+    assert with_english[1] > with_english[0]  # the English model's first choice tips it
+    assert with_english[1] == pytest.approx(0.6 / 4 + 0.4 / 3 + 0.6 / 3)
+    # by article: each article by its best passage in the English model too
+    articles = np.array([0, 1, 1])
+    by_article = weights.rank_values(cosine, lexical, None, articles, english)
+    assert by_article[1] > by_article[0]
+
+
+def test_the_title_vote_prefers_the_nearest_title_and_equal_titles_change_nothing() -> None:
+    weights = FusionWeights(dense_weight=0.6, rank_constant=2, title_weight=0.3)
+    cosine = np.array([0.9, 0.8, 0.1], dtype=np.float32)
+    lexical = np.array([0.4, 0.5, 0.0], dtype=np.float32)
+    articles = np.array([0, 1, 2])
+    plain = weights.rank_values(cosine, lexical, None, articles)
+    assert plain[0] > plain[1]
+    title = np.array([0.2, 0.9, 0.1])
+    voted = weights.rank_values(cosine, lexical, None, articles, title=title)
+    assert voted[1] > voted[0]
+    assert voted[1] - plain[1] == pytest.approx(0.3 / 3)
+    same = weights.rank_values(cosine, lexical, None, articles, title=np.full(3, 0.5))
+    assert np.allclose(same - plain, 0.3 / 3)  # one shared rank: the order stays
+    none = weights.rank_values(cosine, lexical, None, articles, title=np.full(3, -np.inf))
+    assert np.argsort(-none).tolist() == np.argsort(-plain).tolist()
+    off = FusionWeights(dense_weight=0.6, rank_constant=2, title_weight=0.0)
+    assert np.allclose(off.rank_values(cosine, lexical, None, articles, title=title),
+                       off.rank_values(cosine, lexical, None, articles))
+    assert FusionWeights.from_manifest(
+        {"dense_weight": 0.6, "rank_constant": 2, "other_language": 0.5}
+    ).title_weight == FusionWeights().title_weight
+    with pytest.raises(KnowledgeError, match="bad fusion settings"):
+        FusionWeights.from_manifest({"dense_weight": 0.6, "title_weight": 2})

@@ -370,3 +370,114 @@ def test_the_model_is_recorded_and_a_change_rebuilds(settings: KbSettings) -> No
     current = LiveIndex(other).current
     assert current.manifest["model"] == "hashing-128" and current.vectors.shape[1] == 128
     assert current.search("return label free")[0].article_id == "returns-policy"
+
+
+def test_english_model_embeds_english_passages_and_votes_for_english_queries(
+    settings: KbSettings,
+) -> None:
+    """A second model for English: English passages get its vectors (other rows stay zero),
+    the manifest names it, English queries get its cosines, other queries do not, and an
+    update embeds a changed English article with it too."""
+    english = dataclasses.replace(settings, english_model="hashing-64")
+    assert english.english_dense_model == "hashing-64"
+    first = build(english)
+    version = LiveIndex(english).current
+    assert version.manifest["english_model"] == "hashing-64"
+    assert version.manifest["english_dimension"] == 64
+    assert version.english_vectors is not None
+    assert version.english_vectors.shape == (first.passages, 64)
+    norms = np.linalg.norm(np.asarray(version.english_vectors, dtype=np.float32), axis=1)
+    is_en = version.row_lang == "en"
+    assert np.allclose(norms[is_en], 1.0, atol=1e-2) and np.all(norms[~is_en] == 0)
+    en = version.candidates("return label free", query_lang="en", audience=ALL)
+    sv = version.candidates("returnera paket", query_lang="sv", audience=ALL)
+    assert en is not None and en.english is not None and len(en.english) == len(en.rows)
+    assert sv is not None and sv.english is None
+    assert version.search("return label free", audience=ALL)[0].article_id == "returns-policy"
+
+    path = english.source / "en" / "returns-policy.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nLabels are printed at home.\n",
+                    encoding="utf-8")
+    updated = build(english, incremental=True)
+    assert updated.incremental and 0 < updated.embedded < updated.passages
+    version = LiveIndex(english).current
+    version.check_counts()
+    assert version.english_vectors is not None
+    assert version.english_vectors.shape[0] == version.n_passages
+
+
+def test_a_change_of_english_model_rebuilds(settings: KbSettings) -> None:
+    first = build(settings)
+    assert LiveIndex(settings).current.manifest["english_model"] == ""
+    english = dataclasses.replace(settings, english_model="hashing-64")
+    result = build(english, incremental=True)
+    assert not result.incremental and result.embedded == result.passages == first.passages
+    # the same model as the main one is no second model
+    same = dataclasses.replace(settings, english_model=settings.model)
+    assert same.english_dense_model == ""
+
+
+def test_missing_english_vectors_fail_the_count_check(settings: KbSettings) -> None:
+    english = dataclasses.replace(settings, english_model="hashing-64")
+    build(english)
+    live = VersionStore(english.kb_dir).live_path()
+    for segment_file in live.glob("segments/*/english_vectors.npy"):
+        segment_file.unlink()
+    with pytest.raises(KnowledgeUnavailable, match="English vectors=-1"):
+        IndexVersion(live, english).check_counts()
+
+
+def test_english_model_setting() -> None:
+    """Beside the default e5, MiniLM ranks English queries too unless KB_ENGLISH_MODEL=none;
+    beside any other main model there is none unless named."""
+    from kb_index.embedder import resolve_model
+
+    assert KbSettings.from_env({}).english_dense_model == resolve_model("minilm")
+    assert KbSettings.from_env({"KB_ENGLISH_MODEL": "none"}).english_dense_model == ""
+    assert KbSettings.from_env({"KB_MODEL": "hashing-256"}).english_dense_model == ""
+    assert KbSettings.from_env({"KB_MODEL": "minilm"}).english_dense_model == ""
+    named = KbSettings.from_env({"KB_MODEL": "hashing-256", "KB_ENGLISH_MODEL": "hashing-64"})
+    assert named.english_dense_model == "hashing-64"
+
+
+def test_article_titles_are_embedded_kept_by_updates_and_counted(settings: KbSettings) -> None:
+    from kb_index.embedder import get_embedder
+
+    build(settings)
+    version = LiveIndex(settings).current
+    assert version.manifest["title_vectors"] is True
+    assert version.title_vectors is not None
+    titles = dict(zip(version.articles, version.title_vectors, strict=True))
+    embedder = get_embedder(settings.model)
+    assert np.allclose(titles["returns-policy"],
+                       embedder.encode([version.articles["returns-policy"].title])[0])
+    scored = version.candidates("return label free", audience=ALL)
+    assert scored is not None and scored.title is not None
+    assert len(scored.title) == len(scored.rows)
+
+    path = settings.source / "en" / "returns-policy.md"
+    text = path.read_text(encoding="utf-8")
+    old_title = version.articles["returns-policy"].title
+    path.write_text(text.replace(f"title: {old_title}", "title: Sending things back", 1),
+                    encoding="utf-8")
+    from kb_index.embedder import HashingEmbedder
+
+    encoded: list[str] = []
+
+    class Recording(HashingEmbedder):
+        def encode(self, texts: list[str], **kwargs: object) -> np.ndarray:
+            encoded.extend(texts)
+            return super().encode(texts)
+
+    assert build(settings, incremental=True, embedder=Recording(256)).incremental
+    assert "Sending things back" in encoded and old_title not in encoded
+    assert version.articles["retur-sv"].title not in encoded  # unchanged: taken from the base
+    updated = LiveIndex(settings).current
+    assert updated.title_vectors is not None
+    after = dict(zip(updated.articles, updated.title_vectors, strict=True))
+    assert np.allclose(after["returns-policy"], embedder.encode(["Sending things back"])[0])
+    assert np.array_equal(after["retur-sv"], titles["retur-sv"])
+
+    (VersionStore(settings.kb_dir).live_path() / "titles.npy").unlink()
+    with pytest.raises(KnowledgeUnavailable, match="title vectors=-1"):
+        IndexVersion(VersionStore(settings.kb_dir).live_path(), settings).check_counts()

@@ -60,6 +60,26 @@ def test_e5_index_finds_paraphrases_in_every_language(settings: KbSettings) -> N
     assert live.search("東西不喜歡可以寄回去嗎")[0].article_id == "returns-zh"
 
 
+def test_e5_with_minilm_for_english_queries(settings: KbSettings) -> None:
+    """The default pair: e5 for every passage, the packaged MiniLM also for the English ones;
+    an English query is ranked by both (its MiniLM vector agrees with MiniLM's own), a
+    Swedish one by e5 alone."""
+    real = dataclasses.replace(settings, model=MODEL_ID, english_model="minilm")
+    assert real.english_dense_model == packaged_minilm()
+    build(real)
+    current = LiveIndex(real).current
+    assert current.manifest["english_model"] == packaged_minilm()
+    question = "how long until I can send back something I bought"
+    query = current.english_query_vector(question)
+    assert query is not None
+    assert float(query @ get_embedder(packaged_minilm()).encode_query(question)) > 0.999
+    scored = current.candidates(question, audience=("public", "internal"))
+    assert scored is not None and scored.language == "en" and scored.english is not None
+    assert current.search(question)[0].article_id == "returns-policy"
+    swedish = current.candidates("kan jag skicka tillbaka en grej jag köpt")
+    assert swedish is not None and swedish.english is None
+
+
 def test_packaged_minilm_still_works(settings: KbSettings) -> None:
     real = dataclasses.replace(settings, model=resolve_model("minilm"))
     result = build(real)
