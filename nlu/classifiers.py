@@ -9,8 +9,9 @@
       ranking_length: 10
 
 Sparse sentence features (e.g. CountVectorsFeaturizer counts) are reweighted with a sublinear
-TF-IDF fitted on the training data and scaled to unit length; dense sentence features (e.g.
-nlu.featurizers.SentenceEmbeddingFeaturizer) are scaled to unit length and by `dense_weight`.
+TF-IDF fitted on the training data and scaled to unit length; each dense sentence feature (e.g.
+each encoder's vector from nlu.featurizers.SentenceEmbeddingFeaturizer) is scaled to unit length
+on its own (an all-zero one stays zero) and by `dense_weight`.
 A multinomial logistic regression (nlu.linear, scikit-learn's objective fitted faster) gives
 calibrated probabilities, so FallbackClassifier can threshold the intent confidence.
 
@@ -60,7 +61,6 @@ from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.preprocessing import normalize
 
 from nlu.linear import SoftmaxRegression, fit_softmax
 
@@ -136,6 +136,12 @@ def _tfidf(matrix: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr
     norms[norms == 0.0] = 1.0
     out.data /= np.repeat(norms, np.diff(out.indptr))
     return out
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    """The vector scaled to unit length; an all-zero vector (no features) stays zero."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0.0 else vector
 
 
 def _retrieval_parts(label: str) -> tuple[str, str] | None:
@@ -255,10 +261,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         if self.layout.dense_dim:
             dense_block = np.zeros((len(messages), self.layout.dense_dim), dtype=np.float32)
             for row, (_, dense) in enumerate(features):
-                vector = np.concatenate(dense) if dense else None
-                if vector is not None and vector.shape[0] == self.layout.dense_dim:
-                    dense_block[row] = vector
-            dense_block = normalize(dense_block) * float(self.config["dense_weight"])
+                if dense and sum(part.shape[0] for part in dense) == self.layout.dense_dim:
+                    # Each encoder's vector at unit length, so none outweighs another.
+                    dense_block[row] = np.concatenate([_unit(part) for part in dense])
+            dense_block *= float(self.config["dense_weight"])
         return sparse_block, dense_block
 
     def _label(self, example: Message) -> str:

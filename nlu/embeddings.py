@@ -260,14 +260,22 @@ class MiniLMEncoder(SentenceEncoder):
         cache_dir: Path | None,
         parse_cache_size: int = 0,
         batch_size: int = 64,
+        train_threads: int = 1,
     ) -> None:
         super().__init__(model_id(model_path, True), cache_dir=cache_dir,
                          parse_cache_size=parse_cache_size)
         self.model_path = model_path
         self.batch_size = batch_size
+        self.train_threads = train_threads
 
     def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
         model = load_model(str(self.model_path))
+        import torch
+
+        # A customer message on one thread, as e5 does: torch's idle OpenMP threads otherwise
+        # spin on both cores and starve the e5 engine in the same process (measured: e5 took
+        # 2 s instead of 30 ms per message after MiniLM had run on two threads).
+        torch.set_num_threads(self.train_threads if bulk else 1)
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,
@@ -294,5 +302,6 @@ def sentence_encoder(
                          train_threads=train_threads)
     if name == "minilm":
         return MiniLMEncoder(model_path or default_model_path(), cache_dir=cache_dir,
-                             parse_cache_size=parse_cache_size, batch_size=batch_size)
+                             parse_cache_size=parse_cache_size, batch_size=batch_size,
+                             train_threads=train_threads)
     raise EmbeddingModelError(f"unknown sentence encoder {name!r}; expected e5 or minilm")

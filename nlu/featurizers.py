@@ -2,17 +2,26 @@
 
     - name: nlu.featurizers.SentenceEmbeddingFeaturizer
       encoder: e5             # e5 (multilingual-e5-small, nordvik.e5) or minilm (English only)
+      english_encoder: minilm # optional second vector for English (see below); null: none
       cache: true             # training features cached in var/cache/nlu (NLU_CACHE_DIR)
 
-`NLU_ENCODER=minilm` (or `e5`) in the environment overrides `encoder` when a model is trained.
-The trained model records the encoder it was trained with and keeps using it whatever the
-environment says later, so the classifier always sees the features it was trained on; switching
-encoders means retraining (the encoder is part of Rasa's fingerprint of this component).
+`NLU_ENCODER=minilm` (or `e5`) in the environment overrides `encoder`, and
+`NLU_ENGLISH_ENCODER=none` (or `minilm`, `e5`) overrides `english_encoder`, when a model is
+trained. The trained model records the encoders it was trained with and keeps using them whatever
+the environment says later, so the classifier always sees the features it was trained on;
+switching encoders means retraining (the encoders are part of Rasa's fingerprint of this
+component). `NLU_ENCODER=minilm` alone is the MiniLM-only pipeline: the English encoder is
+dropped when it is the main one.
 
 It adds one dense SENTENCE feature of shape (1, 384) to TEXT (and RESPONSE / ACTION_TEXT when
-present). It adds no sequence features: nlu.classifiers.LinearIntentClassifier uses the sentence
-feature directly. Training texts are encoded in bulk and cached on disk; a customer message is
-encoded on one thread, and recent ones are kept in memory only (nlu.embeddings).
+present) and, with `english_encoder`, a second one: the English encoder's vector for a message
+not detected as Swedish, Norwegian or Chinese (nordvik.languages; English or too short to tell),
+zeros for one that is. The English-only MiniLM sees every non-English text as alike, so its
+vector would only add noise there; for English it adds what e5 (weaker in English) misses.
+It adds no sequence features: nlu.classifiers.LinearIntentClassifier uses the sentence
+features directly (each scaled to unit length on its own). Training texts are encoded in bulk
+and cached on disk; a customer message is encoded on one thread, and recent ones are kept in
+memory only (nlu.embeddings).
 """
 
 from __future__ import annotations
@@ -33,8 +42,9 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.embeddings import SentenceEncoder, sentence_encoder
-from nlu.settings import ENCODERS, NluSettings
+from nlu.embeddings import EMBEDDING_DIM, SentenceEncoder, sentence_encoder
+from nlu.settings import ENCODERS, NO_ENCODER, NluSettings
+from nordvik.languages import detect_language_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +56,19 @@ def resolve_encoder(config: dict[str, Any], settings: NluSettings) -> str:
     return settings.encoder or str(config.get("encoder") or "e5")
 
 
+def resolve_english_encoder(config: dict[str, Any], settings: NluSettings) -> str | None:
+    """The second, English-only encoder a new model is trained with, or None for none."""
+    name = settings.english_encoder or config.get("english_encoder")
+    if not name or name == NO_ENCODER or name == resolve_encoder(config, settings):
+        return None
+    return str(name)
+
+
+def english_rows(texts: list[str]) -> list[bool]:
+    """Which texts get the English encoder's vector: all but those detected as sv, nb or zh."""
+    return [detect_language_or_none(text) in (None, "en") for text in texts]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense sentence features from multilingual-e5-small or MiniLM."""
@@ -55,6 +78,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return {
             **DenseFeaturizer.get_default_config(),
             "encoder": "e5",
+            "english_encoder": None,
             "model_path": None,
             "batch_size": 64,
             "cache": True,
@@ -71,6 +95,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(
                 f"SentenceEmbeddingFeaturizer: encoder must be one of {', '.join(ENCODERS)}, "
                 f"got {encoder!r}"
+            )
+        english = config.get("english_encoder")
+        if english is not None and english not in ENCODERS:
+            raise InvalidConfigException(
+                f"SentenceEmbeddingFeaturizer: english_encoder must be null or one of "
+                f"{', '.join(ENCODERS)}, got {english!r}"
             )
         batch = config.get("batch_size")
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
@@ -89,7 +119,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """The encoder chosen by the environment is part of the training fingerprint."""
         settings = NluSettings.from_env()
         model_path = config.get("model_path") or settings.model_path
-        return f"{resolve_encoder(config, settings)}:{model_path or ''}"
+        english = resolve_english_encoder(config, settings) or ""
+        return f"{resolve_encoder(config, settings)}+{english}:{model_path or ''}"
 
     def __init__(
         self,
@@ -99,6 +130,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         *,
         encoder: str | None = None,
+        english_encoder: str | None = None,
+        recorded: bool = False,
     ) -> None:
         merged = {**self.get_default_config(), **config}
         super().__init__(name, merged)
@@ -110,6 +143,14 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(
                 f"SentenceEmbeddingFeaturizer: the model was trained with an unknown encoder "
                 f"{self.encoder_name!r}"
+            )
+        self.english_encoder_name = (
+            english_encoder if recorded else resolve_english_encoder(merged, self._settings)
+        )
+        if self.english_encoder_name not in (None, *ENCODERS):
+            raise InvalidConfigException(
+                f"SentenceEmbeddingFeaturizer: the model was trained with an unknown English "
+                f"encoder {self.english_encoder_name!r}"
             )
 
     @classmethod
@@ -138,8 +179,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             logger.warning("SentenceEmbeddingFeaturizer: no recorded encoder in the model; "
                            "using the configured one")
             return cls(execution_context.node_name, config, model_storage, resource)
+        english = state.get("english_encoder")
         component = cls(execution_context.node_name, config, model_storage, resource,
-                        encoder=str(state.get("encoder")))
+                        encoder=str(state.get("encoder")),
+                        english_encoder=str(english) if english else None, recorded=True)
         wanted = component._settings.encoder
         if wanted and wanted != component.encoder_name:
             logger.warning(
@@ -152,18 +195,28 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """Record the encoder, so the trained model keeps using the one it was trained with."""
         with self._model_storage.write_to(self._resource) as directory:
             (directory / _STATE_FILE).write_text(
-                json.dumps({"encoder": self.encoder_name, "model_key": self.encoder.model_key}),
+                json.dumps({"encoder": self.encoder_name,
+                            "english_encoder": self.english_encoder_name,
+                            "model_key": self.encoder.model_key}),
                 encoding="utf-8",
             )
         return self._resource
 
     @property
     def encoder(self) -> SentenceEncoder:
+        return self._sentence_encoder(self.encoder_name)
+
+    @property
+    def english_encoder(self) -> SentenceEncoder | None:
+        name = self.english_encoder_name
+        return self._sentence_encoder(name) if name else None
+
+    def _sentence_encoder(self, name: str) -> SentenceEncoder:
         use_cache = bool(self._config["cache"]) and self._settings.cache_enabled
         configured = self._config.get("model_path") or self._settings.model_path
         return sentence_encoder(
-            self.encoder_name,
-            model_path=Path(str(configured)) if configured else None,
+            name,
+            model_path=Path(str(configured)) if configured and name == "minilm" else None,
             cache_dir=self._settings.cache_dir if use_cache else None,
             parse_cache_size=self._settings.parse_cache_size,
             train_threads=self._settings.train_threads,
@@ -171,7 +224,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         )
 
     def _featurize(self, messages: list[Message], *, training: bool) -> None:
-        encoder = self.encoder
+        english = self.english_encoder
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
             with_text = [
                 m for m in messages if isinstance(m.get(attribute), str) and m.get(attribute)
@@ -179,16 +232,21 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             if not with_text:
                 continue
             texts = [str(m.get(attribute)) for m in with_text]
-            vectors = (
-                encoder.encode(texts, store=True) if training else encoder.encode_messages(texts)
-            )
-            for message, vector in zip(with_text, vectors, strict=True):
-                self.add_features_to_message(
-                    sequence=None,
-                    sentence=np.expand_dims(vector, 0),
-                    attribute=attribute,
-                    message=message,
-                )
+            blocks = [_encode(self.encoder, texts, training=training)]
+            if english is not None:
+                block = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+                rows = [i for i, wanted in enumerate(english_rows(texts)) if wanted]
+                if rows:
+                    block[rows] = _encode(english, [texts[i] for i in rows], training=training)
+                blocks.append(block)
+            for row, message in enumerate(with_text):
+                for block in blocks:
+                    self.add_features_to_message(
+                        sequence=None,
+                        sentence=block[row : row + 1],
+                        attribute=attribute,
+                        message=message,
+                    )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurize all training examples in bulk; new vectors go to the disk cache."""
@@ -199,3 +257,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         """Featurize incoming messages (memory only, never written to disk)."""
         self._featurize(messages, training=False)
         return messages
+
+
+def _encode(encoder: SentenceEncoder, texts: list[str], *, training: bool) -> np.ndarray:
+    """Training texts go to the disk cache; customer messages stay in memory."""
+    return encoder.encode(texts, store=True) if training else encoder.encode_messages(texts)

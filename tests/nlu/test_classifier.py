@@ -182,3 +182,25 @@ def test_feature_assembly_matches_rasas_combination_and_scikit_learns_tfidf() ->
                                transformer.transform(rasas).toarray(), rtol=1e-6)
     # a message whose features do not add up to the trained width gets an empty row
     assert _sparse_rows([rows[0][:1]], 12).nnz == 0
+
+
+def test_each_dense_feature_is_scaled_on_its_own_and_a_zero_one_stays_zero(
+    tmp_path: Path,
+) -> None:
+    """Two encoders' vectors (as SentenceEmbeddingFeaturizer with an English encoder adds them):
+    each is scaled to unit length apart, so a long one does not drown a short one, and the
+    zeros a non-English message gets for the English encoder stay zeros."""
+    classifier = LinearIntentClassifier.create(
+        {**LinearIntentClassifier.get_default_config(), "dense_weight": 2.0},
+        _storage(tmp_path), Resource("classifier"), _context())
+    messages = []
+    for first, second in (([3.0, 4.0], [0.0, 0.0, 1e-3]), ([0.0, 2.0], [0.0, 0.0, 0.0])):
+        message = Message(data={TEXT: "text", "intent": "greet"})
+        for vector in (first, second):
+            message.add_features(Features(np.asarray([vector], dtype=np.float32), "sentence",
+                                          TEXT, "dense"))
+        messages.append(message)
+    _, dense = classifier._blocks(messages, fit=True)
+    assert dense is not None
+    np.testing.assert_allclose(dense, [[1.2, 1.6, 0.0, 0.0, 2.0], [0.0, 2.0, 0.0, 0.0, 0.0]],
+                               rtol=1e-6)

@@ -175,6 +175,7 @@ def test_cache_keys_depend_on_the_model(tmp_path: Path) -> None:
         ({"batch_size": 0}, "batch_size must be a positive integer"),
         ({"batch_size": "64"}, "batch_size must be a positive integer"),
         ({"model_path": "/nonexistent/model"}, "is not a directory"),
+        ({"english_encoder": "bert"}, "english_encoder must be null or one of e5, minilm"),
     ],
 )
 def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any], message: str) -> None:
@@ -186,6 +187,7 @@ def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any], message:
     ("variable", "value", "message"),
     [
         ("NLU_ENCODER", "bert", "NLU_ENCODER='bert' is not one of e5, minilm"),
+        ("NLU_ENGLISH_ENCODER", "bert", "NLU_ENGLISH_ENCODER='bert' is not one of e5, minilm"),
         ("NLU_TRAIN_THREADS", "0", "NLU_TRAIN_THREADS=0 must be at least 1"),
         ("NLU_FEATURE_CACHE", "maybe", "NLU_FEATURE_CACHE='maybe' is not one of"),
     ],
@@ -193,3 +195,89 @@ def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any], message:
 def test_bad_settings_are_rejected(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         NluSettings.from_env({variable: value})
+
+
+def _vectors(message: Message) -> list[np.ndarray]:
+    """The message's dense sentence features of TEXT, one per encoder, in order."""
+    return [np.asarray(f.features)[0] for f in message.features
+            if f.attribute == TEXT and f.type == "sentence" and not f.is_sparse()]
+
+
+def test_english_encoder_adds_minilm_for_english_and_zeros_for_other_languages(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    featurizer = _trained(tmp_path, encoder="e5", english_encoder="minilm")
+    assert featurizer.english_encoder_name == "minilm"
+    texts = ["where is my parcel", "var är mitt paket?", "ok", "我想退貨"]
+    minilm = embeddings.load_model(str(default_model_path())).encode(
+        texts, normalize_embeddings=True)
+    e5 = get_encoder().queries(texts)
+    training = TrainingData([Message(data={TEXT: text, "intent": "x"}) for text in texts])
+    featurizer.process_training_data(training)
+    parsed = featurizer.process([Message(data={TEXT: text}) for text in texts])
+    for messages in (training.training_examples, parsed):
+        for row, message in enumerate(messages):
+            first, second = _vectors(message)
+            assert np.abs(first - e5[row]).max() < 1e-5
+            if row in (0, 2):  # English, or too short to tell: the English encoder's vector
+                assert np.abs(second - minilm[row]).max() < 1e-5
+            else:  # Swedish, Chinese: zeros, the classifier scales them to nothing
+                assert not second.any()
+    # Rasa's combined feature is both side by side
+    assert _sentence_vector(parsed[0]).shape == (1, 2 * EMBEDDING_DIM)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, "minilm"),
+        ({"NLU_ENGLISH_ENCODER": "none"}, None),
+        ({"NLU_ENCODER": "minilm"}, None),  # MiniLM alone: the English encoder is the main one
+    ],
+)
+def test_environment_turns_the_english_encoder_off(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str], expected: str | None,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    featurizer = _trained(tmp_path, encoder="e5", english_encoder="minilm")
+    assert featurizer.english_encoder_name == expected
+    [message] = featurizer.process([Message(data={TEXT: "where is my parcel"})])
+    assert len(_vectors(message)) == (2 if expected else 1)
+    printed = SentenceEmbeddingFeaturizer.fingerprint_addon(
+        {"encoder": "e5", "english_encoder": "minilm"})
+    monkeypatch.delenv("NLU_ENGLISH_ENCODER", raising=False)
+    monkeypatch.delenv("NLU_ENCODER", raising=False)
+    unchanged = SentenceEmbeddingFeaturizer.fingerprint_addon(
+        {"encoder": "e5", "english_encoder": "minilm"})
+    assert (printed == unchanged) == (not environment)
+
+
+def test_a_trained_model_keeps_its_english_encoder_whatever_the_environment_says(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {**SentenceEmbeddingFeaturizer.get_default_config(), "english_encoder": "minilm"}
+    storage = _storage(tmp_path)
+    resource = _featurizer(storage, **config).train(TrainingData([]))
+    monkeypatch.setenv("NLU_ENGLISH_ENCODER", "none")
+    loaded = SentenceEmbeddingFeaturizer.load(config, storage, resource, _context())
+    assert loaded.english_encoder_name == "minilm"
+    # and a model trained without one does not gain one from config.yml or the environment
+    plain = _featurizer(storage, **SentenceEmbeddingFeaturizer.get_default_config())
+    resource = plain.train(TrainingData([]))
+    monkeypatch.setenv("NLU_ENGLISH_ENCODER", "minilm")
+    loaded = SentenceEmbeddingFeaturizer.load(config, storage, resource, _context())
+    assert loaded.english_encoder_name is None
+
+
+def test_minilm_parses_a_message_on_one_thread_and_trains_on_the_configured_threads(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    encoder = MiniLMEncoder(default_model_path(), cache_dir=None, train_threads=2)
+    encoder.encode(["track my order", "where is my parcel"])
+    assert torch.get_num_threads() == 2
+    encoder.encode_messages(["where is my parcel?"])
+    assert torch.get_num_threads() == 1
