@@ -107,6 +107,10 @@ def tracker_store_config(settings: RasaSettings) -> dict[str, Any]:
     return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": str(settings.tracker_db)}
 
 
+# Rasa's Redis lock store, minus a wait that never ends when a killed replica's ticket expires
+LOCK_STORE_CLASS = "rasa_addons.lock_store.RedisLockStore"
+
+
 def lock_store_config(settings: RasaSettings) -> dict[str, Any]:
     """Redis lock store when REDIS_URL is set, else in-memory."""
     if not settings.redis_url:
@@ -120,7 +124,7 @@ def lock_store_config(settings: RasaSettings) -> dict[str, Any]:
     if not db_text.isdigit():
         raise EndpointSettingsError(f"REDIS_URL database must be a number, got {db_text!r}")
     config: dict[str, Any] = {
-        "type": "redis",
+        "type": LOCK_STORE_CLASS,
         "url": parts.hostname,
         "port": parts.port or 6379,
         "db": int(db_text),
