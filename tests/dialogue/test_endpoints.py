@@ -20,6 +20,7 @@ from scripts.rasa_env import (
     RasaSettings,
     write_endpoints,
 )
+from tests.support.redis import redis_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,12 +135,7 @@ def test_postgres_tracker_store_keeps_a_conversation(postgres_database: str,
 
 @pytest.mark.redis
 async def test_redis_lock_store_is_shared_between_servers(tmp_path: Path) -> None:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host="127.0.0.1", port=6379, db=5, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not reachable")
+    client = redis_or_skip(db=5)
     prefix = f"test{uuid.uuid4().hex[:12]}"
     path = write_endpoints(
         {"REDIS_URL": "redis://127.0.0.1:6379/5", "RASA_LOCK_PREFIX": prefix}, tmp_path / "e.yml"

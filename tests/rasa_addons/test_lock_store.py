@@ -13,6 +13,7 @@ from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from rasa_addons.lock_store import RedisLockStore
+from tests.support.redis import redis_or_skip
 
 pytestmark = pytest.mark.redis
 
@@ -22,12 +23,7 @@ POLL = 1.5  # the waiter looks again only after both tickets have expired
 
 @pytest.fixture()
 def prefix() -> Iterator[str]:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host="127.0.0.1", port=6379, db=5, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not reachable")
+    client = redis_or_skip(db=5)
     key_prefix = f"locktest{uuid.uuid4().hex[:10]}"
     yield key_prefix
     keys = client.keys(f"{key_prefix}*")
