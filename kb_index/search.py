@@ -165,6 +165,10 @@ class IndexVersion:
         self.title_vectors = np.load(titles_path) if titles_path.exists() else None
         self.index = dense.load_index(path / "dense.faiss")
         dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
+        # a large Flat index is scanned for one query on several threads (dense.ExactSearch)
+        self.dense_search = dense.ExactSearch(self.index, settings.search_threads)
+        self._helpers = (dense.helper_pool(settings.search_threads - 1)
+                         if settings.search_threads > 1 else None)
         self.lexical = LexicalIndex(data.terms)
         self.row_article = data.article_ids
         # per-row filters come from the article the passage belongs to
@@ -319,26 +323,28 @@ class IndexVersion:
         if mode == "hybrid" and qlang == "en" and self.english_vectors is not None:
             english_vector = _english_pool().submit(self.english_query_vector, query)
 
-        candidates: set[int] = set()
-        nl_all: np.ndarray | None = None
+        # BM25 is scored on a helper thread while this one embeds the query (the embedding
+        # releases the GIL); with no helper free, or nothing to embed, it is scored here
+        lexical: dense.Beside[tuple[np.ndarray, np.ndarray]] | None = None
         if mode in ("hybrid", "lexical"):
-            nl_all, _coverage = self.lexical.normalized_scores(analyze(query, qlang or "en"))
-            if mask is not None:
-                nl_all = np.where(mask, nl_all, 0.0)
-            top = np.argpartition(-nl_all, n_cand - 1)[:n_cand] if n_cand < len(nl_all) else None
-            rows = np.arange(len(nl_all)) if top is None else top
-            candidates.update(int(r) for r in rows if nl_all[r] > 0)
-
+            embeds = mode == "hybrid" and query not in self._query_cache
+            lexical = dense.Beside(self._helpers if embeds else None, self._lexical_candidates,
+                                   query, qlang, n_cand, mask)
         qvec: np.ndarray | None = None
+        dense_rows = np.zeros(0, dtype=np.int64)
         if mode in ("hybrid", "dense"):
             qvec = self.query_vector(query)
-            candidates.update(self._dense_candidates(qvec, n_cand, mask))
+            dense_rows = self._dense_candidates(qvec, n_cand, mask)
+        nl_all: np.ndarray | None = None
+        lexical_rows = np.zeros(0, dtype=np.int64)
+        if lexical is not None:
+            nl_all, lexical_rows = lexical.result()
 
-        if not candidates:
+        if not len(dense_rows) and not len(lexical_rows):
             if english_vector is not None:
                 english_vector.result()
             return None
-        cand = np.fromiter(sorted(candidates), dtype=np.int64)
+        cand = np.union1d(dense_rows, lexical_rows)  # sorted, distinct
         nl = nl_all[cand] if nl_all is not None else np.zeros(len(cand), dtype=np.float32)
         if qvec is not None:
             cos = np.asarray(self.vectors[cand], dtype=np.float32) @ qvec
@@ -361,23 +367,35 @@ class IndexVersion:
             title,
         )
 
+    def _lexical_candidates(
+        self, query: str, qlang: str | None, n_cand: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every row's BM25 score in [0, 1] (0 outside the filters) and the rows of the best
+        n_cand that match at all."""
+        nl_all, _coverage = self.lexical.normalized_scores(analyze(query, qlang or "en"))
+        if mask is not None:
+            nl_all = np.where(mask, nl_all, 0.0)
+        top = np.argpartition(-nl_all, n_cand - 1)[:n_cand] if n_cand < len(nl_all) else None
+        rows = np.arange(len(nl_all)) if top is None else top
+        return nl_all, rows[nl_all[rows] > 0].astype(np.int64)
+
     def _dense_candidates(
         self, qvec: np.ndarray, n_cand: int, mask: np.ndarray | None
-    ) -> list[int]:
+    ) -> np.ndarray:
         if mask is not None and mask.mean() < 0.3:
             rows = np.flatnonzero(mask)
             sims = np.asarray(self.vectors[rows], dtype=np.float32) @ qvec
             top = np.argsort(-sims)[:n_cand]
-            return [int(rows[i]) for i in top]
+            return rows[top].astype(np.int64)
         share = 1.0 if mask is None else max(float(mask.mean()), 0.05)
         fetch = min(self.n_passages, int(n_cand / share))
-        _scores, labels = self.index.search(qvec.reshape(1, -1), fetch)
+        _scores, labels = self.dense_search.search(qvec, fetch)
         out = []
-        for label in labels[0]:
-            row = self.row_of_id.get(int(label))
+        for label in labels[0].tolist():
+            row = self.row_of_id.get(label)
             if row is not None and (mask is None or mask[row]):
                 out.append(row)
-        return out
+        return np.array(out, dtype=np.int64)
 
     def _hits(
         self, cand: np.ndarray, order: np.ndarray, shown: np.ndarray, k: int, today: date

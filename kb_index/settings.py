@@ -60,6 +60,9 @@ class KbSettings:
     reload_interval: float = 1.0
     embed_batch: int = 64
     query_threads: int = 1
+    # threads one search may use: the calling one, plus helpers that score BM25 while it
+    # embeds the query and scan part of a large Flat index (kb_index/dense.py, ExactSearch)
+    search_threads: int = 2
     build_threads: int = 2
     embed_precision: str = "float32"
     host: str = "127.0.0.1"
@@ -86,6 +89,7 @@ class KbSettings:
                 reload_interval=env_float(env, "KB_RELOAD_INTERVAL", 1.0),
                 embed_batch=env_int(env, "KB_EMBED_BATCH", 64, low=1),
                 query_threads=env_int(env, "KB_QUERY_THREADS", 1, low=1),
+                search_threads=env_int(env, "KB_SEARCH_THREADS", 2, low=1),
                 build_threads=env_int(env, "KB_BUILD_THREADS", 2, low=1),
                 embed_precision=env_str(env, "KB_EMBED_PRECISION", "float32"),
                 host=env_str(env, "KB_HOST", "127.0.0.1"),
