@@ -25,7 +25,7 @@ from tqdm import tqdm
 from kb_index import dense, segments
 from kb_index.articles import ArticleProblem, load_articles
 from kb_index.embedder import Embedder
-from kb_index.errors import BuildError, KnowledgeError
+from kb_index.errors import BuildError, KnowledgeError, KnowledgeUnavailable
 from kb_index.fusion import FusionWeights
 from kb_index.lexical import TermCounts
 from kb_index.nlp import analyze
@@ -34,7 +34,7 @@ from kb_index.search import IndexVersion
 from kb_index.segments import SegmentData
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, Article
-from kb_index.versions import FORMAT, VersionStore, read_manifest
+from kb_index.versions import FORMAT, VersionStore, read_current_manifest, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def embed_english(
 
 
 TITLES_FILE = "titles.npy"
+DENSE_FILE = "dense.faiss"
 
 
 def title_vectors(
@@ -307,7 +308,10 @@ def _build_locked(
     name, building = store.start_building()
     seg_name = segment_name(name)
     changed_ids = {a.id for a in changed}
-    if base is not None and not _needs_compaction(base_manifest, changed_ids, removed_articles):
+    shares_base = base is not None and not _needs_compaction(
+        base_manifest, changed_ids, removed_articles
+    )
+    if base is not None and shares_base:
         plan = Plan(
             segments=[*base_manifest["segments"], *([seg_name] if flat_new else [])],
             article_segments={
@@ -328,11 +332,13 @@ def _build_locked(
                 base / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
             )
         chance = base_manifest.get("dense_chance")  # measured by the last full build
-        gone = _passage_ids_of(base_manifest, [*removed_articles, *changed_ids])
-        index = dense.replace_vectors(
-            dense.load_index(base / "dense.faiss"), settings.index_factory, gone, new_ids,
-            new_vectors, lambda: _all_vectors(building, plan, embedder.dimension),
-        )
+        index = None  # a Flat index is filled from the segments when the version is loaded
+        if not dense.kept_in_segments(settings.index_factory):
+            gone = _passage_ids_of(base_manifest, [*removed_articles, *changed_ids])
+            index = dense.replace_vectors(
+                dense.load_index(base / DENSE_FILE), settings.index_factory, gone, new_ids,
+                new_vectors, lambda: _all_vectors(building, plan, embedder.dimension),
+            )
     else:
         # full build, or an update that rewrites everything into one segment (compaction)
         data = _new_segment_data(flat_new, new_vectors, new_english)
@@ -344,7 +350,8 @@ def _build_locked(
             data = segments.concat([kept, data], embedder.dimension)
         plan = full_plan(name, data)
         chance = dense_chance(data, {a.id: a.language for a in articles})
-        index = dense.build_index(settings.index_factory, data.ids, data.vectors)
+        index = (None if dense.kept_in_segments(settings.index_factory)
+                 else dense.build_index(settings.index_factory, data.ids, data.vectors))
     name = write_version(
         settings, store, embedder, name, building, articles, plan, index,
         base_version=base.name if base is not None else None,
@@ -353,8 +360,10 @@ def _build_locked(
         dense_chance=chance,
         english_embedder=english_embedder,
         titles=title_vectors(embedder, articles, settings, base, changed_ids),
+        base=base if shares_base else None,
+        probe=changed[0] if changed else None,
     )
-    live_passages = int(index.ntotal)
+    live_passages = sum(plan.article_passages.values())
     return BuildResult(
         version=name,
         articles=len(articles),
@@ -376,7 +385,7 @@ def write_version(
     building: Path,
     articles: list[Article],
     plan: Plan,
-    index: Any,
+    index: Any | None,
     *,
     base_version: str | None = None,
     embedded: int = 0,
@@ -386,19 +395,26 @@ def write_version(
     dense_chance: dict[str, float] | None = None,
     english_embedder: Embedder | None = None,
     titles: np.ndarray | None = None,
+    base: Path | None = None,
+    probe: Article | None = None,
 ) -> str:
-    """Write the new segment, dense index, articles and manifest (last) into ``building``, make
-    it a version, verify it and move the live pointer; returns the version name."""
+    """Write the new segment, dense index (``None``: a Flat index the segments' vectors fill on
+    load), articles and manifest (last) into ``building``, make it a version, verify it and
+    move the live pointer; returns the version name. ``base``: the live version an update
+    shares segments with (the update is then verified against it, see verify_update);
+    ``probe``: an article the smoke query looks for (default: the first)."""
     problems = problems or []
     if plan.new_segment in plan.segments:
         segments.write_segment(building / segments.SEGMENTS_DIR / plan.new_segment, plan.new_data)
-    dense.save_index(index, building / "dense.faiss")
+    if index is not None:
+        dense.save_index(index, building / DENSE_FILE)
     if titles is not None:
         np.save(building / TITLES_FILE, np.ascontiguousarray(titles, dtype=np.float32))
     (building / "articles.json").write_text(
         json.dumps([_article_json(a) for a in articles], ensure_ascii=False), encoding="utf-8"
     )
-    live_passages = int(index.ntotal)
+    live_passages = (int(index.ntotal) if index is not None
+                     else sum(plan.article_passages.values()))
     manifest = {
         "format": FORMAT,
         "version": name,
@@ -413,6 +429,7 @@ def write_version(
         "english_model": settings.english_dense_model if english_embedder is not None else "",
         "english_dimension": english_embedder.dimension if english_embedder is not None else 0,
         "title_vectors": titles is not None,
+        "dense_file": index is not None,
         "counts": {
             "articles": len(articles),
             "passages": live_passages,
@@ -438,7 +455,11 @@ def write_version(
     (building / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     final = store.finish_building(name, building)
     _stage("renamed")
-    verify(final, settings, embedder, articles[0], english_embedder)
+    verified = base is not None and verify_update(
+        final, base, manifest, settings, embedder, probe or articles[0], english_embedder
+    )
+    if not verified:
+        verify(final, settings, embedder, articles[0], english_embedder)
     _stage("verified")
     store.set_live(name)
     _stage("live")
@@ -501,7 +522,7 @@ def apply_fusion(
             segments.link_segment(
                 live / segments.SEGMENTS_DIR / seg, building / segments.SEGMENTS_DIR / seg
             )
-        for item in ("dense.faiss", "articles.json", TITLES_FILE):
+        for item in (DENSE_FILE, "articles.json", TITLES_FILE):
             if (live / item).exists():
                 os.link(live / item, building / item)
         manifest.update(
@@ -577,6 +598,115 @@ def verify(
         raise BuildError(f"version {path.name} failed verification: smoke query found nothing")
     if probe.id not in {h.article_id for h in hits}:
         logger.warning("smoke query for %s did not return the article itself", probe.id)
+
+
+def verify_update(
+    path: Path, base: Path, written: dict[str, Any], settings: KbSettings,
+    embedder: Embedder | None, probe: Article, english_embedder: Embedder | None = None,
+) -> bool:
+    """Verify an update against the live version it was built from, reading back what the
+    update wrote rather than loading all of it (a full load recomputes BM25 weights and the
+    dense index of every passage: most of an update's time besides embedding).
+
+    - Every segment shared with the base must be the base's own files (hard links: the same
+      inodes), which were verified when the base went live.
+    - Everything written here is read back: the manifest must be the one written; the new
+      segment is loaded with the product's own code (its files must agree in length) together
+      with articles.json and the title vectors, and a smoke query for a changed article must
+      find hits in it.
+    - The live passages the manifest describes are counted from every segment's ids and
+      article lists: per article and in total they must match the manifest, every one of them
+      must belong to an article of articles.json, and their ids must be distinct.
+
+    Raises BuildError on a failure. Returns False when it cannot vouch for the version this
+    way (a segment copied instead of linked, no new segment, a stored dense index): the caller
+    then verifies it in full."""
+    try:
+        manifest = read_current_manifest(path)
+        if manifest != written:
+            raise KnowledgeUnavailable("the manifest on disk is not the one written")
+        base_segments = set(read_manifest(base)["segments"])
+        new = [seg for seg in manifest["segments"] if seg not in base_segments]
+        if manifest.get("dense_file", True) or len(new) != 1 or not all(
+            _same_files(base / segments.SEGMENTS_DIR / seg, path / segments.SEGMENTS_DIR / seg)
+            for seg in manifest["segments"] if seg not in new
+        ):
+            return False
+        _check_live_passages(path, manifest)
+        version = IndexVersion(path, settings, embedder, english_embedder, only_segments=new)
+        _check_new_parts(version, manifest)
+        query = probe.title.strip() or probe.body[:200] or probe.id
+        hits = version.search(query, k=10, audience=AUDIENCES, query_lang=probe.language)
+    except (KnowledgeError, OSError, ValueError) as exc:
+        raise BuildError(f"version {path.name} failed verification: {exc}") from exc
+    if not hits:
+        raise BuildError(f"version {path.name} failed verification: smoke query found nothing")
+    if probe.id not in {h.article_id for h in hits}:
+        logger.warning("smoke query for %s did not return the article itself", probe.id)
+    return True
+
+
+def _same_files(source: Path, target: Path) -> bool:
+    """Whether ``target`` holds exactly ``source``'s files, as links to the same inodes."""
+    names = sorted(p.name for p in source.iterdir())
+    return names == sorted(p.name for p in target.iterdir()) and all(
+        os.path.samefile(source / name, target / name) for name in names
+    )
+
+
+def _check_live_passages(path: Path, manifest: dict[str, Any]) -> None:
+    """The manifest's live passages, counted from the segments' ids and article lists."""
+    placed = manifest["article_segments"]
+    per_article: Counter[str] = Counter()
+    live_ids = []
+    for seg in manifest["segments"]:
+        folder = path / segments.SEGMENTS_DIR / seg
+        ids = np.load(folder / "ids.npy")
+        owners = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        if len(ids) != len(owners):
+            raise KnowledgeUnavailable(f"segment {seg}: ids and articles differ in length")
+        live = np.fromiter((placed.get(aid) == seg for aid in owners), dtype=bool,
+                           count=len(owners))
+        per_article.update(aid for aid, keep in zip(owners, live.tolist(), strict=True) if keep)
+        live_ids.append(ids[live])
+    expected = {aid: int(n) for aid, n in manifest["article_passages"].items() if int(n)}
+    if dict(per_article) != expected:
+        wrong = sorted(set(per_article.items()) ^ set(expected.items()))[:3]
+        raise KnowledgeUnavailable(f"live passages per article do not match the manifest: {wrong}")
+    total = sum(per_article.values())
+    distinct = len(np.unique(np.concatenate(live_ids))) if live_ids else 0
+    if total != int(manifest["counts"]["passages"]) or distinct != total:
+        raise KnowledgeUnavailable(
+            f"counts do not match the manifest (passages={total}, distinct ids={distinct}, "
+            f"manifest {manifest['counts']['passages']})"
+        )
+    if set(placed) != set(manifest["articles"]) or not set(per_article) <= set(placed):
+        raise KnowledgeUnavailable("articles, their segments and their passages disagree")
+
+
+def _check_new_parts(version: IndexVersion, manifest: dict[str, Any]) -> None:
+    """What an update wrote besides its segment: articles, title vectors; the new segment's
+    records name its passages, and its vectors have the model's dimension."""
+    counts = manifest["counts"]
+    if set(version.articles) != set(manifest["articles"]) or len(version.articles) != int(
+        counts["articles"]
+    ):
+        raise KnowledgeUnavailable("articles.json does not list the manifest's articles")
+    if manifest.get("title_vectors") and (
+        version.title_vectors is None or version.title_vectors.shape
+        != (int(counts["articles"]), int(manifest["dimension"]))
+    ):
+        raise KnowledgeUnavailable("title vectors do not match the articles")
+    if manifest.get("english_model") and (
+        version.english_vectors is None or len(version.english_vectors) != version.n_passages
+    ):
+        raise KnowledgeUnavailable("English vectors do not match the new passages")
+    for row in range(version.n_passages):
+        record = version.records.get(row)
+        if record["id"] != int(version.ids[row]) or record["article_id"] != version.row_article[
+            row
+        ]:
+            raise KnowledgeUnavailable(f"passage record {row} of the new segment is not its own")
 
 
 def rollback(

@@ -22,6 +22,14 @@ SPLIT_MIN_VECTORS = 20_000
 T = TypeVar("T")
 
 
+def kept_in_segments(factory: str) -> bool:
+    """Whether versions built with this factory keep no index file: a Flat index holds nothing
+    but the live passages' vectors, in the order the segments give them, so it is filled from
+    the segments when a version is loaded (a copy of memory) instead of being written, synced
+    and read back whole on every update. Other indexes (HNSW, IVF) are stored in dense.faiss."""
+    return factory.strip() == "Flat"
+
+
 def make_index(factory: str, dim: int) -> faiss.Index:
     """An empty id-mapped index from a FAISS factory string such as Flat, HNSW32, IVF256,Flat."""
     spec = factory if factory.startswith("IDMap") else f"IDMap2,{factory}"

@@ -114,8 +114,10 @@ class IndexVersion:
 
     def __init__(
         self, path: Path, settings: KbSettings, embedder: Embedder | None = None,
-        english_embedder: Embedder | None = None,
+        english_embedder: Embedder | None = None, only_segments: list[str] | None = None,
     ) -> None:
+        """``only_segments``: load the live passages of these segments only (the verification
+        of an update searches its new segment this way; the counts then do not match)."""
         self.path = path
         self.settings = settings
         self.manifest = read_current_manifest(path)
@@ -142,7 +144,8 @@ class IndexVersion:
             for a in articles
         }
         data = segments.assemble(
-            path, self.manifest["segments"], self.manifest["article_segments"],
+            path, self.manifest["segments"] if only_segments is None else only_segments,
+            self.manifest["article_segments"],
             int(self.manifest["dimension"]),
         )
         self.n_passages = len(data)
@@ -163,7 +166,11 @@ class IndexVersion:
         # the main model's vectors of the article titles, in articles.json order
         titles_path = path / "titles.npy"
         self.title_vectors = np.load(titles_path) if titles_path.exists() else None
-        self.index = dense.load_index(path / "dense.faiss")
+        if self.manifest.get("dense_file", True):
+            self.index = dense.load_index(path / "dense.faiss")
+        else:  # a Flat index: the live vectors in segment order (dense.kept_in_segments)
+            self.index = dense.build_index(str(self.manifest["index_factory"]), self.ids,
+                                           self.vectors)
         dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
         # a large Flat index is scanned for one query on several threads (dense.ExactSearch)
         self.dense_search = dense.ExactSearch(self.index, settings.search_threads)

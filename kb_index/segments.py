@@ -182,32 +182,43 @@ def link_segment(source: Path, target: Path) -> None:
 
 def concat(parts: Sequence[SegmentData], dim: int) -> SegmentData:
     """The passages of several segments (or selections) one after another."""
-    parts = [p for p in parts if len(p)]
-    english = [p.english for p in parts]
+    return gather([(p, np.arange(len(p))) for p in parts], dim)
+
+
+def gather(parts: Sequence[tuple[SegmentData, np.ndarray]], dim: int) -> SegmentData:
+    """The listed rows of several segments one after another; the vectors are copied once,
+    straight from the segments' memory maps into one array."""
+    parts = [(p, keep) for p, keep in parts if len(keep)]
+    total = sum(len(keep) for _, keep in parts)
+    vectors = np.empty((total, dim), dtype=np.float32)
+    english_parts = [p.english for p, _ in parts]
+    english = None
+    if english_parts and all(e is not None for e in english_parts):
+        english = np.empty((total, english_parts[0].shape[1]), dtype=np.float16)  # type: ignore[union-attr]
+    at = 0
+    for part, keep in parts:
+        end = at + len(keep)
+        _copy_rows(part.vectors, keep, vectors[at:end])
+        if english is not None and part.english is not None:
+            _copy_rows(part.english, keep, english[at:end])
+        at = end
     return SegmentData(
-        np.concatenate([p.ids for p in parts]) if parts else np.zeros(0, dtype=np.int64),
-        [aid for p in parts for aid in p.article_ids],
-        np.vstack([np.asarray(p.vectors, dtype=np.float32) for p in parts])
-        if parts else np.zeros((0, dim), dtype=np.float32),
-        merge_counts([p.terms for p in parts]),
-        SelectedRecords([(p.records, np.arange(len(p))) for p in parts]),
-        np.vstack([np.asarray(e, dtype=np.float16) for e in english])
-        if english and all(e is not None for e in english) else None,
+        np.concatenate([p.ids[keep] for p, keep in parts]) if parts
+        else np.zeros(0, dtype=np.int64),
+        [p.article_ids[i] for p, keep in parts for i in keep.tolist()],
+        vectors,
+        merge_counts([p.terms if len(keep) == len(p) else p.terms.rows(keep)
+                      for p, keep in parts]),
+        SelectedRecords([(p.records, keep) for p, keep in parts]),
+        english,
     )
 
 
-def select(data: SegmentData, keep: np.ndarray) -> SegmentData:
-    """Only the rows listed in ``keep``."""
-    if len(keep) == len(data):
-        return data
-    return SegmentData(
-        data.ids[keep],
-        [data.article_ids[i] for i in keep.tolist()],
-        np.asarray(data.vectors[keep], dtype=np.float32),
-        data.terms.rows(keep),
-        SelectedRecords([(data.records, keep)]),
-        None if data.english is None else np.asarray(data.english[keep], dtype=np.float16),
-    )
+def _copy_rows(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    if len(rows) == len(source):
+        out[...] = source
+    else:  # mode="clip": no buffered second copy (the rows are valid)
+        np.take(source, rows, axis=0, out=out, mode="clip")
 
 
 def assemble(
@@ -222,5 +233,5 @@ def assemble(
             [i for i, aid in enumerate(part.article_ids) if article_segments.get(aid) == name],
             dtype=np.int64,
         )
-        parts.append(select(part, keep))
-    return concat(parts, dim)
+        parts.append((part, keep))
+    return gather(parts, dim)

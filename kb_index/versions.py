@@ -53,8 +53,14 @@ def fsync_dir(path: Path) -> None:
 
 
 def fsync_tree(path: Path) -> None:
+    """fsync every file written under ``path`` and every folder. A file with several links is
+    a segment file shared with an older version: its bytes were synced when that version was
+    written, and syncing its folder makes the new link durable (syncing the file too would
+    commit the journal once per shared file: about 0.3 s per update with 16 segments)."""
     for root, _dirs, files in os.walk(path):
         for name in files:
+            if os.stat(os.path.join(root, name)).st_nlink > 1:
+                continue
             fd = os.open(os.path.join(root, name), os.O_RDONLY)
             try:
                 os.fsync(fd)

@@ -481,3 +481,122 @@ def test_article_titles_are_embedded_kept_by_updates_and_counted(settings: KbSet
     (VersionStore(settings.kb_dir).live_path() / "titles.npy").unlink()
     with pytest.raises(KnowledgeUnavailable, match="title vectors=-1"):
         IndexVersion(VersionStore(settings.kb_dir).live_path(), settings).check_counts()
+
+
+def _edit_gift_cards(settings: KbSettings) -> None:
+    path = settings.source / "en/gift-cards.md"
+    path.write_text(path.read_text().replace("24 months", "36 months"), encoding="utf-8")
+
+
+def test_an_update_is_verified_against_its_base_without_a_full_load(
+    settings: KbSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(settings)
+    _edit_gift_cards(settings)
+    full_loads: list[Path] = []
+    full_verify = builder.verify
+
+    def counting_verify(path: Path, *args: object, **kwargs: object) -> None:
+        full_loads.append(path)
+        full_verify(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder, "verify", counting_verify)
+    result = build(settings, incremental=True)
+    assert result.incremental and not full_loads
+    live = VersionStore(settings.kb_dir).live_path()
+    manifest = json.loads((live / "manifest.json").read_text())
+    # a Flat index is filled from the segments' vectors: no index file to write, sync, read
+    assert manifest["dense_file"] is False and not (live / "dense.faiss").exists()
+    version = LiveIndex(settings).current
+    version.check_counts()
+    assert int(version.index.ntotal) == result.passages
+    assert "36 months" in version.search("gift cards valid months")[0].passage
+
+
+def _new_segment(version_dir: Path) -> Path:
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    return version_dir / "segments" / manifest["segments"][-1]
+
+
+def _break_vectors(version_dir: Path) -> None:
+    (_new_segment(version_dir) / "vectors.npy").write_bytes(b"\x93NUMPY broken")
+
+
+def _break_records(version_dir: Path) -> None:
+    records = _new_segment(version_dir) / "passages.jsonl"
+    records.write_bytes(records.read_bytes()[::-1])  # same length, not its passages
+
+
+def _break_titles(version_dir: Path) -> None:
+    (version_dir / "titles.npy").unlink()
+
+
+def _break_articles(version_dir: Path) -> None:
+    articles = json.loads((version_dir / "articles.json").read_text())
+    (version_dir / "articles.json").write_text(json.dumps(articles[1:]))
+
+
+def _break_manifest(version_dir: Path) -> None:
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    manifest["article_passages"]["gift-cards"] += 1
+    (version_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _break_shared_segment(version_dir: Path) -> None:
+    """A shared segment that is no longer the base's file (a damaged copy instead of a link):
+    the update cannot vouch for it, and the full verification finds the damage."""
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    ids = version_dir / "segments" / manifest["segments"][0] / "ids.npy"
+    data = ids.read_bytes()
+    ids.unlink()
+    ids.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_break_vectors, _break_records, _break_titles, _break_articles, _break_manifest,
+     _break_shared_segment],
+)
+def test_an_update_whose_version_is_damaged_before_verification_never_goes_live(
+    settings: KbSettings, monkeypatch: pytest.MonkeyPatch, damage: object
+) -> None:
+    store = VersionStore(settings.kb_dir)
+    build(settings)
+    before = store.live_name()
+    _edit_gift_cards(settings)
+
+    def damage_after_rename(stage: str) -> None:
+        if stage == "renamed":
+            newest = sorted(store.names())[-1]
+            damage(store.versions_dir / newest)  # type: ignore[operator]
+
+    monkeypatch.setattr(builder, "_stage", damage_after_rename)
+    with pytest.raises(BuildError, match="failed verification"):
+        build(settings, incremental=True)
+    assert store.live_name() == before
+    hits = LiveIndex(settings).search("gift cards valid months", k=10)
+    assert "24 months" in next(h.passage for h in hits if h.article_id == "gift-cards")
+
+
+def test_counts_of_live_passages_are_checked_against_every_segment(settings: KbSettings) -> None:
+    build(settings)
+    _edit_gift_cards(settings)
+    build(settings, incremental=True)
+    live = VersionStore(settings.kb_dir).live_path()
+    manifest = json.loads((live / "manifest.json").read_text())
+    builder._check_live_passages(live, manifest)
+    # an article placed in a segment that does not hold it, or counted wrong
+    moved = json.loads(json.dumps(manifest))
+    moved["article_segments"]["gift-cards"] = "s-nowhere"
+    with pytest.raises(KnowledgeUnavailable, match="do not match"):
+        builder._check_live_passages(live, moved)
+    miscounted = json.loads(json.dumps(manifest))
+    miscounted["article_passages"]["returns-policy"] += 1
+    miscounted["counts"]["passages"] += 1
+    with pytest.raises(KnowledgeUnavailable, match="do not match"):
+        builder._check_live_passages(live, miscounted)
+    # an article without its passages
+    dropped = json.loads(json.dumps(manifest))
+    del dropped["article_segments"]["gift-cards"]
+    with pytest.raises(KnowledgeUnavailable):
+        builder._check_live_passages(live, dropped)
