@@ -507,9 +507,9 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     name, building = store.start_building()
     plan = full_plan(name, SegmentData.from_rows(rows, vectors, counts, english))
     titles = clustered_vectors(len(articles), dim, rng, clusters=max(len(articles) // 50, 10))
+    index = None if dense.kept_in_segments(factory) else dense.build_index(factory, ids, vectors)
     write_version(settings, store, get_embedder(model, precision), name, building, articles, plan,
-                  dense.build_index(factory, ids, vectors), english_embedder=english_embedder,
-                  titles=titles)
+                  index, english_embedder=english_embedder, titles=titles)
     return store.live_path()
 
 
@@ -547,17 +547,34 @@ def _latency_rows(
         path = write_synthetic_version(settings.kb_dir, args.latency_n, settings.model)
     limit_query_threads(settings.query_threads)
     version = IndexVersion(path, settings)
+    # the same version searched on one thread per query (KB_SEARCH_THREADS=1: no helper for
+    # BM25 nor for part of the Flat scan), timed in turns with the configured one
+    single = IndexVersion(path, dataclasses.replace(settings, search_threads=1),
+                          version.embedder, version.english_embedder)
     queries = _bench_queries()
     embedder = version.embedder
     for q in queries[:20]:  # warm up model, caches and language detector
         version.search(q, k=5, audience=AUDIENCES)
+        single.search(q, k=5, audience=AUDIENCES)
     limit_query_threads(settings.query_threads)  # again: the English model imported torch
     n = args.latency_queries
     picks = [queries[i % len(queries)] for i in range(n)]
-    version._query_cache.clear()  # every timed query is embedded, none comes from the cache
-    it = iter(picks)
+    total: list[float] = []
     total_cpu: list[float] = []
-    total = _time(lambda: version.search(next(it), k=5, audience=AUDIENCES), n, total_cpu)
+    one_thread: list[float] = []
+    turns: list[tuple[IndexVersion, list[float], list[float] | None]] = [
+        (version, total, total_cpu), (single, one_thread, None)]
+    for i, query in enumerate(picks):  # every timed query is embedded, none comes from a cache
+        for searcher, out, cpu in turns[:: 1 if i % 2 else -1]:
+            searcher._query_cache.pop(query, None)
+            searcher._english_cache.pop(query, None)
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            searcher.search(query, k=5, audience=AUDIENCES)
+            out.append((time.perf_counter() - start) * 1000)
+            if cpu is not None:
+                cpu.append((time.thread_time() - start_cpu) * 1000)
+    rates = {threads: _throughput(path, settings, threads, picks, version)
+             for threads in (settings.search_threads, 1)}
     # the same timings by the query's language (English queries also embed with the English
     # model when there is one)
     labels = {q.query: q.lang for p in sorted(EVAL_DIR.glob("*.jsonl")) for q in load_qrels(p)}
@@ -570,6 +587,7 @@ def _latency_rows(
     embed = _time(lambda: embedder.encode_query(next(it)), n, embed_cpu)
     qvec = embedder.encode_query(picks[0]).reshape(1, -1)
     flat = _time(lambda: version.index.search(qvec, 100), n)
+    flat_split = _time(lambda: version.dense_search.search(qvec, 100), n)
     it = iter(picks)
     bm25 = _time(lambda: version.lexical.normalized_scores(analyze(next(it), "en")), n)
     english_model = version.english_embedder
@@ -581,16 +599,46 @@ def _latency_rows(
         ("hybrid search, end to end (incl. query embedding)", total),
         ("  English queries only", english),
         ("  other languages only", others),
+        (f"  same, one thread per search (KB_SEARCH_THREADS=1; the row above: "
+         f"{settings.search_threads}), timed in turns with it", one_thread),
         ("  same, CPU time of the searching thread", total_cpu),
         ("  same query again (embedding from the cache)", cached),
         ("  query embedding only", embed),
         ("  query embedding only, CPU time", embed_cpu),
         ("  FAISS Flat top-100 only", flat),
+        (f"  FAISS Flat top-100 only, scanned in {version.dense_search.parts} parts at once",
+         flat_split),
         ("  BM25 scoring only", bm25),
     ]
     if english_embed:
-        rows.insert(6, ("  English query embedding by the English model only", english_embed))
+        rows.insert(7, ("  English query embedding by the English model only", english_embed))
+    rows += [(f"  two clients searching at once, KB_SEARCH_THREADS={threads}: searches/s "
+              f"(in the p50 column)", [rate]) for threads, rate in rates.items()]
     return rows, settings
+
+
+def _throughput(
+    path: Path, settings: KbSettings, threads: int, picks: list[str], like: IndexVersion
+) -> float:
+    """Searches per second with two clients searching at once (uncached queries), as the
+    action server's threads or two kb serve workers would: does the split cost throughput?"""
+    import threading
+
+    version = IndexVersion(path, dataclasses.replace(settings, search_threads=threads),
+                           like.embedder, like.english_embedder)
+    halves = [picks[: len(picks) // 2], picks[len(picks) // 2 :]]
+
+    def client(queries: list[str]) -> None:
+        for q in queries:
+            version.search(q, k=5, audience=AUDIENCES)
+
+    clients = [threading.Thread(target=client, args=(half,)) for half in halves]
+    start = time.perf_counter()
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
+    return len(picks) / (time.perf_counter() - start)
 
 
 def run_latency(args: argparse.Namespace) -> None:
@@ -602,7 +650,7 @@ def run_latency(args: argparse.Namespace) -> None:
         for step, values in rows:
             lines.append(f"| {label} | {step} | {_pct(values, 50):.1f} | {_pct(values, 95):.1f} | "
                          f"{_pct(values, 99):.1f} |")
-        for what, total in rows[:3]:
+        for what, total in rows[:4]:
             if not total:
                 continue
             p50, p99 = _pct(total, 50), _pct(total, 99)
@@ -614,8 +662,13 @@ def run_latency(args: argparse.Namespace) -> None:
             f"from the real articles' vocabulary), Flat index, {args.latency_queries} single "
             f"queries from the shipped query set, each embedded by the model (the cache is "
             f"cleared first, except in the \"again\" row), k=5, one query at a time, the query "
-            f"embedding and FAISS on {KbSettings.from_env().query_threads} thread. Both models "
-            f"in this run.\n\n" + "\n".join(lines) + "\n\nTargets:\n\n" + "\n".join(verdicts)
+            f"embedding on {KbSettings.from_env().query_threads} thread; a search may use "
+            f"{KbSettings.from_env().search_threads} threads (KB_SEARCH_THREADS: a helper scores "
+            f"BM25 while the query is embedded and scans half of the Flat index), and the same "
+            f"version searched on one thread is timed in turns with it. The two-client rows "
+            f"give searches per second (p50 column) with two threads searching at once, "
+            f"queries not cached. Both models in this run.\n\n" + "\n".join(lines)
+            + "\n\nTargets:\n\n" + "\n".join(verdicts)
             + f"\n\nLoad average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on "
             f"{os.cpu_count()} cores (includes this bench).")
     _write_report("latency", "Knowledge index: single-query latency", body)
