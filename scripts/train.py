@@ -1,8 +1,11 @@
 """`make train`: train the Rasa model only when its inputs changed.
 
-The inputs are config.yml and every YAML file under domain/ and data/. Their SHA-256 is the
-model's name (`models/nordvik-<hash>.tar.gz`), so an existing model with the same name is by
-definition up to date and nothing is trained. A file lock serialises concurrent trainings (for
+The inputs are config.yml, every YAML file under domain/ and data/, the source of the pipeline's
+own components (nlu/*.py) and the settings that choose what they train with (`NLU_ENCODER`,
+`NLU_ENGLISH_ENCODER`, `NLU_EMBEDDING_MODEL`: nlu.settings). Their SHA-256 is the model's name
+(`models/nordvik-<hash>.tar.gz`), so an existing model with the same name is by definition up to
+date and nothing is trained: `NLU_ENCODER=minilm make train` trains a MiniLM model, and
+unsetting it again finds the e5 one. A file lock serialises concurrent trainings (for
 example `make run` while the tests train).
 """
 
@@ -15,10 +18,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from nlu.settings import NluSettings
+from nordvik.env import SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
@@ -41,16 +47,26 @@ def training_inputs(root: Path = ROOT) -> list[Path]:
     files = [root / "config.yml"]
     for folder in ("domain", "data"):
         files.extend(sorted((root / folder).rglob("*.yml")))
+    files.extend(sorted((root / "nlu").rglob("*.py")))  # the pipeline's own components
     return files
 
 
-def fingerprint(root: Path = ROOT) -> str:
+def training_settings(env: Mapping[str, str] | None = None) -> str:
+    """The environment settings that change what `rasa train` builds; a bad value raises
+    SettingsError, as the training itself would."""
+    settings = NluSettings.from_env(os.environ if env is None else env)
+    return (f"encoder={settings.encoder or ''}\0english_encoder={settings.english_encoder or ''}"
+            f"\0model_path={settings.model_path or ''}")
+
+
+def fingerprint(root: Path = ROOT, env: Mapping[str, str] | None = None) -> str:
     digest = hashlib.sha256()
     for path in training_inputs(root):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
+    digest.update(training_settings(env).encode())
     return digest.hexdigest()[:16]
 
 
@@ -117,14 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outcome = ensure_model(force=args.force)
-    except TrainingFailed as error:
+    except (TrainingFailed, SettingsError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1
     rel = outcome.model.relative_to(ROOT) if outcome.model.is_relative_to(ROOT) else outcome.model
     if outcome.trained:
         print(f"train: trained {rel} in {outcome.seconds:.0f} s")
     else:
-        print(f"train: nothing changed in config.yml, domain/ or data/; using {rel}")
+        print(f"train: nothing changed in config.yml, domain/, data/, nlu/ or the NLU_* encoder "
+              f"settings; using {rel}")
     return 0
 
 
