@@ -6,15 +6,23 @@ Adds `--auth-token <RASA_TOKEN>` (from the environment, else generated once into
 var/secrets/rasa_token) and, when RASA_JWT_SECRET is set, `--jwt-secret` (HS256), then runs
 Rasa's own command line. The secrets never appear in the process list (`ps`), which shows the
 command line this process was started with, not the arguments added here.
+
+Rasa 3.6 checks `?token=` with `provided == token`, which stops at the first differing character.
+`constant_time_token_check()` (called before Rasa starts) hands Rasa the token as a `str` whose
+comparison is hmac.compare_digest, so how long a rejection takes says nothing about the token.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from nordvik.env import env_str
 from nordvik.secrets import secret
+from rasa_addons.action_server import token_matches
+
+_PATCHED = "_nordvik_constant_time"
 
 
 def api_token(env: Mapping[str, str] | None = None) -> str:
@@ -32,6 +40,36 @@ def secret_arguments(env: Mapping[str, str] | None = None) -> list[str]:
     return extra
 
 
+class SecretToken(str):
+    """A token that compares in constant time. Rasa writes `provided == token`; Python asks the
+    right-hand operand first when its type is a subclass of the left one's, so this `__eq__`
+    decides."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and token_matches(other, str(self))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
+def constant_time_token_check() -> None:
+    """Make rasa.server's `requires_auth` compare the API token in constant time (idempotent;
+    before rasa.server.create_app runs)."""
+    import rasa.server
+
+    original: Callable[..., Any] = rasa.server.requires_auth
+    if getattr(original, _PATCHED, False):
+        return
+
+    def requires_auth(app: Any, token: str | None = None) -> Any:
+        return original(app, SecretToken(token) if token is not None else None)
+
+    setattr(requires_auth, _PATCHED, True)
+    rasa.server.requires_auth = requires_auth  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a == "-t" or a.split("=", 1)[0] in ("--auth-token", "--jwt-secret") for a in args):
@@ -42,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from runtime.rasa_speedups import install
 
         install()  # one cached validator for action-server responses (same verdicts)
+        constant_time_token_check()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *args]
