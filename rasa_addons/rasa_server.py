@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from nordvik.env import env_str
@@ -25,9 +26,9 @@ from rasa_addons.action_server import token_matches
 _PATCHED = "_nordvik_constant_time"
 
 
-def api_token(env: Mapping[str, str] | None = None) -> str:
+def api_token(env: Mapping[str, str] | None = None, directory: Path | None = None) -> str:
     """The token of Rasa's HTTP API (`?token=`): RASA_TOKEN, else var/secrets/rasa_token."""
-    return secret("rasa_token", "RASA_TOKEN", env=env)
+    return secret("rasa_token", "RASA_TOKEN", env=env, directory=directory)
 
 
 def secret_arguments(env: Mapping[str, str] | None = None) -> list[str]:

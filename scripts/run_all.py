@@ -88,7 +88,9 @@ def _print_usage(env: dict[str, str], run_dir: Path) -> None:
 Nordvik support is running.
   Chat widget (demo store):  http://localhost:{web_port}/
   Rasa REST channel:         {rest}
-  Knowledge search:          http://localhost:{kb_port}/search?q=return+window
+  Knowledge search:          curl -H "Authorization: Bearer $(cat var/secrets/kb_token)" \\
+                               "http://localhost:{kb_port}/search?q=return+window"
+                             (KB_TOKEN, if set, instead of the file)
   Analytics dashboard:       http://localhost:{env.get('DASHBOARD_PORT', '8081')}/
                              (first user `lead`, password in var/secrets/dashboard_lead_password)
   Service logs:              {run_dir / 'logs'}/<service>.log
@@ -122,6 +124,23 @@ def _mail_usage(env: dict[str, str]) -> str:
     )
 
 
+def share_secrets(env: dict[str, str], directory: Path | None = None) -> None:
+    """Put the secrets several services share into their environment: each from the
+    environment, else generated once into var/secrets (`directory`), where tools read it too.
+    - RASA_TOKEN: Rasa's HTTP API; every replica and the Slack app's handoff relay.
+    - MAIL_WEBHOOK_TOKEN: the e-mail receiver's secret for the channel's webhook.
+    - KB_TOKEN: kb serve answers no request without it (but /healthz); the action servers, the
+      Slack app and `kb` commands send it."""
+    from kb_index.auth import TOKEN_ENV, TOKEN_NAME
+    from nordvik.secrets import secret
+    from rasa_addons.rasa_server import api_token
+
+    env.setdefault("RASA_TOKEN", api_token(env, directory))
+    env.setdefault("MAIL_WEBHOOK_TOKEN", secret("mail_webhook_token", "MAIL_WEBHOOK_TOKEN",
+                                                env=env, directory=directory))
+    env.setdefault(TOKEN_ENV, secret(TOKEN_NAME, TOKEN_ENV, env=env, directory=directory))
+
+
 def _supervise(env: dict[str, str]) -> int:
     """Write the configurations, run supervisord, wait until every service is healthy."""
     from nordvik.env import SettingsError
@@ -137,14 +156,7 @@ def _supervise(env: dict[str, str]) -> int:
         raise SystemExit(f"run: {error}") from error
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    # Rasa's HTTP API token (RASA_TOKEN, else generated once into var/secrets/rasa_token): every
-    # Rasa replica and the Slack app's handoff relay get the same one.
-    from rasa_addons.rasa_server import api_token
-
-    env.setdefault("RASA_TOKEN", api_token(env))
-    # The e-mail receiver's secret for the channel's webhook: one value for both processes.
-    env.setdefault("MAIL_WEBHOOK_TOKEN",
-                   secret("mail_webhook_token", "MAIL_WEBHOOK_TOKEN", env=env))
+    share_secrets(env)
     endpoints = write_endpoints(env)
     services = describe(env, settings, endpoints, run_dir)
     for reason in skipped(env):
