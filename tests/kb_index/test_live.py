@@ -28,9 +28,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The service's own token, whatever var/secrets holds (`make run` generates one there).
+TOKEN = "live-test-token-" + "x" * 16
+
+
 def _env(settings: KbSettings, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        KB_TOKEN=TOKEN,
         KB_SOURCE=str(settings.source),
         KB_DIR=str(settings.kb_dir),
         KB_MODEL=settings.model,
@@ -45,7 +50,8 @@ def _env(settings: KbSettings, **extra: str) -> dict[str, str]:
 
 def _get(base: str, path: str, **params: str) -> dict:
     url = f"{base}{path}?{urllib.parse.urlencode(params)}" if params else f"{base}{path}"
-    with urllib.request.urlopen(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
