@@ -507,7 +507,7 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     name, building = store.start_building()
     plan = full_plan(name, SegmentData.from_rows(rows, vectors, counts, english))
     titles = clustered_vectors(len(articles), dim, rng, clusters=max(len(articles) // 50, 10))
-    index = None if dense.kept_in_segments(factory) else dense.build_index(factory, ids, vectors)
+    index = dense.stored_index(factory, ids, vectors)
     write_version(settings, store, get_embedder(model, precision), name, building, articles, plan,
                   index, english_embedder=english_embedder, titles=titles)
     return store.live_path()

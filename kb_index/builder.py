@@ -350,8 +350,7 @@ def _build_locked(
             data = segments.concat([kept, data], embedder.dimension)
         plan = full_plan(name, data)
         chance = dense_chance(data, {a.id: a.language for a in articles})
-        index = (None if dense.kept_in_segments(settings.index_factory)
-                 else dense.build_index(settings.index_factory, data.ids, data.vectors))
+        index = dense.stored_index(settings.index_factory, data.ids, data.vectors)
     name = write_version(
         settings, store, embedder, name, building, articles, plan, index,
         base_version=base.name if base is not None else None,

@@ -52,6 +52,11 @@ def apply_search_params(index: faiss.Index, params: str) -> None:
             raise BuildError(f"search parameter {item!r} does not apply to this index") from exc
 
 
+def stored_index(factory: str, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index | None:
+    """The index a version writes to dense.faiss; None for a Flat one (kept_in_segments)."""
+    return None if kept_in_segments(factory) else build_index(factory, ids, vectors)
+
+
 def build_index(factory: str, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
     index = make_index(factory, vectors.shape[1])
     if not index.is_trained:
