@@ -59,3 +59,9 @@ class NluSettings:
             train_threads=env_int(env, "NLU_TRAIN_THREADS", 2, low=1, high=8),
             parse_cache_size=env_int(env, "NLU_PARSE_CACHE_SIZE", 2048, low=0, high=1_000_000),
         )
+
+    def training_identity(self) -> str:
+        """The settings that change what training builds (the encoders and the MiniLM model
+        directory), as text; caches and thread counts do not change the model."""
+        return (f"encoder={self.encoder or ''}\0english_encoder={self.english_encoder or ''}"
+                f"\0model_path={self.model_path or ''}")

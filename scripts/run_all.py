@@ -79,6 +79,8 @@ def _live_kb_version(env: dict[str, str]) -> str | None:
 
 
 def _print_usage(env: dict[str, str], run_dir: Path) -> None:
+    from kb_index.auth import token_path
+
     rasa_port = env.get("RASA_PORT", "5005")
     web_port = env.get("WEB_PORT", "8080")
     kb_port = env.get("KB_PORT", "8900")
@@ -88,7 +90,7 @@ def _print_usage(env: dict[str, str], run_dir: Path) -> None:
 Nordvik support is running.
   Chat widget (demo store):  http://localhost:{web_port}/
   Rasa REST channel:         {rest}
-  Knowledge search:          curl -H "Authorization: Bearer $(cat var/secrets/kb_token)" \\
+  Knowledge search:          curl -H "Authorization: Bearer $(cat {token_path()})" \\
                                "http://localhost:{kb_port}/search?q=return+window"
                              (KB_TOKEN, if set, instead of the file)
   Analytics dashboard:       http://localhost:{env.get('DASHBOARD_PORT', '8081')}/

@@ -51,14 +51,6 @@ def training_inputs(root: Path = ROOT) -> list[Path]:
     return files
 
 
-def training_settings(env: Mapping[str, str] | None = None) -> str:
-    """The environment settings that change what `rasa train` builds; a bad value raises
-    SettingsError, as the training itself would."""
-    settings = NluSettings.from_env(os.environ if env is None else env)
-    return (f"encoder={settings.encoder or ''}\0english_encoder={settings.english_encoder or ''}"
-            f"\0model_path={settings.model_path or ''}")
-
-
 def fingerprint(root: Path = ROOT, env: Mapping[str, str] | None = None) -> str:
     digest = hashlib.sha256()
     for path in training_inputs(root):
@@ -66,7 +58,10 @@ def fingerprint(root: Path = ROOT, env: Mapping[str, str] | None = None) -> str:
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
-    digest.update(training_settings(env).encode())
+    # the NLU_* settings that change the model; a bad value raises SettingsError, as the
+    # training itself would
+    digest.update(NluSettings.from_env(os.environ if env is None else env)
+                  .training_identity().encode())
     return digest.hexdigest()[:16]
 
 
