@@ -3,6 +3,7 @@
     python -m bench.nlu_cv                         # e5 and MiniLM, 5 folds, config.yml's pipeline
     python -m bench.nlu_cv --encoder e5 --folds 3
     python -m bench.nlu_cv --encoder e5 --dense-weight 1 --dense-weight 3   # compare weights
+    python -m bench.nlu_cv --encoder e5 --english-encoder none --english-encoder minilm
     python -m bench.nlu_cv --report-only           # rebuild reports/nlu_cv.md from saved results
 
 This is where encoder, the classifier's dense_weight and the fallback threshold are chosen:
@@ -45,6 +46,7 @@ from bench.nlu_project import (
 RESULTS = ROOT / "var" / "bench" / "nlu" / "cv"
 REPORT = ROOT / "reports" / "nlu_cv.md"
 ENCODERS = ("e5", "minilm")
+NO_ENGLISH_ENCODER = "none"
 SWEEP = tuple(round(t, 2) for t in np.arange(0.10, 0.91, 0.05))
 
 
@@ -77,6 +79,23 @@ def with_dense_weight(config: dict[str, Any], weight: float) -> dict[str, Any]:
     return {**config, "pipeline": pipeline}
 
 
+def english_encoder_of(config: dict[str, Any], encoder: str, override: str | None) -> str | None:
+    """The English encoder a run trains with: `override` (NLU_ENGLISH_ENCODER) or the
+    featurizer's `english_encoder`; None when off or the same as the main encoder."""
+    name = override
+    if name is None:
+        name = next((step.get("english_encoder") for step in config["pipeline"]
+                     if isinstance(step, dict)
+                     and step.get("name") == "nlu.featurizers.SentenceEmbeddingFeaturizer"), None)
+    return None if not name or name in (NO_ENGLISH_ENCODER, encoder) else str(name)
+
+
+def run_name(encoder: str, english: str | None, weight: float | None) -> str:
+    """e5, e5+minilm-en, e5+minilm-en-dense3, ...: the results' folder and the report's name."""
+    name = f"{encoder}+{english}-en" if english else encoder
+    return f"{name}-dense{weight:g}" if weight is not None else name
+
+
 def dense_weight_of(config: dict[str, Any]) -> float | None:
     for step in config["pipeline"]:
         if isinstance(step, dict) and step.get("name") == "nlu.classifiers.LinearIntentClassifier":
@@ -101,7 +120,7 @@ def folds_of(examples: Sequence[LabelledText], folds: int, seed: int) -> list[np
 
 def run_encoder(
     encoder: str, examples: list[LabelledText], config: dict[str, Any], folds: int, seed: int,
-    name: str | None = None,
+    name: str | None = None, english_override: str | None = None,
 ) -> Path:
     work = RESULTS / (name or encoder)
     work.mkdir(parents=True, exist_ok=True)
@@ -117,6 +136,9 @@ def run_encoder(
         "RASA_MAX_CACHE_SIZE": "0",
         "PYTHONPATH": str(ROOT),
     }
+    env.pop("NLU_ENGLISH_ENCODER", None)
+    if english_override is not None:
+        env["NLU_ENGLISH_ENCODER"] = english_override
     for number, test_index in enumerate(folds_of(examples, folds, seed)):
         fold = work / f"fold{number}"
         held = set(test_index.tolist())
@@ -140,6 +162,7 @@ def run_encoder(
             predictions[int(index)] = prediction
     result = {
         "encoder": encoder,
+        "english_encoder": english_encoder_of(config, encoder, english_override),
         "dense_weight": dense_weight_of(config),
         "folds": folds,
         "seed": seed,
@@ -193,7 +216,8 @@ def build_report() -> str:
         "Command: `python -m bench.nlu_cv` (see its --help). Every example of `data/nlu/` is "
         "predicted once by a model trained on the other folds (stratified by label and "
         "language); the pipeline is `config.yml`'s NLU part with the encoder switched through "
-        "`NLU_ENCODER`. Scoring as in the held-out evaluation: a label is the intent or "
+        "`NLU_ENCODER` and the English encoder through `NLU_ENGLISH_ENCODER`. Scoring as in "
+        "the held-out evaluation: a label is the intent or "
         "`faq/<topic>`; an `out_of_scope` example is right when the prediction is `out_of_scope` "
         "or `nlu_fallback`; a confident wrong answer is any other wrong prediction. The held-out "
         "set (`heldout/`) played no part in any choice made here.",
@@ -207,7 +231,8 @@ def build_report() -> str:
         threshold, ambiguity = result["fallback"]
         scores = scores_at(result, threshold, ambiguity)
         lines += [
-            f"## {encoder} (dense_weight {result.get('dense_weight')}): {result['folds']} "
+            f"## {encoder} (English encoder {result.get('english_encoder') or 'none'}, "
+            f"dense_weight {result.get('dense_weight')}): {result['folds']} "
             f"folds, FallbackClassifier threshold {threshold}, "
             f"ambiguity {ambiguity}",
             "",
@@ -257,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoder", choices=ENCODERS, action="append", default=[])
     parser.add_argument("--dense-weight", type=float, action="append", default=[],
                         help="LinearIntentClassifier's dense_weight (repeat to compare)")
+    parser.add_argument("--english-encoder", choices=(*ENCODERS, NO_ENGLISH_ENCODER),
+                        action="append", default=[],
+                        help="the featurizer's english_encoder through NLU_ENGLISH_ENCODER "
+                             "(repeat to compare); default config.yml's")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--report-only", action="store_true")
@@ -267,13 +296,13 @@ def main(argv: list[str] | None = None) -> int:
         examples = load_examples(ROOT / "data" / "nlu")
         config = pipeline_config(args.config)
         for encoder in args.encoder or list(ENCODERS):
-            for weight in args.dense_weight or [None]:
-                if weight is None:
-                    run_encoder(encoder, examples, config, args.folds, args.seed)
-                else:
-                    run_encoder(encoder, examples, with_dense_weight(config, weight), args.folds,
-                                args.seed, name=f"{encoder}-dense{weight:g}")
-                REPORT.write_text(build_report(), encoding="utf-8")
+            for english in args.english_encoder or [None]:
+                for weight in args.dense_weight or [None]:
+                    run_config = config if weight is None else with_dense_weight(config, weight)
+                    name = run_name(encoder, english_encoder_of(config, encoder, english), weight)
+                    run_encoder(encoder, examples, run_config, args.folds, args.seed,
+                                name=name, english_override=english)
+                    REPORT.write_text(build_report(), encoding="utf-8")
     report = build_report()
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(report, encoding="utf-8")

@@ -143,3 +143,33 @@ def test_short_replies_may_be_in_both_sets_longer_messages_may_not() -> None:
     examples = [LabelledText("Hi  There", "greet", "en"), LabelledText("new one", "greet", "en")]
     assert text_key("Hi  There") == "hi there"
     assert unseen_indices(examples, {"hi there"}) == [1]
+
+
+def _cv_config(english: str | None) -> dict[str, Any]:
+    featurizer: dict[str, Any] = {"name": "nlu.featurizers.SentenceEmbeddingFeaturizer",
+                                  "encoder": "e5"}
+    if english is not None:
+        featurizer["english_encoder"] = english
+    return {"pipeline": [{"name": "CountVectorsFeaturizer"}, featurizer]}
+
+
+@pytest.mark.parametrize(
+    ("configured", "override", "expected"),
+    [
+        ("minilm", None, "minilm"),  # config.yml's own setting
+        (None, None, None),
+        ("minilm", "none", None),  # NLU_ENGLISH_ENCODER=none turns it off
+        (None, "minilm", "minilm"),
+        ("minilm", "e5", None),  # the same as the main encoder: no second vector
+    ],
+)
+def test_cross_validation_names_the_english_encoder_it_trains_with(
+    configured: str | None, override: str | None, expected: str | None
+) -> None:
+    from bench.nlu_cv import english_encoder_of, run_name
+
+    english = english_encoder_of(_cv_config(configured), "e5", override)
+    assert english == expected
+    name = run_name("e5", english, 3.0)
+    assert name == ("e5+minilm-en-dense3" if expected else "e5-dense3")
+    assert run_name("e5", english, None) == name.removesuffix("-dense3")
