@@ -121,7 +121,11 @@ async def test_messages_redelivered_after_a_crash_count_once(
     events = all_events()
     for event in events:
         broker.publish(event)
-    await asyncio.sleep(1.0)
+    # Rasa's broker publishes on its own connection: wait until RabbitMQ holds them all (a
+    # fixed second was too short on a loaded machine), then close it.
+    deadline = time.monotonic() + 30
+    while await queue_depth(rabbit) < len(events) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
     await broker.close()
     assert await queue_depth(rabbit) == len(events)
 
