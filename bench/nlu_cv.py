@@ -42,11 +42,10 @@ from bench.nlu_project import (
     thresholded_label,
     write_nlu_yaml,
 )
+from nlu.settings import ENCODERS, NO_ENCODER, NluSettings
 
 RESULTS = ROOT / "var" / "bench" / "nlu" / "cv"
 REPORT = ROOT / "reports" / "nlu_cv.md"
-ENCODERS = ("e5", "minilm")
-NO_ENGLISH_ENCODER = "none"
 SWEEP = tuple(round(t, 2) for t in np.arange(0.10, 0.91, 0.05))
 
 
@@ -80,14 +79,14 @@ def with_dense_weight(config: dict[str, Any], weight: float) -> dict[str, Any]:
 
 
 def english_encoder_of(config: dict[str, Any], encoder: str, override: str | None) -> str | None:
-    """The English encoder a run trains with: `override` (NLU_ENGLISH_ENCODER) or the
-    featurizer's `english_encoder`; None when off or the same as the main encoder."""
-    name = override
-    if name is None:
-        name = next((step.get("english_encoder") for step in config["pipeline"]
-                     if isinstance(step, dict)
-                     and step.get("name") == "nlu.featurizers.SentenceEmbeddingFeaturizer"), None)
-    return None if not name or name in (NO_ENGLISH_ENCODER, encoder) else str(name)
+    """The English encoder a run trains with (None: none), by the featurizer's own rule:
+    `override` (NLU_ENGLISH_ENCODER) or the featurizer's `english_encoder`."""
+    from nlu.featurizers import resolve_english_encoder
+
+    featurizer = next((step for step in config["pipeline"] if isinstance(step, dict)
+                       and step.get("name") == "nlu.featurizers.SentenceEmbeddingFeaturizer"), {})
+    settings = NluSettings.from_env({"NLU_ENCODER": encoder, "NLU_ENGLISH_ENCODER": override or ""})
+    return resolve_english_encoder(featurizer, settings)
 
 
 def run_name(encoder: str, english: str | None, weight: float | None) -> str:
@@ -282,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoder", choices=ENCODERS, action="append", default=[])
     parser.add_argument("--dense-weight", type=float, action="append", default=[],
                         help="LinearIntentClassifier's dense_weight (repeat to compare)")
-    parser.add_argument("--english-encoder", choices=(*ENCODERS, NO_ENGLISH_ENCODER),
+    parser.add_argument("--english-encoder", choices=(*ENCODERS, NO_ENCODER),
                         action="append", default=[],
                         help="the featurizer's english_encoder through NLU_ENGLISH_ENCODER "
                              "(repeat to compare); default config.yml's")
