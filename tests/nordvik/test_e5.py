@@ -72,3 +72,14 @@ def test_loads_without_network_in_a_fresh_process() -> None:
                                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(1, 384)" in result.stdout
+
+
+def test_latent_terms_are_sparse_repeatable_and_tell_texts_apart() -> None:
+    texts = ["where is my parcel?", "var är mitt paket?", "我想退貨"]
+    first = get_encoder().latent_terms(texts, top_k=64)
+    again = get_encoder().latent_terms(texts, top_k=64)
+    assert first.shape[0] == 3 and first.shape[1] > DIM
+    assert all(0 < n <= 64 for n in first.getnnz(axis=1))
+    assert (first != again).nnz == 0
+    rows = first.toarray()
+    assert not np.array_equal(rows[0], rows[2])
