@@ -15,6 +15,16 @@ from kb_index.versions import VersionStore
 from kb_index.watch import watch
 
 
+def _published(store: VersionStore, results: list[BuildResult], other: str | None) -> bool:
+    """The live version differs from ``other`` and the watcher has reported it.
+
+    The watcher publishes before it calls ``on_update``, so the live name alone can run ahead of
+    ``results``.
+    """
+    live = store.live_name()
+    return live is not None and live != other and bool(results) and results[-1].version == live
+
+
 def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -46,13 +56,13 @@ def test_watch_publishes_edits_and_survives_a_bad_article(
 ) -> None:
     settings, results = watcher
     store = VersionStore(settings.kb_dir)
-    _until(lambda: store.live_name() is not None)  # nothing live yet: the first scan builds
+    _until(lambda: _published(store, results, None))  # nothing live yet: the first scan builds
     first = store.live_name()
     assert results[0].embedded == results[0].passages
 
     path = settings.source / "en/shipping-sweden.md"
     path.write_text(path.read_text().replace("PostNord or Budbee", "Zeppelinpost"), "utf-8")
-    _until(lambda: store.live_name() != first)
+    _until(lambda: _published(store, results, first))
     assert results[-1].incremental and 1 <= results[-1].embedded < results[0].passages
     hits = LiveIndex(settings).search("Zeppelinpost delivery")
     assert hits[0].article_id == "shipping-sweden" and "Zeppelinpost" in hits[0].passage
@@ -66,5 +76,5 @@ def test_watch_publishes_edits_and_survives_a_bad_article(
     assert store.live_name() == second and len(results) == calls
     broken.unlink()
     path.write_text(path.read_text().replace("Zeppelinpost", "Ballongpost"), "utf-8")
-    _until(lambda: store.live_name() != second)
+    _until(lambda: _published(store, results, second))
     assert "Ballongpost" in LiveIndex(settings).search("Ballongpost delivery")[0].passage
