@@ -1,6 +1,6 @@
 """Knowledge index benchmarks: quality, latency, ANN recall at 1M, build throughput, update time.
 
-    python -m bench.kb_bench [quality|latency|ann|build|update|all] [options]
+    python -m bench.kb_bench [quality|latency|ann|build|update|memory|all] [options]
 
 Each part prints a markdown table and writes reports/kb_<part>.md. Run it with `nice -n 10` on a
 shared machine. Scale runs use synthetic vectors (clustered Gaussians, 384 dimensions) but every
@@ -533,18 +533,7 @@ def _time(fn: Callable[[], object], repeat: int, cpu: list[float] | None = None)
 def _latency_rows(
     args: argparse.Namespace, model_key: str
 ) -> tuple[list[tuple[str, list[float]]], KbSettings]:
-    settings = _settings(WORK / f"latency-{model_key}", model=resolve_model(model_key))
-    store = VersionStore(settings.kb_dir)
-    try:
-        path = store.live_path()
-        manifest = json.loads((path / "manifest.json").read_text())
-        if (manifest["counts"]["passages"], manifest.get("model"),
-                manifest.get("english_model", ""), manifest.get("title_vectors")) != (
-            args.latency_n, settings.model, settings.english_dense_model, True
-        ):
-            raise ValueError("another size or model")
-    except (KnowledgeError, ValueError, KeyError):
-        path = write_synthetic_version(settings.kb_dir, args.latency_n, settings.model)
+    path, settings = _latency_version(args, model_key)
     limit_query_threads(settings.query_threads)
     version = IndexVersion(path, settings)
     # the same version searched on one thread per query (KB_SEARCH_THREADS=1: no helper for
@@ -672,6 +661,89 @@ def run_latency(args: argparse.Namespace) -> None:
             + f"\n\nLoad average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on "
             f"{os.cpu_count()} cores (includes this bench).")
     _write_report("latency", "Knowledge index: single-query latency", body)
+
+
+def _latency_version(args: argparse.Namespace, model_key: str) -> tuple[Path, KbSettings]:
+    """The latency part's synthetic version (written if missing or of another size/model)."""
+    settings = _settings(WORK / f"latency-{model_key}", model=resolve_model(model_key))
+    store = VersionStore(settings.kb_dir)
+    try:
+        path = store.live_path()
+        manifest = json.loads((path / "manifest.json").read_text())
+        if (manifest["counts"]["passages"], manifest.get("model"),
+                manifest.get("english_model", ""), manifest.get("title_vectors")) != (
+            args.latency_n, settings.model, settings.english_dense_model, True
+        ):
+            raise ValueError("another size or model")
+    except (KnowledgeError, ValueError, KeyError):
+        path = write_synthetic_version(settings.kb_dir, args.latency_n, settings.model)
+    return path, settings
+
+
+def _rss_mb() -> float:
+    """This process's resident memory (Linux /proc), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def memory_probe(path: Path, settings: KbSettings, second_copy: bool) -> dict[str, float]:
+    """What one more loaded version costs a process that already serves one (as during a
+    reload): resident memory before and after loading the same version a second time.
+    ``second_copy`` keeps the row vectors apart from the Flat index, as versions did before
+    they shared the index's memory, for comparison in the same run."""
+    import gc
+
+    first = IndexVersion(path, settings)  # loads the models too
+    first.search("warm up", k=5, audience=AUDIENCES)
+    gc.collect()
+    before = _rss_mb()
+    second = IndexVersion(path, settings, first.embedder, first.english_embedder)
+    if second_copy:
+        second.vectors = np.array(second.vectors)
+    second.search("warm up", k=5, audience=AUDIENCES)
+    gc.collect()
+    after = _rss_mb()
+    return {"before": before, "after": after, "vectors_mb": second.vectors.nbytes / 2**20,
+            "passages": float(second.n_passages)}
+
+
+def memory_probe_main(argv: list[str]) -> None:
+    """``memory_probe`` in a fresh process: kb_dir, model, version path, copy|share."""
+    kb_dir, model, path, mode = argv
+    settings = _settings(Path(kb_dir), model=model)
+    print(json.dumps(memory_probe(Path(path), settings, second_copy=mode == "copy")))
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    model_key = MODELS[0]
+    path, settings = _latency_version(args, model_key)
+    rows = []
+    variants = (("one copy (the index's memory)", False),
+                ("a second copy (as versions were loaded before)", True))
+    for label, copy in variants * args.memory_rounds:
+        argv = [str(settings.kb_dir), settings.model, str(path), "copy" if copy else "share"]
+        out = subprocess.run(
+            [sys.executable, "-c", "import sys; from bench.kb_bench import memory_probe_main; "
+             "memory_probe_main(sys.argv[1:])", *argv],
+            check=True, capture_output=True, text=True, cwd=REPO_ROOT,
+        ).stdout.strip().splitlines()[-1]
+        rows.append((label, json.loads(out)))
+    lines = ["| row vectors | process before, MB | after a second load, MB | the load cost, MB "
+             "| of which row vectors, MB |", "|---|---|---|---|---|"]
+    for label, r in rows:
+        lines.append(f"| {label} | {r['before']:.0f} | {r['after']:.0f} | "
+                     f"{r['after'] - r['before']:.0f} | {r['vectors_mb']:.0f} |")
+    passages = int(rows[0][1]["passages"])
+    body = (f"{passages:,} passages (the latency part's synthetic version, "
+            f"{model_label(settings.model)}, Flat index). Each row is a fresh process that loads "
+            f"the version, searches once, then loads it a second time, as `kb serve` does during "
+            f"a reload; the cost is the growth of its resident memory (VmRSS). Rows alternate "
+            f"between the shipped code and the same code with a separate copy of the row "
+            f"vectors kept beside the index, as versions were loaded before.\n\n"
+            + "\n".join(lines))
+    _write_report("memory", "Knowledge index: memory of a loaded version", body)
 
 
 def run_ann(args: argparse.Namespace) -> None:
@@ -991,6 +1063,7 @@ PARTS = {
     "ann": run_ann,
     "build": run_build,
     "update": run_update,
+    "memory": run_memory,
 }
 
 
@@ -1011,6 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-copies", type=int, default=1)
     parser.add_argument("--update-articles", type=int, default=10_000)
     parser.add_argument("--update-rounds", type=int, default=3)
+    parser.add_argument("--memory-rounds", type=int, default=2)
     args = parser.parse_args(argv)
     for name, fn in PARTS.items():
         if args.part in (name, "all"):

@@ -108,6 +108,25 @@ def load_index(path: Path) -> faiss.Index:
         raise KnowledgeUnavailable(f"{path}: unreadable FAISS index") from exc
 
 
+def flat_storage(index: faiss.Index) -> np.ndarray | None:
+    """The vectors of an id-mapped inner-product Flat index, as a read-only view of the index's
+    own memory (rows in the order they were added), or None for any other index.
+
+    The view is valid while the index lives and must not be used after the index changes."""
+    outer = faiss.downcast_index(index)
+    if not isinstance(outer, (faiss.IndexIDMap2, faiss.IndexIDMap)):
+        return None
+    flat = faiss.downcast_index(outer.index)
+    if not isinstance(flat, faiss.IndexFlat) or flat.metric_type != faiss.METRIC_INNER_PRODUCT:
+        return None
+    rows, dim = int(flat.ntotal), int(flat.d)
+    if rows == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    view = faiss.rev_swig_ptr(flat.get_xb(), rows * dim).reshape(rows, dim)
+    view.flags.writeable = False
+    return view
+
+
 @lru_cache(maxsize=4)
 def helper_pool(threads: int) -> ThreadPoolExecutor:
     """The process's helper threads for single searches (``threads`` of them, shared)."""
@@ -151,21 +170,11 @@ class ExactSearch:
         self._vectors: np.ndarray | None = None
         self._labels: np.ndarray | None = None
         self._bounds: list[tuple[int, int]] = []
-        outer = faiss.downcast_index(index)
-        if parts < 2 or self.ntotal < SPLIT_MIN_VECTORS or not isinstance(
-            outer, (faiss.IndexIDMap2, faiss.IndexIDMap)
-        ):
+        stored = flat_storage(index)
+        if parts < 2 or self.ntotal < SPLIT_MIN_VECTORS or stored is None:
             return
-        flat = faiss.downcast_index(outer.index)
-        if not isinstance(flat, faiss.IndexFlat) or (
-            flat.metric_type != faiss.METRIC_INNER_PRODUCT
-        ):
-            return
-        dim = int(flat.d)
-        self._vectors = faiss.rev_swig_ptr(flat.get_xb(), self.ntotal * dim).reshape(
-            self.ntotal, dim
-        )
-        self._labels = faiss.vector_to_array(outer.id_map)
+        self._vectors = stored
+        self._labels = faiss.vector_to_array(faiss.downcast_index(index).id_map)
         edges = np.linspace(0, self.ntotal, parts + 1).astype(np.int64).tolist()
         self._bounds = list(zip(edges[:-1], edges[1:], strict=True))
         self.parts = parts

@@ -171,6 +171,10 @@ class IndexVersion:
         else:  # a Flat index: the live vectors in segment order (dense.kept_in_segments)
             self.index = dense.build_index(str(self.manifest["index_factory"]), self.ids,
                                            self.vectors)
+            # the index holds the same rows in the same order: keep one copy, the index's
+            stored = dense.flat_storage(self.index)
+            if stored is not None:
+                self.vectors = stored
         dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
         # a large Flat index is scanned for one query on several threads (dense.ExactSearch)
         self.dense_search = dense.ExactSearch(self.index, settings.search_threads)

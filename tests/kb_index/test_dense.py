@@ -111,3 +111,41 @@ def test_split_search_and_early_bm25_change_no_candidate(
                     assert left == right, (query, field.name)
             assert one.search(query, k=k, lang=lang, audience=ALL) == two.search(
                 query, k=k, lang=lang, audience=ALL)
+
+
+def test_flat_storage_is_the_index_rows_in_id_map_order() -> None:
+    """After removals and additions each stored row is the vector of the id at that position;
+    the view is read-only, and other indexes have none."""
+    rng = np.random.default_rng(5)
+    vectors = _vectors_with_ties(rng, 500, 16)
+    ids = rng.permutation(500).astype(np.int64) * 3 + 1
+    index = dense.build_index("Flat", ids, vectors)
+    index.remove_ids(dense.faiss.IDSelectorBatch(ids[:100]))
+    index.add_with_ids(vectors[:10], ids[:10])
+    stored = dense.flat_storage(index)
+    assert stored is not None and stored.shape == (410, 16) and not stored.flags.writeable
+    by_id = dict(zip(ids.tolist(), vectors, strict=True))
+    labels = dense.faiss.vector_to_array(dense.faiss.downcast_index(index).id_map)
+    assert all(np.array_equal(row, by_id[label]) for row, label in zip(stored, labels, strict=True))
+    with pytest.raises(ValueError):
+        stored[0, 0] = 2.0
+    assert dense.flat_storage(dense.build_index("HNSW32", ids, vectors)) is None
+    empty = dense.flat_storage(dense.make_index("Flat", 16))
+    assert empty is not None and empty.shape == (0, 16)
+
+
+def test_a_loaded_flat_version_keeps_its_vectors_once(settings: KbSettings) -> None:
+    """The version's row vectors are the Flat index's own memory, not a second copy, and hold
+    what the segments hold."""
+    from kb_index import segments
+
+    build(settings)
+    path = VersionStore(settings.kb_dir).live_path()
+    version = IndexVersion(path, settings)
+    assert not version.manifest.get("dense_file", True)  # the default factory is Flat
+    stored = dense.flat_storage(version.index)
+    assert stored is not None and np.shares_memory(version.vectors, stored)
+    data = segments.assemble(path, version.manifest["segments"],
+                             version.manifest["article_segments"],
+                             int(version.manifest["dimension"]))
+    assert np.array_equal(version.vectors, data.vectors) and np.array_equal(version.ids, data.ids)
