@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.listeners.handoff.ordering import ThreadOrder, thread_order
 from handoff.relay import (
     AGENT_MESSAGE_ENTITY,
     AGENT_MESSAGE_INTENT,
@@ -52,21 +51,13 @@ def is_agent_reply_in_handoff_thread(event: Mapping[str, Any], settings: Handoff
     )
 
 
-# Bolt runs each event's listener on its own worker thread, so two quick replies in one thread
-# could reach Rasa in either order. One lock per Slack thread (striped: a bounded set of locks)
-# makes them go one after the other, in the order their listeners started.
-_THREAD_LOCKS = tuple(threading.Lock() for _ in range(64))
-
-
-def _thread_lock(event: Mapping[str, Any]) -> threading.Lock:
-    key = f"{event.get('channel')}/{event.get('thread_ts')}".encode()
-    return _THREAD_LOCKS[zlib.crc32(key) % len(_THREAD_LOCKS)]
-
-
 def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
-                      rasa: RasaConversations | None = None) -> bool:
-    """Send the agent's thread reply to the customer's chat. True when it was delivered."""
-    with _thread_lock(event):
+                      rasa: RasaConversations | None = None,
+                      order: ThreadOrder | None = None) -> bool:
+    """Send the agent's thread reply to the customer's chat. True when it was delivered.
+
+    Replies in one thread go one after the other, across the app's processes too (`ordering`)."""
+    with (order or thread_order()).hold(str(event.get("channel")), str(event.get("thread_ts"))):
         return _relay_agent_reply(event, settings, rasa)
 
 
