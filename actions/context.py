@@ -2,7 +2,9 @@
 
 `action_track_context` is the custom slot mapping of `language`, `csat_due` and
 `pending_question` (domain/core.yml, domain/csat.yml): Rasa's action_extract_slots runs it before
-the bot decides what to do, so every reply of the turn sees the new values.
+the bot decides what to do, so every reply of the turn sees the new values. The project's Rasa
+launcher runs it inside the Rasa server, not over HTTP (runtime/rasa_speedups.LOCAL_ACTIONS), so
+it must stay a pure function of the tracker: no I/O, no state, no settings.
 
 - language: the NLU's detection of this message (parse_data["language"], None when the message is
   too short to tell), else the widget's page language (message metadata), else unchanged. It is

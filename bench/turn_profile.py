@@ -49,7 +49,8 @@ def _wait(url: str, seconds: float = 180) -> None:
 
 
 async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[str, str],
-                   out: Path, label: str, rounds: int, speedups: bool = False) -> None:
+                   out: Path, label: str, rounds: int, speedups: bool = False,
+                   local_actions: bool = False) -> None:
     import logging
 
     from pyinstrument import Profiler
@@ -63,9 +64,11 @@ async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[st
     logging.basicConfig(level=logging.WARNING)
     configure_structlog(logging.WARNING)  # `rasa run` logs at INFO; debug output would dominate
     if speedups:  # what the project's Rasa launcher installs (rasa_addons.rasa_server)
-        from runtime.rasa_speedups import install
+        from runtime.rasa_speedups import install, install_local_actions
 
         install()
+        if local_actions:
+            install_local_actions()
     endpoints = AvailableEndpoints(action=EndpointConfig(url=action_url))
     agent = await load_agent(model, endpoints=endpoints)
     agent.tracker_store = SQLTrackerStore(agent.domain, dialect="sqlite", db=tracker_db)
@@ -170,7 +173,8 @@ def child(args: argparse.Namespace) -> int:
         os.environ.update(env)
         asyncio.run(_profile(args.model, f"http://127.0.0.1:{port}/webhook",
                              str(work / "tracker.db"), (number, email), Path(args.out),
-                             args.label, args.rounds, speedups=args.threaded_actions))
+                             args.label, args.rounds, speedups=args.threaded_actions,
+                             local_actions=args.local_actions))
     finally:
         actions.terminate()
         actions.wait(timeout=30)
@@ -182,28 +186,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default="today,project")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--project-model", type=Path, help="this tree's model file")
+    parser.add_argument("--local-actions", choices=("on", "off", "both"), default="on",
+                        help="this tree with action_track_context run in the Rasa server (on, "
+                             "as the launcher does), over HTTP (off), or both in one run; "
+                             "off writes turn_profile_project_remote.txt")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     parser.add_argument("--threaded-actions", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--local-actions-child", dest="local_actions_child", action="store_true",
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        args.local_actions = args.local_actions_child
     if args.child:
         return child(args)
     from bench import systems
 
+    runs: list[tuple[str, bool]] = []
     for key in [k.strip() for k in args.systems.split(",") if k.strip()]:
+        if key != "project":
+            runs.append((key, False))
+        else:
+            runs += [(key, local) for local in
+                     {"on": (True,), "off": (False,), "both": (False, True)}[args.local_actions]]
+    for key, local in runs:
         prepared = (systems.project(args.project_model) if key == "project"
                     else systems.today())
-        out = REPORTS / f"turn_profile_{key}.txt"
-        print(f"profile-turn: {prepared.title} ({prepared.model.name})", flush=True)
+        suffix = "_remote" if key == "project" and not local else ""
+        out = REPORTS / f"turn_profile_{key}{suffix}.txt"
+        how = (", action_track_context in the Rasa server" if local
+               else ", every action over HTTP" if key == "project" else "")
+        print(f"profile-turn: {prepared.title}{how} ({prepared.model.name})", flush=True)
         argv_child = [sys.executable, str(Path(__file__).resolve()), "--child",
                       "--root", str(prepared.root), "--model", str(prepared.model),
-                      "--out", str(out), "--label", f"{prepared.title}, commit {prepared.commit}",
+                      "--out", str(out),
+                      "--label", f"{prepared.title}{how}, commit {prepared.commit}",
                       "--rounds", str(args.rounds)]
         if key == "project":
             argv_child.append("--threaded-actions")
+            if local:
+                argv_child.append("--local-actions-child")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(prepared.root), str(ROOT)]),
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -78,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                          "RASA_JWT_SECRET or var/secrets, not from the command line")
     if args[:1] == ["run"] and args[1:2] != ["actions"]:
         args += secret_arguments()
-        from runtime.rasa_speedups import install
+        from runtime.rasa_speedups import install, install_local_actions
 
         install()  # one cached validator for action-server responses (same verdicts)
+        install_local_actions()  # action_track_context without a round trip (same events)
         constant_time_token_check()
     from rasa.__main__ import main as rasa_main
 

@@ -6,13 +6,34 @@ side's time per turn in the profile (reports/turn_profile_project.txt, "jsonsche
 `install()` makes `RemoteAction._validate_action_result` check the schema once and reuse one
 validator; valid responses pass and invalid ones raise the same ValidationError with Rasa's
 message. The Rasa launcher (rasa_addons.rasa_server) calls it before Rasa starts.
+
+`install_local_actions()` (also called by the launcher) runs the actions in `LOCAL_ACTIONS` in
+the Rasa server itself instead of over HTTP: `action_track_context`, the custom slot mapping
+that Rasa's action_extract_slots calls at every customer message. It is a pure function of the
+tracker (no I/O, no state), so running it here gives the events the action server would: the
+same rasa_sdk action gets the same tracker state Rasa would send (`current_state(ALL)`, and the
+domain only if the action is listed as needing it), its events are validated and deserialised
+as a response would be, and an error in it is reported like a failed action-server call. What
+goes away is the HTTP round trip, the JSON both ways and the action server's share of the 2
+cores. The action server still serves the action for a Rasa started without the launcher.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import logging
+from collections.abc import Mapping
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 _INSTALLED = "_nordvik_cached_validator"
+_LOCAL = "_nordvik_local_actions"
+# Actions the Rasa server runs itself: name -> "module:class" of the rasa_sdk action. Only pure
+# functions of the tracker belong here (no I/O, no state between calls, no dispatcher messages
+# that need the action server's context).
+LOCAL_ACTIONS: Mapping[str, str] = {"action_track_context": "actions.context:ActionTrackContext"}
 
 
 def install() -> None:
@@ -43,3 +64,58 @@ def install() -> None:
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     setattr(RemoteAction, _INSTALLED, validator)
+
+
+def install_local_actions(actions: Mapping[str, str] = LOCAL_ACTIONS) -> None:
+    """Patch RemoteAction.run to run ``actions`` in this process (idempotent; the first call's
+    actions stay)."""
+    from rasa.core.actions.action import RemoteAction
+
+    if getattr(RemoteAction, _LOCAL, None) is not None:
+        return
+    loaded: dict[str, Any] = {}
+    for name, where in actions.items():
+        module, _, cls = where.partition(":")
+        action = getattr(importlib.import_module(module), cls)()
+        if action.name() != name:
+            raise ValueError(f"{where} is named {action.name()!r}, not {name!r}")
+        loaded[name] = action
+    remote_run = RemoteAction.run
+
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> Any:
+        action = loaded.get(self.name())
+        if action is None:
+            return await remote_run(self, output_channel, nlg, tracker, domain)
+        return await _run_here(self, action, output_channel, nlg, tracker, domain)
+
+    RemoteAction.run = run  # type: ignore[method-assign]
+    setattr(RemoteAction, _LOCAL, loaded)
+
+
+async def _run_here(remote: Any, action: Any, output_channel: Any, nlg: Any, tracker: Any,
+                    domain: Any) -> list[Any]:
+    """What RemoteAction.run returns for ``action``, without the action server."""
+    from rasa.shared.core import events
+    from rasa.shared.core.trackers import EventVerbosity
+    from rasa.shared.exceptions import RasaException
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+
+    state = tracker.current_state(EventVerbosity.ALL)
+    needs_domain = (not remote._is_selective_domain_enabled()
+                    or domain.does_custom_action_explicitly_need_domain(remote.name()))
+    dispatcher = CollectingDispatcher()
+    try:
+        result = action.run(dispatcher, Tracker.from_dict(state),
+                            domain.as_dict() if needs_domain else {})
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as error:  # noqa: BLE001 - reported as the action server's error would be
+        logger.exception("local action %s failed", remote.name())
+        raise RasaException(f"Failed to execute custom action '{remote.name()}'") from error
+    response = {"events": ActionExecutor.validate_events(list(result or []), remote.name()),
+                "responses": dispatcher.messages}
+    remote._validate_action_result(response)
+    bot_messages = await remote._utter_responses(response["responses"], output_channel, nlg,
+                                                 tracker)
+    return [*bot_messages, *events.deserialise_events(response["events"])]

@@ -68,8 +68,10 @@ def test_the_launcher_patches_rasa_before_it_starts(monkeypatch: pytest.MonkeyPa
     calls: list[str] = []
     monkeypatch.setattr(sys, "argv", list(sys.argv))  # main() sets Rasa's argv
     monkeypatch.setattr(rasa_server, "constant_time_token_check", lambda: calls.append("patch"))
-    monkeypatch.setattr("runtime.rasa_speedups.install", lambda: None)
+    monkeypatch.setattr("runtime.rasa_speedups.install", lambda: calls.append("validator"))
+    monkeypatch.setattr("runtime.rasa_speedups.install_local_actions",
+                        lambda: calls.append("local actions"))
     monkeypatch.setattr(rasa_server, "secret_arguments", lambda: ["--auth-token=t"])
     monkeypatch.setattr("rasa.__main__.main", lambda: calls.append("rasa"))
     rasa_server.main(["run", "--enable-api"])
-    assert calls == ["patch", "rasa"]
+    assert calls == ["validator", "local actions", "patch", "rasa"]

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SlotSet,
+    UserUttered,
+    deserialise_events,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
+from rasa_sdk import Action as SdkAction
+from rasa_sdk.executor import ActionExecutor
 
+from runtime import rasa_speedups
 from runtime.rasa_speedups import install
 
 VALID: list[dict[str, Any]] = [
@@ -51,3 +70,126 @@ def test_same_verdicts_as_rasa_and_faster() -> None:
         action._validate_action_result(result)
     after = time.perf_counter() - started
     assert after < before / 2, (before, after)
+
+
+# --- actions run in the Rasa server ----------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+CLOSED = "http://127.0.0.1:9/webhook"  # nothing listens: any HTTP call fails
+
+
+class Broken(SdkAction):
+    def name(self) -> str:
+        return "action_broken"
+
+    def run(self, dispatcher: Any, tracker: Any, domain: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("boom")
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain"))
+
+
+def _local(monkeypatch: pytest.MonkeyPatch, actions: dict[str, str] | None = None) -> None:
+    """Install local actions for this test only (the patch and its marker are undone after)."""
+    monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
+    monkeypatch.setattr(RemoteAction, rasa_speedups._LOCAL, None, raising=False)
+    if actions is None:
+        rasa_speedups.install_local_actions()
+    else:
+        rasa_speedups.install_local_actions(actions)
+
+
+def _run(action: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> list[Any]:
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    return asyncio.run(action.run(CollectingOutputChannel(), nlg, tracker, domain))
+
+
+def _untimed(event: Any) -> dict[str, Any]:
+    return {k: v for k, v in event.as_dict().items() if k != "timestamp"}
+
+
+def _user(text: str, language: str | None, intent: str = "faq") -> UserUttered:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text,
+             "language": language}
+    return UserUttered(text, parse["intent"], [], parse_data=parse)
+
+
+def _conversations() -> dict[str, tuple[list[Any], dict[str, Any]]]:
+    """Name -> (events, slot values expected after the action's events)."""
+    listen = ActionExecuted("action_listen")
+    return {
+        "first Swedish message": (
+            [listen, _user("hur lång tid tar leveransen till Malmö", "sv")], {"language": "sv"}),
+        "short reply keeps the language": (
+            [listen, _user("where is my order please", "en"), SlotSet("language", "en"),
+             listen, _user("ok tack", "sv")], {"language": "en"}),
+        "long message switches it": (
+            [SlotSet("language", "en"), listen, _user("jeg vil returnere den blå lampen", "nb")],
+            {"language": "nb"}),
+        "button payload": (
+            [SlotSet("language", "zh"), listen, _user("/affirm", "en")], {"language": "zh"}),
+        "question asked in the last turn": (
+            [SlotSet("language", "en"), listen, _user("how do returns work", "en"),
+             BotUttered("Did that help?", metadata={"utter_action": "utter_kb_helpful"}),
+             SlotSet("pending_question", "kb_helpful"), listen, _user("yes", "en", "affirm")],
+            {"pending_question": "kb_helpful"}),
+        "question asked two turns ago": (
+            [SlotSet("pending_question", "kb_helpful"), listen, _user("yes", "en", "affirm"),
+             listen, _user("yes again", "en", "affirm")], {"pending_question": None}),
+        "rating due after an order answer": (
+            [SlotSet("language", "sv"), listen, _user("var är min order", "sv"),
+             BotUttered("Skickad", metadata={"utter_action": "utter_order_shipped"}), listen,
+             _user("tack så mycket för hjälpen", "sv", "thank")],
+            {"csat_due": True, "language": "sv"}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_conversations()))
+def test_a_local_action_gives_what_the_action_server_gives(
+        name: str, domain: Domain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action server's own executor, given the JSON Rasa would post, against the local run
+    (with an endpoint nobody listens on: no HTTP call may happen)."""
+    from actions.context import ActionTrackContext
+
+    events, slots = _conversations()[name]
+    tracker = DialogueStateTracker.from_events("c1", events, domain.slots)
+    remote = RemoteAction("action_track_context",
+                          EndpointConfig(url=CLOSED, enable_selective_domain=True))
+    executor = ActionExecutor()
+    executor.register_action(ActionTrackContext)
+    body = json.loads(json.dumps(remote._action_call_format(tracker, domain)))
+    response = asyncio.run(executor.run(body))
+    assert response is not None
+    expected = [_untimed(e) for e in deserialise_events(response["events"])]
+
+    _local(monkeypatch)
+    found = _run(remote, tracker, domain)
+    assert [_untimed(e) for e in found] == expected
+    tracker.update_with_events(found, domain)
+    assert {slot: tracker.get_slot(slot) for slot in slots} == slots
+
+
+def test_other_actions_still_call_the_action_server(
+        domain: Domain, monkeypatch: pytest.MonkeyPatch) -> None:
+    _local(monkeypatch)
+    tracker = DialogueStateTracker.from_events("c2", [_user("hej", "sv")], domain.slots)
+    other = RemoteAction("action_check_order", EndpointConfig(url=CLOSED))
+    with pytest.raises(RasaException, match="Failed to execute custom action"):
+        _run(other, tracker, domain)
+
+
+def test_a_failing_local_action_fails_like_a_remote_one(
+        domain: Domain, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    _local(monkeypatch, {"action_broken": f"{__name__}:Broken"})
+    tracker = DialogueStateTracker.from_events("c3", [_user("hej", "sv")], domain.slots)
+    broken = RemoteAction("action_broken", EndpointConfig(url=CLOSED))
+    with pytest.raises(RasaException, match="Failed to execute custom action 'action_broken'"):
+        _run(broken, tracker, domain)
+    assert "local action action_broken failed" in caplog.text
+
+
+def test_a_local_action_must_have_the_name_it_is_listed_under(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="is named 'action_broken', not 'action_other'"):
+        _local(monkeypatch, {"action_other": f"{__name__}:Broken"})
