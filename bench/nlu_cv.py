@@ -4,6 +4,7 @@
     python -m bench.nlu_cv --encoder e5 --folds 3
     python -m bench.nlu_cv --encoder e5 --dense-weight 1 --dense-weight 3   # compare weights
     python -m bench.nlu_cv --encoder e5 --english-encoder none --english-encoder minilm
+    python -m bench.nlu_cv --encoder e5 --fold-diacritics off --fold-diacritics on
     python -m bench.nlu_cv --report-only           # rebuild reports/nlu_cv.md from saved results
 
 This is where encoder, the classifier's dense_weight and the fallback threshold are chosen:
@@ -89,10 +90,26 @@ def english_encoder_of(config: dict[str, Any], encoder: str, override: str | Non
     return resolve_english_encoder(featurizer, settings)
 
 
-def run_name(encoder: str, english: str | None, weight: float | None) -> str:
-    """e5, e5+minilm-en, e5+minilm-en-dense3, ...: the results' folder and the report's name."""
+def with_fold_diacritics(config: dict[str, Any], fold: bool) -> dict[str, Any]:
+    """The config with MultilingualTokenizer's fold_diacritics set to `fold`."""
+    name = "nlu.tokenizers.MultilingualTokenizer"
+    if not any(isinstance(step, dict) and step.get("name") == name for step in config["pipeline"]):
+        raise SystemExit("--fold-diacritics: the pipeline has no MultilingualTokenizer")
+    pipeline = [
+        {**step, "fold_diacritics": fold}
+        if isinstance(step, dict) and step.get("name") == name else step
+        for step in config["pipeline"]
+    ]
+    return {**config, "pipeline": pipeline}
+
+
+def run_name(encoder: str, english: str | None, weight: float | None,
+             fold: bool | None = None) -> str:
+    """e5, e5+minilm-en, e5+minilm-en-dense3, e5-fold, ...: the results' folder and the
+    report's name."""
     name = f"{encoder}+{english}-en" if english else encoder
-    return f"{name}-dense{weight:g}" if weight is not None else name
+    name = f"{name}-dense{weight:g}" if weight is not None else name
+    return name if fold is None else f"{name}-{'fold' if fold else 'nofold'}"
 
 
 def dense_weight_of(config: dict[str, Any]) -> float | None:
@@ -285,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
                         action="append", default=[],
                         help="the featurizer's english_encoder through NLU_ENGLISH_ENCODER "
                              "(repeat to compare); default config.yml's")
+    parser.add_argument("--fold-diacritics", choices=("on", "off"), action="append",
+                        default=[], help="MultilingualTokenizer's fold_diacritics (repeat to "
+                                         "compare); default config.yml's")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--report-only", action="store_true")
@@ -297,11 +317,16 @@ def main(argv: list[str] | None = None) -> int:
         for encoder in args.encoder or list(ENCODERS):
             for english in args.english_encoder or [None]:
                 for weight in args.dense_weight or [None]:
-                    run_config = config if weight is None else with_dense_weight(config, weight)
-                    name = run_name(encoder, english_encoder_of(config, encoder, english), weight)
-                    run_encoder(encoder, examples, run_config, args.folds, args.seed,
-                                name=name, english_override=english)
-                    REPORT.write_text(build_report(), encoding="utf-8")
+                    for fold in [f == "on" for f in args.fold_diacritics] or [None]:
+                        run_config = (config if weight is None
+                                      else with_dense_weight(config, weight))
+                        if fold is not None:
+                            run_config = with_fold_diacritics(run_config, fold)
+                        name = run_name(encoder, english_encoder_of(config, encoder, english),
+                                        weight, fold)
+                        run_encoder(encoder, examples, run_config, args.folds, args.seed,
+                                    name=name, english_override=english)
+                        REPORT.write_text(build_report(), encoding="utf-8")
     report = build_report()
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(report, encoding="utf-8")

@@ -8,6 +8,12 @@ process); everything else is split into words of letters and digits, keeping e-m
 decimals and words joined by an apostrophe or hyphen whole. An order number glued to Chinese
 ("我的訂單A12345到哪了") becomes its own token. Token texts are the normalised words; their
 start and end are offsets into the text as typed, so entity annotations still line up.
+
+With `fold_diacritics: true` each token's lemma, which Rasa's CountVectorsFeaturizer counts by
+default (`use_lemma`), is the word without its marks (nordvik.text.fold_diacritics): "beställning"
+and "bestallning", typed on a keyboard without å, ä, ö, æ or ø, get the same word and character
+n-gram features. Token texts, offsets and entities are unchanged, and the sentence encoder reads
+the message as typed.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu.text import normalize_with_offsets, original_span
+from nordvik.text import fold_diacritics
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +94,7 @@ class MultilingualTokenizer(Tokenizer):
             "intent_split_symbol": "_",
             "token_pattern": None,
             "prefix_separator_symbol": None,
+            "fold_diacritics": False,
         }
 
     @staticmethod
@@ -100,11 +109,19 @@ class MultilingualTokenizer(Tokenizer):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MultilingualTokenizer:
-        return cls({**cls.get_default_config(), **config})
+        merged = {**cls.get_default_config(), **config}
+        if not isinstance(merged["fold_diacritics"], bool):
+            raise InvalidConfigException(
+                f"MultilingualTokenizer: fold_diacritics must be true or false, "
+                f"got {merged['fold_diacritics']!r}"
+            )
+        return cls(merged)
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = str(message.get(attribute) or "")
-        tokens = [Token(word, start, end) for word, start, end in split_words(text)]
+        fold = self._config.get("fold_diacritics", False)
+        tokens = [Token(word, start, end, lemma=fold_diacritics(word) if fold else None)
+                  for word, start, end in split_words(text)]
         if not tokens:
             # Only punctuation or emoji ("??", ":)"): the whole text is one token, as in
             # Rasa's WhitespaceTokenizer, so featurizers always have something to look at.

@@ -173,3 +173,22 @@ def test_cross_validation_names_the_english_encoder_it_trains_with(
     name = run_name("e5", english, 3.0)
     assert name == ("e5+minilm-en-dense3" if expected else "e5-dense3")
     assert run_name("e5", english, None) == name.removesuffix("-dense3")
+
+
+def test_cross_validation_can_compare_folding_diacritics() -> None:
+    from bench.nlu_cv import pipeline_config, run_name, with_fold_diacritics
+
+    config = pipeline_config(Path(__file__).resolve().parents[2] / "config.yml")
+    for fold in (True, False):
+        changed = with_fold_diacritics(config, fold)
+        [tokenizer] = [s for s in changed["pipeline"]
+                       if s["name"] == "nlu.tokenizers.MultilingualTokenizer"]
+        assert tokenizer["fold_diacritics"] is fold
+        others = [s for s in changed["pipeline"] if s is not tokenizer]
+        assert others == [s for s in config["pipeline"]
+                          if s["name"] != "nlu.tokenizers.MultilingualTokenizer"]
+    assert run_name("e5", None, None, True) == "e5-fold"
+    assert run_name("e5", "minilm", 3.0, False) == "e5+minilm-en-dense3-nofold"
+    assert run_name("e5", None, None) == "e5"
+    with pytest.raises(SystemExit, match="no MultilingualTokenizer"):
+        with_fold_diacritics({"pipeline": [{"name": "WhitespaceTokenizer"}]}, True)

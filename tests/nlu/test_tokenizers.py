@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.text import normalize_with_offsets, original_span
 from nlu.tokenizers import MultilingualTokenizer, split_words
-from nordvik.text import normalize
+from nordvik.text import fold_diacritics, normalize
 
 
 def _tokens(text: str) -> list[Token]:
@@ -85,3 +91,76 @@ def test_training_data_is_tokenized_and_intents_are_not_split() -> None:
     [example] = data.training_examples
     assert [t.text for t in example.get("text_tokens")] == ["我想", "退貨"]
     assert [t.text for t in example.get("intent_tokens")] == ["start_return"]
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Var är min beställning?", "Var ar min bestallning?"),
+        ("Får jag byta ÅTERBETALNING", "Far jag byta ATERBETALNING"),
+        ("Jeg må få den før fredag", "Jeg ma fa den for fredag"),
+        ("ærlig talt, Øystein", "aerlig talt, Oystein"),
+        ("e\u0301cole café naïve", "ecole cafe naive"),
+        ("我的訂單A12345到哪了 anna@example.se 12,5", "我的訂單A12345到哪了 anna@example.se 12,5"),
+        ("", ""),
+    ],
+)
+def test_fold_diacritics_drops_marks_from_latin_letters_only(text: str, folded: str) -> None:
+    assert fold_diacritics(text) == folded
+
+
+def _folding_tokens(text: str, fold: object) -> list[Token]:
+    config = {**MultilingualTokenizer.get_default_config(), "fold_diacritics": fold}
+    tokenizer = MultilingualTokenizer.create(config, None, None, None)  # type: ignore[arg-type]
+    [message] = tokenizer.process([Message(data={TEXT: text})])
+    tokens: list[Token] = message.get("text_tokens")
+    return tokens
+
+
+def test_folding_changes_lemmas_only() -> None:
+    text = "Var är beställning A12345, tack"
+    plain, folded = _folding_tokens(text, False), _folding_tokens(text, True)
+    assert [t.text for t in folded] == [t.text for t in plain] == [
+        "Var", "är", "beställning", "A12345", "tack"]
+    assert [(t.start, t.end) for t in folded] == [(t.start, t.end) for t in plain]
+    assert [t.lemma for t in plain] == [t.text for t in plain]
+    assert [t.lemma for t in folded] == ["Var", "ar", "bestallning", "A12345", "tack"]
+
+
+def _char_ngram_rows(fold: bool, texts: list[str], tmp_path: Path) -> list[list[float]]:
+    """Rasa's character n-gram CountVectorsFeaturizer (as in config.yml) trained on `texts`
+    tokenised with or without folding; each text's summed features."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    config = {**MultilingualTokenizer.get_default_config(), "fold_diacritics": fold}
+    tokenizer = MultilingualTokenizer.create(config, None, None, None)  # type: ignore[arg-type]
+    data = TrainingData([Message(data={TEXT: t, "intent": "x"}) for t in texts])
+    tokenizer.process_training_data(data)
+    storage = tmp_path / f"storage-{fold}"
+    storage.mkdir()
+    featurizer = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1,
+         "max_ngram": 4},
+        LocalModelStorage(storage), Resource(f"cvf-{fold}"),
+        ExecutionContext(GraphSchema({}), node_name="cvf"),
+    )
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    return [m.get_sparse_features(TEXT)[1].features.toarray().ravel().tolist()
+            for m in data.training_examples]
+
+
+def test_folded_words_get_the_same_character_ngrams(tmp_path: Path) -> None:
+    typed = ["var är min beställning", "var ar min bestallning"]
+    with_marks, without = _char_ngram_rows(True, typed, tmp_path)
+    assert with_marks == without
+    with_marks, without = _char_ngram_rows(False, typed, tmp_path)
+    assert with_marks != without
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_fold_diacritics_must_be_a_boolean(value: object) -> None:
+    with pytest.raises(InvalidConfigException, match="fold_diacritics must be true or false"):
+        _folding_tokens("hej", value)
