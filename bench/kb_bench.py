@@ -52,6 +52,7 @@ from kb_index.segments import SegmentData  # noqa: E402
 from kb_index.settings import REPO_ROOT, KbSettings  # noqa: E402
 from kb_index.types import AUDIENCES, Article  # noqa: E402
 from kb_index.versions import VersionStore  # noqa: E402
+from nordvik.text import fold_diacritics  # noqa: E402
 
 WORK = REPO_ROOT / "var" / "bench" / "kb"
 REPORTS = REPO_ROOT / "reports"
@@ -265,6 +266,23 @@ def _corpora(model_key: str, args: argparse.Namespace) -> dict[str, Corpus]:
     return out
 
 
+def _without_diacritics(
+    sets: list[tuple[str, list[LabelledQuery]]],
+) -> list[tuple[str, list[LabelledQuery]]]:
+    """For each Swedish or Norwegian set: its queries that have å, ä, ö, æ or ø (or another
+    mark) as typed, and the same queries typed without them, as on a keyboard that lacks them."""
+    out = []
+    for name, queries in sets:
+        if name != "SweFAQ dev" and not name.startswith(("shipped/sv", "shipped/nb")):
+            continue
+        marked = [q for q in queries if fold_diacritics(q.query) != q.query]
+        if marked:
+            out.append((f"{name}, queries with diacritics, as typed", marked))
+            out.append((f"{name}, the same queries without diacritics",
+                        [dataclasses.replace(q, query=fold_diacritics(q.query)) for q in marked]))
+    return out
+
+
 def run_quality(args: argparse.Namespace) -> None:
     """MRR and friends for dense, BM25 and hybrid, per model, on the reporting split of the
     shipped queries (all and per language), SweFAQ dev and BankFAQ; then the fusion report."""
@@ -294,6 +312,7 @@ def run_quality(args: argparse.Namespace) -> None:
                 for retriever, metrics in _eval_modes(filtered, report).items():
                     rows.append(("shipped, report split, searched in the query's language "
                                  "(as the bot)", label, retriever, len(report), metrics))
+            sets += _without_diacritics(sets)
             for set_name, subset in sets:
                 for retriever, metrics in _eval_modes(ranker, subset).items():
                     rows.append((set_name, label, retriever, len(subset), metrics))
