@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -157,14 +158,30 @@ def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, A
     return HeldoutResult(scores, recall, precision, detected, unknown, label_recall, confusions)
 
 
+def typed_without_diacritics(
+    examples: Sequence[LabelledText],
+) -> tuple[list[int], list[LabelledText]]:
+    """The Swedish and Norwegian messages that have diacritics (their indices), and the same
+    messages as typed on a keyboard without å, ä, ö, æ or ø (nordvik.text.fold_diacritics)."""
+    from nordvik.text import fold_diacritics
+
+    keep = [i for i, e in enumerate(examples)
+            if e.language in ("sv", "nb") and fold_diacritics(e.text) != e.text]
+    return keep, [dataclasses.replace(examples[i], text=fold_diacritics(examples[i].text))
+                  for i in keep]
+
+
 def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
 def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = REPORT,
-                 unseen: HeldoutResult | None = None) -> str:
+                 unseen: HeldoutResult | None = None,
+                 without_diacritics: tuple[HeldoutResult, HeldoutResult] | None = None) -> str:
     """The report; with `unseen` (the scores of the held-out messages that are not also training
-    examples) the targets are judged on those."""
+    examples) the targets are judged on those. `without_diacritics`: the scores of the Swedish
+    and Norwegian messages that have diacritics, as written and typed without them
+    (`typed_without_diacritics`); reported, not a target."""
     languages = [lang for lang in (*LANGUAGES, "all") if lang in result.scores]
     header = "| | " + " | ".join(languages) + " |"
     rule = "|---|" + "---|" * len(languages)
@@ -216,6 +233,30 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
             "measure of messages the model has never seen. The targets are judged on it.",
             "",
             *score_table(unseen.scores),
+            "",
+        ]
+    if without_diacritics is not None:
+        written, folded = without_diacritics
+        pair = [lang for lang in ("sv", "nb") if lang in written.scores]
+        lines += [
+            "## Swedish and Norwegian typed without diacritics",
+            "",
+            "The held-out messages that have å, ä, ö, æ or ø (or another mark), as written and as "
+            "typed on a keyboard without them (\"var ar min bestallning\"). Reported, not a "
+            "target.",
+            "",
+            "| | " + " | ".join(pair) + " |",
+            "|---|" + "---|" * len(pair),
+            "| examples | " + " | ".join(str(written.scores[lang].examples) for lang in pair)
+            + " |",
+            "| intent accuracy, as written | "
+            + " | ".join(_f(written.scores[lang].accuracy) for lang in pair) + " |",
+            "| **intent accuracy, without diacritics** | "
+            + " | ".join(_f(folded.scores[lang].accuracy) for lang in pair) + " |",
+            "| language detected as the file's, as written | "
+            + " | ".join(_f(written.language_detected.get(lang)) for lang in pair) + " |",
+            "| language detected as the file's, without diacritics | "
+            + " | ".join(_f(folded.language_detected.get(lang)) for lang in pair) + " |",
             "",
         ]
     misses = (unseen or result).misses()
@@ -303,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate this trained model instead of training one")
     args = parser.parse_args(argv)
     examples = load_examples(HELDOUT)
-    texts = [e.text for e in examples]
+    # the messages, then the Swedish and Norwegian ones that have diacritics typed without them
+    texts = [e.text for e in examples] + [e.text for e in typed_without_diacritics(examples)[1]]
     if args.model is not None:
         predictions = predictions_from_parses(asyncio.run(parse_all(args.model, texts)))
         how = "Evaluated with `python -m bench.nlu_heldout --model ...` (Agent.parse_message)."
@@ -314,10 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         how = (f"`python -m bench.nlu_heldout`: the NLU part of `{args.config.name}` trained on "
                f"`data/nlu` ({seconds:.0f} s), predicted in batches.")
         model = f"NLU of `{args.config.name}`"
-    result = evaluate(examples, predictions)
+    result = evaluate(examples, predictions[:len(examples)])
     keep = unseen_indices(examples, training_keys())
     unseen = evaluate([examples[i] for i in keep], [predictions[i] for i in keep])
-    print(write_report(result, model=model, how=how, unseen=unseen))
+    marked, folded = typed_without_diacritics(examples)
+    written = evaluate([examples[i] for i in marked], [predictions[i] for i in marked])
+    without = evaluate(folded, predictions[len(examples):])
+    print(write_report(result, model=model, how=how, unseen=unseen,
+                       without_diacritics=(written, without)))
     return 0
 
 

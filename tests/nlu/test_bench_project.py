@@ -192,3 +192,37 @@ def test_cross_validation_can_compare_folding_diacritics() -> None:
     assert run_name("e5", None, None) == "e5"
     with pytest.raises(SystemExit, match="no MultilingualTokenizer"):
         with_fold_diacritics({"pipeline": [{"name": "WhitespaceTokenizer"}]}, True)
+
+
+def test_held_out_messages_typed_without_diacritics(tmp_path: Path) -> None:
+    from bench.nlu_heldout import typed_without_diacritics, write_report
+
+    examples = [
+        LabelledText("var är min beställning", "check_order_status", "sv"),
+        LabelledText("hvor er pakken min", "check_order_status", "nb"),  # nothing to fold
+        LabelledText("jeg vil returnere sofaen, den er ødelagt", "start_return", "nb"),
+        LabelledText("café opening hours", "faq/contact_hours", "en"),  # English: left alone
+        LabelledText("我的訂單", "check_order_status", "zh"),
+    ]
+    marked, folded = typed_without_diacritics(examples)
+    assert marked == [0, 2]
+    assert [e.text for e in folded] == ["var ar min bestallning",
+                                        "jeg vil returnere sofaen, den er odelagt"]
+    assert [(e.label, e.language) for e in folded] == [
+        (examples[i].label, examples[i].language) for i in marked]
+
+    def prediction(label: str, language: str) -> dict[str, Any]:
+        return {"intent": label, "confidence": 0.9, "top_intent": label, "top_confidence": 0.9,
+                "second_confidence": 0.0, "response_key": None, "response_confidence": None,
+                "language": language, "entities": []}
+
+    written = evaluate([examples[i] for i in marked],
+                       [prediction(examples[i].label, examples[i].language) for i in marked])
+    without = evaluate(folded, [prediction("check_order_status", "sv"),
+                                prediction("complaint", "sv")])
+    report = write_report(written, model="m", how="h", path=tmp_path / "r.md",
+                          without_diacritics=(written, without))
+    section = report.split("## Swedish and Norwegian typed without diacritics")[1]
+    assert "| intent accuracy, as written | 1.000 | 1.000 |" in section
+    assert "| **intent accuracy, without diacritics** | 1.000 | 0.000 |" in section
+    assert "| language detected as the file's, without diacritics | 1.000 | 0.000 |" in section

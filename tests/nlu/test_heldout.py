@@ -19,6 +19,7 @@ from bench.nlu_heldout import (
     predictions_from_parses,
     text_key,
     training_keys,
+    typed_without_diacritics,
     unseen_indices,
     write_report,
 )
@@ -44,12 +45,16 @@ def test_heldout_set_is_apart_from_the_training_data() -> None:
 
 async def test_heldout_targets_per_language(rasa_model: Path) -> None:  # noqa: F811
     examples = load_examples(HELDOUT)
-    parses = await parse_all(rasa_model, [e.text for e in examples])
+    marked, folded = typed_without_diacritics(examples)
+    parses = await parse_all(rasa_model, [e.text for e in [*examples, *folded]])
     predictions = predictions_from_parses(parses)
-    result = evaluate(examples, predictions)
+    result = evaluate(examples, predictions[:len(examples)])
     keep = unseen_indices(examples, training_keys(ROOT / "data" / "nlu"))
     unseen = evaluate([examples[i] for i in keep], [predictions[i] for i in keep])
+    written = evaluate([examples[i] for i in marked], [predictions[i] for i in marked])
+    without = evaluate(folded, predictions[len(examples):])
     write_report(result, model=f"`models/{rasa_model.name}` (the project's model)",
                  how="Written by `tests/nlu/test_heldout.py` (Agent.parse_message).",
-                 unseen=unseen)
+                 unseen=unseen, without_diacritics=(written, without))
+    assert {e.language for e in folded} == {"sv", "nb"} and len(folded) == len(marked)
     assert not unseen.misses(), f"{unseen.misses()}; see reports/nlu_heldout.md"
