@@ -4,13 +4,16 @@
 `pending_question` (domain/core.yml, domain/csat.yml): Rasa's action_extract_slots runs it before
 the bot decides what to do, so every reply of the turn sees the new values. The project's Rasa
 launcher runs it inside the Rasa server, not over HTTP (runtime/rasa_speedups.LOCAL_ACTIONS), so
-it must stay a pure function of the tracker: no I/O, no state, no settings.
+it must stay a function of the tracker alone: no network or database calls, nothing kept
+between calls, no settings (the language detector it may consult is loaded once, read-only).
 
 - language: the NLU's detection of this message (parse_data["language"], None when the message is
   too short to tell), else the widget's page language (message metadata), else unchanged. It is
   sticky: a short message ("ok", "tracking?", an order number, an e-mail address) never changes
   a language already set; it takes a message of at least MIN_WORDS_TO_SWITCH words (or
-  MIN_HAN_TO_SWITCH Chinese characters) in another language.
+  MIN_HAN_TO_SWITCH Chinese characters) in another language. Swedish or Norwegian typed without
+  å, ä, ö, æ and ø, detected with little confidence (nordvik.languages.
+  unsure_between_scandinavian), does not overrule a Swedish or Norwegian conversation or page.
 - csat_due: an order question was answered or a return started since the last rating question.
 - pending_question: the question the bot asked in its last turn stays open for exactly one
   customer message; a later "yes" is not taken for it.
@@ -28,7 +31,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SLOT_LANGUAGE, SLOT_PENDING
 from nordvik.emails import redact_emails
-from nordvik.languages import LANGUAGES, normalize_language
+from nordvik.languages import (
+    LANGUAGES,
+    SCANDINAVIAN,
+    normalize_language,
+    unsure_between_scandinavian,
+)
 from nordvik.orders import find_order_number
 
 MIN_WORDS_TO_SWITCH = 3
@@ -62,6 +70,10 @@ def next_language(current: str | None, message: Mapping[str, Any]) -> str | None
     detected = normalize_language(message.get("language"))
     metadata = message.get("metadata") or {}
     page = normalize_language(metadata.get("language")) if isinstance(metadata, Mapping) else None
+    context = current if current in LANGUAGES else page
+    if (detected != context and context in SCANDINAVIAN
+            and unsure_between_scandinavian(text, detected)):
+        return context  # Swedish or Norwegian without å, ä, ö, æ, ø: the context decides
     if current not in LANGUAGES:
         return detected or page
     if detected and detected != current and _substantial(text):

@@ -59,6 +59,9 @@ class HeldoutResult:
     language_unknown: dict[str, float]
     label_recall: dict[str, dict[str, tuple[int, int]]]
     confusions: dict[str, list[tuple[str, str, int]]]
+    # share of messages after which a new conversation on a page in the message's language is in
+    # that language (actions.context.next_language on the detection and the page)
+    conversation_language: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def misses(self) -> list[str]:
         """The targets of issue 10 this result does not meet, in words."""
@@ -121,7 +124,10 @@ def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, A
     scores: dict[str, LanguageScores] = {}
     recall: dict[str, float | None] = {}
     precision: dict[str, float | None] = {}
+    from actions.context import next_language
+
     detected: dict[str, float] = {}
+    conversation: dict[str, float] = {}
     unknown: dict[str, float] = {}
     label_recall: dict[str, dict[str, tuple[int, int]]] = {}
     confusions: dict[str, list[tuple[str, str, int]]] = {}
@@ -141,6 +147,10 @@ def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, A
         recall[language] = hits / sum(expected.values()) if expected else None
         precision[language] = hits / sum(found.values()) if found else None
         detected[language] = sum(p.get("language") == language for _, p in pairs) / len(pairs)
+        conversation[language] = sum(
+            next_language(None, {"text": e.text, "language": p.get("language"),
+                                 "metadata": {"language": language}}) == language
+            for e, p in pairs) / len(pairs)
         unknown[language] = sum(p.get("language") is None for _, p in pairs) / len(pairs)
         per_label: dict[str, list[int]] = {}
         wrong: Counter[tuple[str, str]] = Counter()
@@ -155,7 +165,8 @@ def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, A
         confusions[language] = [(g, p, n) for (g, p), n in wrong.most_common(8)]
     scores["all"] = score_language([e.label for e, _ in everything],
                                    [predicted_label(p) for _, p in everything])
-    return HeldoutResult(scores, recall, precision, detected, unknown, label_recall, confusions)
+    return HeldoutResult(scores, recall, precision, detected, unknown, label_recall, confusions,
+                         conversation)
 
 
 def typed_without_diacritics(
@@ -257,6 +268,16 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
             + " | ".join(_f(written.language_detected.get(lang)) for lang in pair) + " |",
             "| language detected as the file's, without diacritics | "
             + " | ".join(_f(folded.language_detected.get(lang)) for lang in pair) + " |",
+            "| conversation in the file's language after a first message on a page in it, "
+            "as written | "
+            + " | ".join(_f(written.conversation_language.get(lang)) for lang in pair) + " |",
+            "| conversation in the file's language after a first message on a page in it, "
+            "without diacritics | "
+            + " | ".join(_f(folded.conversation_language.get(lang)) for lang in pair) + " |",
+            "",
+            "The last row applies the dialogue's rule (actions.context.next_language) to the "
+            "detection and the widget page's language: a weak Swedish-or-Norwegian guess for "
+            "text without å, ä, ö, æ, ø does not overrule a Swedish or Norwegian page.",
             "",
         ]
     misses = (unseen or result).misses()

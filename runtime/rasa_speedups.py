@@ -9,11 +9,12 @@ message. The Rasa launcher (rasa_addons.rasa_server) calls it before Rasa starts
 
 `install_local_actions()` (also called by the launcher) runs the actions in `LOCAL_ACTIONS` in
 the Rasa server itself instead of over HTTP: `action_track_context`, the custom slot mapping
-that Rasa's action_extract_slots calls at every customer message. It is a pure function of the
-tracker (no I/O, no state), so running it here gives the events the action server would: the
-same rasa_sdk action gets the same tracker state Rasa would send (`current_state(ALL)`, and the
-domain only if the action is listed as needing it), its events are validated and deserialised
-as a response would be, and an error in it is reported like a failed action-server call. What
+that Rasa's action_extract_slots calls at every customer message. It is a function of the
+tracker alone (no network or database, nothing kept between calls), so running it here gives
+the events the action server would: the same rasa_sdk action gets the same tracker state Rasa
+would send (`current_state(ALL)`, and the domain only if the action is listed as needing it),
+its events are validated and deserialised as a response would be, and an error in it is
+reported like a failed action-server call. What
 goes away is the HTTP round trip, the JSON both ways and the action server's share of the 2
 cores. The action server still serves the action for a Rasa started without the launcher.
 """
@@ -30,9 +31,9 @@ logger = logging.getLogger(__name__)
 
 _INSTALLED = "_nordvik_cached_validator"
 _LOCAL = "_nordvik_local_actions"
-# Actions the Rasa server runs itself: name -> "module:class" of the rasa_sdk action. Only pure
-# functions of the tracker belong here (no I/O, no state between calls, no dispatcher messages
-# that need the action server's context).
+# Actions the Rasa server runs itself: name -> "module:class" of the rasa_sdk action. Only
+# functions of the tracker alone belong here: no network or database calls, nothing kept between
+# calls, nothing slow (they run on the Rasa server's event loop).
 LOCAL_ACTIONS: Mapping[str, str] = {"action_track_context": "actions.context:ActionTrackContext"}
 
 

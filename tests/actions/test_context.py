@@ -67,6 +67,25 @@ def test_an_unset_conversation_takes_the_detection_then_the_widgets_language() -
     assert next_language(None, message("ok", None)) is None
 
 
+@pytest.mark.parametrize(("current", "text", "detected", "page", "expected"), [
+    # without å, ä, ö, æ, ø and with a weak guess, the Swedish or Norwegian context decides
+    ("sv", "hur lang tid tar frakten", "nb", None, "sv"),
+    ("nb", "far jag returnera en lampa", "sv", None, "nb"),
+    (None, "ar det fri frakt till Norge", "nb", "sv", "sv"),
+    # no Scandinavian context: the guess stands
+    (None, "ar det fri frakt till Norge", "nb", None, "nb"),
+    (None, "ar det fri frakt till Norge", "nb", "en", "nb"),
+    ("en", "hur lang tid tar frakten", "nb", None, "nb"),
+    # a confident guess, or marked letters, are not overruled
+    ("sv", "hvor er pakken min", "nb", None, "nb"),
+    ("nb", "får jag returnera en lampa", "sv", None, "sv"),
+])
+def test_swedish_or_norwegian_without_diacritics_keeps_a_scandinavian_context(
+        current: str | None, text: str, detected: str, page: str | None,
+        expected: str) -> None:
+    assert next_language(current, message(text, detected, page=page)) == expected
+
+
 def test_the_widgets_language_does_not_override_an_established_one() -> None:
     assert next_language("sv", message("ok", None, page="en")) == "sv"
 

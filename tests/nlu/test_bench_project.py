@@ -226,3 +226,10 @@ def test_held_out_messages_typed_without_diacritics(tmp_path: Path) -> None:
     assert "| intent accuracy, as written | 1.000 | 1.000 |" in section
     assert "| **intent accuracy, without diacritics** | 1.000 | 0.000 |" in section
     assert "| language detected as the file's, without diacritics | 1.000 | 0.000 |" in section
+    # the dialogue's rule on a page in the message's language: the Swedish one stays Swedish;
+    # the Norwegian one, guessed Swedish, stays Norwegian only if the guess is unsure
+    from nordvik.languages import unsure_between_scandinavian
+
+    nb_kept = unsure_between_scandinavian(folded[1].text, "sv")
+    assert without.conversation_language == {"sv": 1.0, "nb": 1.0 if nb_kept else 0.0}
+    assert written.conversation_language == {"sv": 1.0, "nb": 1.0}

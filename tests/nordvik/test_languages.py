@@ -94,9 +94,23 @@ def test_requested_language(text: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("hei", "nb"), ("Hei!", "nb"), ("takk", "nb"), ("hej", "sv"), ("Tack!", "sv"), ("hi", "en"),
-    ("hello!", "en"), ("你好", "zh"),
+    ("hello!", "en"), ("你好", "zh"), ("hej då", "sv"), ("hej da", "sv"), ("Tack sa mycket!", "sv"),
 ])
 def test_short_greetings_and_thanks_of_one_language(text: str, expected: str) -> None:
     from nordvik.languages import detect_language_or_none
 
     assert detect_language_or_none(text) == expected
+
+
+@pytest.mark.parametrize(("text", "detected", "unsure"), [
+    ("hur lang tid tar frakten", "nb", True),  # Swedish without å: a weak Norwegian guess
+    ("far jag returnera en lampa", "sv", True),
+    ("hvor er pakken min", "nb", False),  # confident
+    ("hur lång tid tar frakten", "nb", False),  # marked letters: the guess is not doubted here
+    ("hur lang tid tar frakten", "en", False),  # only a guess between sv and nb can be unsure
+    ("", "sv", True),  # nothing to go on
+])
+def test_unsure_between_swedish_and_norwegian(text: str, detected: str, unsure: bool) -> None:
+    from nordvik.languages import unsure_between_scandinavian
+
+    assert unsure_between_scandinavian(text, detected) is unsure
