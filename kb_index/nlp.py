@@ -10,8 +10,6 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from nordvik.text import fold_diacritics
-
 # spaCy's blank zh tokenizer cuts Latin words into characters, so Chinese text goes through
 # the English rules and its Han runs are segmented into character bigrams below.
 _SPACY_LANG = {"en": "en", "sv": "sv", "nb": "nb", "zh": "en"}
@@ -53,10 +51,8 @@ def _stop_words(lang: str) -> frozenset[str]:
 
     with _lock:
         words = spacy.blank(lang if lang in _SPACY_LANG else "en").Defaults.stop_words
-    # Chinese stop words are only used to drop single characters, never bigrams. Each word also
-    # counts without its marks ("varför" and "varfor"), as customers without å, ä, ö type it.
-    lowered = {w.lower() for w in words}
-    return frozenset(lowered | {fold_diacritics(w) for w in lowered})
+    # Chinese stop words are only used to drop single characters, never bigrams.
+    return frozenset(w.lower() for w in words)
 
 
 def split_sentences(text: str, lang: str) -> list[str]:
@@ -65,10 +61,8 @@ def split_sentences(text: str, lang: str) -> list[str]:
 
 
 def analyze(text: str, lang: str) -> list[str]:
-    """BM25 terms: spaCy tokens, lower-cased, stop words dropped, Snowball-stemmed, then
-    without diacritics (nordvik.text.fold_diacritics: "beställningen" and "bestallningen" both
-    give "bestallning", so a customer typing without å, ä, ö, æ or ø still matches); Han
-    characters become unigrams plus overlapping bigrams."""
+    """BM25 terms: spaCy tokens, lower-cased, stop words dropped, Snowball-stemmed;
+    Han characters become unigrams plus overlapping bigrams."""
     nlp = _tokenizer_pipeline(lang)
     stemmer = _stemmer(lang)
     stops = _stop_words(lang)
@@ -90,11 +84,11 @@ def analyze(text: str, lang: str) -> list[str]:
         if token.is_punct or token.is_space or not _WORDISH.search(raw):
             continue
         lowered = raw.lower()
-        if lowered in stops or fold_diacritics(lowered) in stops:
+        if lowered in stops:
             continue
         words.append(lowered)
     if words:
-        terms.extend(fold_diacritics(stem) for stem in stemmer.stemWords(words))
+        terms.extend(stemmer.stemWords(words))
     return terms
 
 

@@ -24,9 +24,8 @@ from typing import Any
 from kb_index.errors import BuildError, KnowledgeUnavailable, VersionNotFound
 
 POINTER = "LIVE"
-# Layout of a version folder and how its BM25 terms are made (kb_index.nlp.analyze); a version of
-# another format is rebuilt, never read. 3: terms without diacritics.
-FORMAT = 3
+# Layout of a version folder; a version of another format is rebuilt, never read.
+FORMAT = 2
 BUILDING_PREFIX = ".building-"
 
 
