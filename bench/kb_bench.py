@@ -51,7 +51,7 @@ from kb_index.search import IndexVersion, LiveIndex  # noqa: E402
 from kb_index.segments import SegmentData  # noqa: E402
 from kb_index.settings import REPO_ROOT, KbSettings  # noqa: E402
 from kb_index.types import AUDIENCES, Article  # noqa: E402
-from kb_index.versions import VersionStore  # noqa: E402
+from kb_index.versions import FORMAT, VersionStore  # noqa: E402
 from nordvik.text import fold_diacritics  # noqa: E402
 
 WORK = REPO_ROOT / "var" / "bench" / "kb"
@@ -172,7 +172,8 @@ def cached_build(kb_dir: Path, settings: KbSettings, articles: list[Article] | N
         if source is None:
             source, _ = load_articles(settings.source)
         same = (
-            manifest.get("model") == settings.model
+            manifest.get("format") == FORMAT  # how its terms were made, among other things
+            and manifest.get("model") == settings.model
             and manifest.get("passage_chars") == settings.passage_chars
             and manifest.get("index_factory") == settings.index_factory
             and manifest.get("english_model", "") == settings.english_dense_model
