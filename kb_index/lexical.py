@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kb_index.errors import KnowledgeUnavailable
+from nordvik.text import fold_diacritics
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -136,10 +137,25 @@ class LexicalIndex:
         self.model.vocab_dict = self.vocab
         self.model.unique_token_ids_set = set(self.vocab.values())
         self.model.nonoccurrence_array = None
+        # each indexed term with diacritics under its form without them, the most frequent one
+        # when several share a form (`spelled_as_indexed`)
+        self._marked: dict[str, str] = {}
+        marked = [(term, tid) for term, tid in self.vocab.items() if not term.isascii()]
+        for term, _tid in sorted(marked, key=lambda item: -df[item[1]]):
+            plain = fold_diacritics(term)
+            if plain != term:
+                self._marked.setdefault(plain, term)
 
     @classmethod
     def build(cls, docs: Sequence[list[str]]) -> LexicalIndex:
         return cls(TermCounts.from_documents(docs))
+
+    def spelled_as_indexed(self, terms: list[str]) -> list[str]:
+        """The query's terms, each one the index does not hold replaced by the indexed term it is
+        the diacritic-free spelling of ("bestallning" -> "beställning", typed on a keyboard
+        without å, ä, ö, æ, ø); a term the index holds is kept as typed ("har" stays "har",
+        though "hår" folds to it too)."""
+        return [t if t in self.vocab else self._marked.get(fold_diacritics(t), t) for t in terms]
 
     def idf(self, term: str) -> float:
         tid = self.vocab.get(term)

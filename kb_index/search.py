@@ -383,7 +383,8 @@ class IndexVersion:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Every row's BM25 score in [0, 1] (0 outside the filters) and the rows of the best
         n_cand that match at all."""
-        nl_all, _coverage = self.lexical.normalized_scores(analyze(query, qlang or "en"))
+        terms = self.lexical.spelled_as_indexed(analyze(query, qlang or "en"))
+        nl_all, _coverage = self.lexical.normalized_scores(terms)
         if mask is not None:
             nl_all = np.where(mask, nl_all, 0.0)
         top = np.argpartition(-nl_all, n_cand - 1)[:n_cand] if n_cand < len(nl_all) else None

@@ -1,5 +1,7 @@
 from datetime import date
 
+import numpy as np
+
 from kb_index.nlp import analyze
 from kb_index.passages import passage_id, split_article
 from kb_index.types import Article
@@ -58,3 +60,23 @@ def test_query_language_detection() -> None:
     assert detect_language_or_none("hvor er bestillingen min") == "nb"
     assert detect_language_or_none("我的訂單在哪裡") == "zh"
     assert detect_language_or_none("ok") is None
+
+
+def test_query_terms_typed_without_diacritics_take_the_indexed_spelling() -> None:
+    from kb_index.lexical import LexicalIndex
+
+    docs = [analyze("Returfrakten är gratis för beställningen", "sv"),
+            analyze("Hur lång tid tar leveransen? Beställning och leverans", "sv"),
+            analyze("Han har långt hår", "sv"),
+            analyze("Pakken kommer fram før fredag", "nb")]
+    index = LexicalIndex.build(docs)
+    typed = analyze("hur lang tid tar bestallningen", "sv")
+    assert "bestallning" in typed and "lang" in typed
+    spelled = index.spelled_as_indexed(typed)
+    assert spelled == analyze("hur lång tid tar beställningen", "sv")
+    # indexed terms and terms with no indexed spelling stay as typed
+    assert index.spelled_as_indexed(["hår", "gratis", "unknown"]) == ["hår", "gratis", "unknown"]
+    assert index.spelled_as_indexed(["har"]) == ["hår"]  # "har" (has) is a stop word, never indexed
+    plain = index.normalized_scores(typed)[0]
+    expanded = index.normalized_scores(spelled)[0]
+    assert expanded[1] > plain[1] and int(np.argmax(expanded)) == 1
