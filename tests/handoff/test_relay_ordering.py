@@ -150,3 +150,20 @@ def test_unreachable_redis_relays_anyway(
 def test_bad_timings_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="ttl > 0 and wait >= 0"):
         ThreadOrder(**kwargs)
+
+
+def test_a_malformed_redis_url_orders_within_the_process_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.listeners.handoff import ordering
+
+    monkeypatch.setenv("REDIS_URL", "notaurl")
+    ordering.thread_order.cache_clear()
+    try:
+        with caplog.at_level(logging.ERROR):
+            order = ordering.thread_order()
+        assert not order.shared
+        assert "REDIS_URL is not usable" in caplog.text and "notaurl" not in caplog.text
+        with order.hold(CHANNEL, THREAD):
+            pass
+    finally:
+        ordering.thread_order.cache_clear()

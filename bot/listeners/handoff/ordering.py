@@ -128,4 +128,9 @@ def thread_order() -> ThreadOrder:
     from bot.settings import SlackSettings
 
     settings = SlackSettings.from_env()
-    return ThreadOrder(settings.redis_url, settings.redis_prefix)
+    try:
+        return ThreadOrder(settings.redis_url, settings.redis_prefix)
+    except ValueError as error:  # a malformed REDIS_URL must not cost agents their replies
+        logger.error("REDIS_URL is not usable for the handoff relay's order (%s); replies are "
+                     "ordered within this process only", error)
+        return ThreadOrder("", settings.redis_prefix)
