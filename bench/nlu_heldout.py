@@ -116,6 +116,8 @@ def _entity_key(entity: str, value: str) -> tuple[str, str]:
 def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, Any]]
              ) -> HeldoutResult:
     """Scores of bench.nlu_run-style predictions (one per example, same order)."""
+    from actions.context import next_language
+
     if len(examples) != len(predictions):
         raise ValueError(f"{len(examples)} examples but {len(predictions)} predictions")
     by_language: dict[str, list[tuple[LabelledText, dict[str, Any]]]] = {}
@@ -124,8 +126,6 @@ def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, A
     scores: dict[str, LanguageScores] = {}
     recall: dict[str, float | None] = {}
     precision: dict[str, float | None] = {}
-    from actions.context import next_language
-
     detected: dict[str, float] = {}
     conversation: dict[str, float] = {}
     unknown: dict[str, float] = {}
@@ -180,6 +180,36 @@ def typed_without_diacritics(
             if e.language in ("sv", "nb") and fold_diacritics(e.text) != e.text]
     return keep, [dataclasses.replace(examples[i], text=fold_diacritics(examples[i].text))
                   for i in keep]
+
+
+def texts_to_parse(examples: Sequence[LabelledText]) -> list[str]:
+    """What to predict for `score_all`, in this order: the held-out messages, then the Swedish
+    and Norwegian ones that have diacritics, typed without them."""
+    return [e.text for e in examples] + [e.text for e in typed_without_diacritics(examples)[1]]
+
+
+@dataclass(frozen=True)
+class HeldoutScores:
+    everything: HeldoutResult  # every held-out message
+    unseen: HeldoutResult  # the ones not also in data/nlu: the targets are judged on these
+    written: HeldoutResult  # the sv and nb messages that have diacritics, as written
+    without: HeldoutResult  # the same messages typed without them
+
+
+def score_all(examples: Sequence[LabelledText], predictions: Sequence[dict[str, Any]],
+              training: set[str]) -> HeldoutScores:
+    """The scores of predictions for `texts_to_parse(examples)`."""
+    marked, folded = typed_without_diacritics(examples)
+    if len(predictions) != len(examples) + len(folded):
+        raise ValueError(f"{len(predictions)} predictions for "
+                         f"{len(examples) + len(folded)} texts to parse")
+    keep = unseen_indices(examples, training)
+    return HeldoutScores(
+        everything=evaluate(examples, predictions[:len(examples)]),
+        unseen=evaluate([examples[i] for i in keep], [predictions[i] for i in keep]),
+        written=evaluate([examples[i] for i in marked], [predictions[i] for i in marked]),
+        without=evaluate(folded, predictions[len(examples):]),
+    )
 
 
 def _f(value: float | None) -> str:
@@ -365,8 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate this trained model instead of training one")
     args = parser.parse_args(argv)
     examples = load_examples(HELDOUT)
-    # the messages, then the Swedish and Norwegian ones that have diacritics typed without them
-    texts = [e.text for e in examples] + [e.text for e in typed_without_diacritics(examples)[1]]
+    texts = texts_to_parse(examples)
     if args.model is not None:
         predictions = predictions_from_parses(asyncio.run(parse_all(args.model, texts)))
         how = "Evaluated with `python -m bench.nlu_heldout --model ...` (Agent.parse_message)."
@@ -377,14 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         how = (f"`python -m bench.nlu_heldout`: the NLU part of `{args.config.name}` trained on "
                f"`data/nlu` ({seconds:.0f} s), predicted in batches.")
         model = f"NLU of `{args.config.name}`"
-    result = evaluate(examples, predictions[:len(examples)])
-    keep = unseen_indices(examples, training_keys())
-    unseen = evaluate([examples[i] for i in keep], [predictions[i] for i in keep])
-    marked, folded = typed_without_diacritics(examples)
-    written = evaluate([examples[i] for i in marked], [predictions[i] for i in marked])
-    without = evaluate(folded, predictions[len(examples):])
-    print(write_report(result, model=model, how=how, unseen=unseen,
-                       without_diacritics=(written, without)))
+    scores = score_all(examples, predictions, training_keys())
+    print(write_report(scores.everything, model=model, how=how, unseen=scores.unseen,
+                       without_diacritics=(scores.written, scores.without)))
     return 0
 
 

@@ -174,7 +174,7 @@ def child(args: argparse.Namespace) -> int:
         asyncio.run(_profile(args.model, f"http://127.0.0.1:{port}/webhook",
                              str(work / "tracker.db"), (number, email), Path(args.out),
                              args.label, args.rounds, speedups=args.threaded_actions,
-                             local_actions=args.local_actions))
+                             local_actions=args.local_actions_child))
     finally:
         actions.terminate()
         actions.wait(timeout=30)
@@ -199,8 +199,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-actions-child", dest="local_actions_child", action="store_true",
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        args.local_actions = args.local_actions_child
     if args.child:
         return child(args)
     from bench import systems

@@ -140,8 +140,8 @@ class LexicalIndex:
         # each indexed term with diacritics under its form without them, the most frequent one
         # when several share a form (`spelled_as_indexed`)
         self._marked: dict[str, str] = {}
-        marked = [(term, tid) for term, tid in self.vocab.items() if not term.isascii()]
-        for term, _tid in sorted(marked, key=lambda item: -df[item[1]]):
+        marked = [term for term in self.vocab if not term.isascii()]
+        for term in sorted(marked, key=lambda t: -df[self.vocab[t]]):
             plain = fold_diacritics(term)
             if plain != term:
                 self._marked.setdefault(plain, term)

@@ -14,9 +14,9 @@ tracker alone (no network or database, nothing kept between calls), so running i
 the events the action server would: the same rasa_sdk action gets the same tracker state Rasa
 would send (`current_state(ALL)`, and the domain only if the action is listed as needing it),
 its events are validated and deserialised as a response would be, and an error in it is
-reported like a failed action-server call. What
-goes away is the HTTP round trip, the JSON both ways and the action server's share of the 2
-cores. The action server still serves the action for a Rasa started without the launcher.
+reported like a failed action-server call. What goes away is the HTTP round trip, the JSON both
+ways and the action server's share of the 2 cores. The action server still serves the action
+for a Rasa started without the launcher.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def redis_client() -> Any:
     client.close()
 
 
-def _process(redis_client: Any, prefix: str, **kwargs: float) -> ThreadOrder:
+def _process(prefix: str, **kwargs: float) -> ThreadOrder:
     """What one Slack app process holds: its own stripes and its own Redis connection."""
     url = "redis://127.0.0.1:6379/5"
     order = ThreadOrder(url, prefix, **kwargs)
@@ -65,8 +65,8 @@ def test_replies_relayed_by_two_processes_reach_the_customer_in_order(
         crm: OrderStore, slack: FakeSlackApi, fake_rasa: str, redis_client: Any,  # noqa: F811
 ) -> None:
     prefix = f"test-{uuid.uuid4().hex}"
-    delivered = _two_replies(crm, slack, fake_rasa, _process(redis_client, prefix),
-                             _process(redis_client, prefix))
+    delivered = _two_replies(crm, slack, fake_rasa, _process(prefix),
+                             _process(prefix))
     assert delivered == ["First, let me check.", "Found it: it ships today."]
     assert redis_client.keys(f"{prefix}:*") == []  # released
 
@@ -83,8 +83,8 @@ def test_without_redis_two_processes_do_not_order_replies(
 
 def test_a_long_relay_keeps_its_lock_past_the_ttl(redis_client: Any) -> None:
     prefix = f"test-{uuid.uuid4().hex}"
-    order = _process(redis_client, prefix, ttl=0.3, wait=5)
-    other = _process(redis_client, prefix, ttl=0.3, wait=0)
+    order = _process(prefix, ttl=0.3, wait=5)
+    other = _process(prefix, ttl=0.3, wait=0)
     key = order.key(CHANNEL, THREAD)
     with order.hold(CHANNEL, THREAD):
         time.sleep(1.0)  # three times the ttl: renewed meanwhile
@@ -108,7 +108,7 @@ def test_a_long_relay_keeps_its_lock_past_the_ttl(redis_client: Any) -> None:
 def test_the_lock_of_a_process_that_died_expires(
         redis_client: Any, caplog: pytest.LogCaptureFixture) -> None:
     prefix = f"test-{uuid.uuid4().hex}"
-    order = _process(redis_client, prefix, ttl=0.5, wait=10)
+    order = _process(prefix, ttl=0.5, wait=10)
     redis_client.set(order.key(CHANNEL, THREAD), b"dead-process-token", px=500)
     started = time.monotonic()
     with order.hold(CHANNEL, THREAD):
@@ -120,7 +120,7 @@ def test_the_lock_of_a_process_that_died_expires(
 def test_a_lock_held_too_long_is_waited_for_only_so_long(
         redis_client: Any, caplog: pytest.LogCaptureFixture) -> None:
     prefix = f"test-{uuid.uuid4().hex}"
-    order = _process(redis_client, prefix, ttl=5, wait=0.3)
+    order = _process(prefix, ttl=5, wait=0.3)
     key = order.key(CHANNEL, THREAD)
     redis_client.set(key, b"another-process", ex=60)
     started = time.monotonic()

@@ -13,14 +13,13 @@ import pytest
 
 from bench.nlu_heldout import (
     HELDOUT,
-    evaluate,
     is_short_reply,
     parse_all,
     predictions_from_parses,
+    score_all,
     text_key,
+    texts_to_parse,
     training_keys,
-    typed_without_diacritics,
-    unseen_indices,
     write_report,
 )
 from bench.nlu_project import LANGUAGES, load_examples
@@ -45,16 +44,12 @@ def test_heldout_set_is_apart_from_the_training_data() -> None:
 
 async def test_heldout_targets_per_language(rasa_model: Path) -> None:  # noqa: F811
     examples = load_examples(HELDOUT)
-    marked, folded = typed_without_diacritics(examples)
-    parses = await parse_all(rasa_model, [e.text for e in [*examples, *folded]])
-    predictions = predictions_from_parses(parses)
-    result = evaluate(examples, predictions[:len(examples)])
-    keep = unseen_indices(examples, training_keys(ROOT / "data" / "nlu"))
-    unseen = evaluate([examples[i] for i in keep], [predictions[i] for i in keep])
-    written = evaluate([examples[i] for i in marked], [predictions[i] for i in marked])
-    without = evaluate(folded, predictions[len(examples):])
-    write_report(result, model=f"`models/{rasa_model.name}` (the project's model)",
+    parses = await parse_all(rasa_model, texts_to_parse(examples))
+    scores = score_all(examples, predictions_from_parses(parses),
+                       training_keys(ROOT / "data" / "nlu"))
+    write_report(scores.everything, model=f"`models/{rasa_model.name}` (the project's model)",
                  how="Written by `tests/nlu/test_heldout.py` (Agent.parse_message).",
-                 unseen=unseen, without_diacritics=(written, without))
-    assert {e.language for e in folded} == {"sv", "nb"} and len(folded) == len(marked)
-    assert not unseen.misses(), f"{unseen.misses()}; see reports/nlu_heldout.md"
+                 unseen=scores.unseen, without_diacritics=(scores.written, scores.without))
+    assert set(scores.without.scores) == {"sv", "nb", "all"}
+    assert scores.without.scores["all"].examples == scores.written.scores["all"].examples
+    assert not scores.unseen.misses(), f"{scores.unseen.misses()}; see reports/nlu_heldout.md"

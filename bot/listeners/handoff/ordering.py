@@ -79,7 +79,6 @@ class ThreadOrder:
     @contextmanager
     def _shared(self, key: str) -> Iterator[None]:
         import redis
-        from redis.exceptions import LockError
 
         lock = self._redis.lock(key, timeout=self.ttl, sleep=0.05,  # type: ignore[union-attr]
                                 blocking_timeout=self.wait, thread_local=False)
@@ -107,18 +106,17 @@ class ThreadOrder:
                 renewer.join()
                 try:
                     lock.release()
-                except (LockError, redis.RedisError):
+                except redis.RedisError:  # LockError too: expired, or taken by another
                     logger.warning("a handoff thread's relay lock was lost before its release "
                                    "(expired or Redis unavailable)", exc_info=True)
 
     def _renew(self, lock: Any, stop: threading.Event) -> None:
         import redis
-        from redis.exceptions import LockError
 
         while not stop.wait(self.ttl / 3):
             try:
                 lock.reacquire()
-            except (LockError, redis.RedisError):
+            except redis.RedisError:  # LockError too
                 logger.warning("could not renew a handoff thread's relay lock", exc_info=True)
 
 
