@@ -222,6 +222,21 @@ class OrderStore:
         return verification_blocked(self.engine, self.verification_limits,
                                     order_number=order_number, client=client)
 
+    # ------------------------------------------------------------------ other ownership proofs
+
+    def order_phone_matches(self, order_number: str, phone: str | None) -> bool:
+        """True when `phone` (E.164, proven by the channel: caller ID, messaging sender) is the
+        phone of the order's customer; False for unknown orders, junk, withheld numbers."""
+        from store.ownership import order_phone_matches
+
+        return order_phone_matches(self.engine, order_number, phone)
+
+    def order_postcode_matches(self, order_number: str, postcode: object) -> bool:
+        """True when `postcode` (as said or keyed, digits counted) is the delivery postcode."""
+        from store.ownership import order_postcode_matches
+
+        return order_postcode_matches(self.engine, order_number, postcode)
+
     # ------------------------------------------------------------------ orders
 
     def _today_date(self, today: date | None) -> date:
