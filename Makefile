@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup setup-web run test test-fast lint typecheck seed migrate train kb-build \
+.PHONY: help setup setup-web setup-browser run test test-fast lint typecheck seed migrate train kb-build \
         report demo-data \
         bench-chat bench-kb bench-nlu bench-slack bench-mail profile-turn web clean
 
@@ -18,13 +18,16 @@ help: ## List the targets
 setup: ## Create .venv (Python 3.10) from requirements/lock.txt if missing or stale
 	@scripts/setup.sh
 
-setup-web: ## Install the chat widget bundle (npm) and Chromium for browser tests, if missing
+setup-web: ## Install the chat widget bundle (npm) and HAProxy that make run needs, if missing
 	@[ ! -x scripts/setup_web.sh ] || scripts/setup_web.sh
+
+setup-browser: ## Install Chromium and a Chinese font for the browser tests (make test only), if missing
+	@[ ! -x scripts/setup_browser.sh ] || scripts/setup_browser.sh
 
 run: setup setup-web ## Set up what is missing, then run the whole system on embedded defaults
 	@$(PY) -m scripts.run_all
 
-test: setup setup-web ## Set up what is missing, then run the whole test suite
+test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite
 	@$(PY) -m pytest
 
 test-fast: setup ## Run the tests that start no servers and train no models

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Creates or refreshes the project's Python 3.10 virtualenv from the committed lock file.
 # Idempotent: does nothing when .venv already matches requirements/lock.txt.
+#
+# The lock is installed by uv (`uv pip sync`: exactly the lock's packages, whatever else was in
+# the venv), pinned by its own line in the lock and put into the venv first with the venv's pip.
+# Where uv cannot be had, or with SETUP_INSTALLER=pip, pip installs the lock instead.
+# One line per step; a step's own output is kept and shown in full only when the step fails
+# (less pip's "Location ... is ignored" warnings about a machine-wide find-links folder).
+# VENV=/path sets the venv (default .venv); PYTHON310=/path the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,20 +39,71 @@ if [ -f "$STAMP" ] && [ -x "$VENV/bin/python" ]; then
     exit 0
 fi
 
+INSTALLER=${SETUP_INSTALLER:-uv}
+case "$INSTALLER" in
+    uv|pip) ;;
+    *) echo "setup: SETUP_INSTALLER must be uv or pip, got '$INSTALLER'" >&2; exit 1 ;;
+esac
+UV_VERSION=$(sed -n 's/^uv==\([^ ;#]*\).*$/\1/p' "$LOCK")
+[ -n "$UV_VERSION" ] || { echo "setup: $LOCK pins no uv version (a line uv==X.Y.Z)" >&2; exit 1; }
+PIP_NOISE="^WARNING: Location '[^']*' is ignored: it is neither a file nor a directory\.\$"
+STARTED=$SECONDS
+
+# step TITLE COMMAND...: one line, the command's output kept; in full on failure, then exit.
+step() {
+    local title=$1 log rc=0
+    shift
+    echo "setup: $title"
+    log=$(mktemp)
+    "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "setup: '$title' failed (exit $rc):" >&2
+        grep -v -E "$PIP_NOISE" "$log" >&2 || true
+        rm -f "$log"
+        exit "$rc"
+    fi
+    rm -f "$log"
+}
+
+# try_step TITLE COMMAND...: as step, but a failure only returns non-zero (its output dropped).
+try_step() {
+    local title=$1
+    shift
+    echo "setup: $title"
+    "$@" >/dev/null 2>&1
+}
+
+pip_q() { "$VENV/bin/python" -m pip --quiet --disable-pip-version-check "$@"; }
+uv_q() { "$VENV/bin/uv" pip "$1" --quiet --python "$VENV/bin/python" "${@:2}"; }
+
 if [ ! -x "$VENV/bin/python" ]; then
     if ! PY310=$(find_python310); then
         echo "setup: Python 3.10 not found (Rasa Open Source 3.6 needs Python 3.8-3.10)." >&2
         echo "setup: install it (for example 'pyenv install 3.10') or set PYTHON310=/path/to/python3.10." >&2
         exit 1
     fi
-    echo "setup: creating $VENV with $PY310"
-    "$PY310" -m venv "$VENV"
+    step "creating $VENV with $PY310" "$PY310" -m venv "$VENV"
 fi
 
-echo "setup: installing the locked dependencies into $VENV (the first time takes about 5 minutes)"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$LOCK"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+if [ "$INSTALLER" = uv ] && ! "$VENV/bin/uv" --version 2>/dev/null | grep -q "^uv $UV_VERSION\( \|$\)"; then
+    if ! try_step "installing uv $UV_VERSION into $VENV" pip_q install "uv==$UV_VERSION"; then
+        echo "setup: uv $UV_VERSION could not be installed; pip installs the lock instead"
+        INSTALLER=pip
+    fi
+fi
+
+if [ "$INSTALLER" = uv ]; then
+    step "installing the locked dependencies with uv (the first time takes about a minute)" \
+        uv_q sync "$LOCK"
+    step "installing the project itself (editable, no dependencies)" \
+        uv_q install --no-deps --no-build-isolation -e .
+else
+    step "upgrading pip" pip_q install --upgrade "pip==24.3.1"
+    step "installing the locked dependencies with pip (the first time takes about 5 minutes)" \
+        pip_q install -r "$LOCK"
+    step "installing the project itself (editable, no dependencies)" \
+        pip_q install --no-deps --no-build-isolation -e .
+fi
 rm -f "$VENV"/.lock-*
 touch "$STAMP"
-echo "setup: $VENV is ready"
+echo "setup: $VENV is ready ($INSTALLER, $((SECONDS - STARTED)) s)"

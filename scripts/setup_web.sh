@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what the web widget and the browser tests need, only when it is missing:
+# Install what running the web widget needs (`make run`), only when it is missing:
 #   - rasa-webchat (npm, pinned by web/package-lock.json) into web/node_modules
-#   - Debian's chromium at /usr/bin/chromium (Playwright drives it; browsers are never downloaded)
+#   - Debian's haproxy (the balancer of `make run`)
+# Chromium and the Chinese font are for the browser tests only: scripts/setup_browser.sh.
 # Quiet when there is nothing to do; a clear message and exit 1 when something cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,21 +23,6 @@ if [ ! -f "$BUNDLE" ]; then
     [ -f "$BUNDLE" ] || fail "rasa-webchat installed but $BUNDLE is missing"
 fi
 
-CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then
-    command -v apt-get >/dev/null 2>&1 || fail "$CHROMIUM is missing and apt-get is unavailable; install Chromium and set CHROMIUM_PATH"
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || fail "$CHROMIUM is missing; run as root: apt-get install -y chromium"
-        SUDO="sudo"
-    fi
-    echo "setup-web: installing Debian's chromium (for the browser tests)"
-    $SUDO apt-get update -qq >/dev/null || fail "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
-        || fail "apt-get install chromium failed"
-    [ -x "$CHROMIUM" ] || fail "chromium installed but $CHROMIUM is missing; set CHROMIUM_PATH"
-fi
-
 # HAProxy (Debian's package): the balancer in front of the action servers (a polite reply while
 # none is up) and, with RASA_REPLICAS > 1, in front of the Rasa servers. `make run` works without
 # it (one Rasa server, one action server reached directly) and says what is missing.
@@ -53,17 +39,4 @@ if [ ! -x "$HAPROXY" ] && ! command -v haproxy >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null \
         || fail "apt-get install haproxy failed"
     command -v haproxy >/dev/null 2>&1 || [ -x "$HAPROXY" ] || fail "haproxy installed but not found; set HAPROXY_BIN"
-fi
-
-# A font with Traditional Chinese glyphs, so that the browser tests' screenshots (widget,
-# dashboard transcripts) show Chinese text instead of empty boxes. Optional: a warning only.
-if command -v fc-list >/dev/null 2>&1 && ! fc-list :lang=zh-tw 2>/dev/null | grep -q .; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-        echo "setup-web: installing a Chinese font for the browser screenshots (fonts-wqy-microhei)"
-        apt-get update -qq >/dev/null 2>&1 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 \
-            || echo "setup-web: could not install fonts-wqy-microhei; Chinese text shows as boxes in screenshots"
-    else
-        echo "setup-web: no Chinese font; install fonts-wqy-microhei for readable screenshots"
-    fi
 fi
