@@ -185,3 +185,21 @@ def forward_customer_message(conversation_id: str, channel: str, text: str,
         logger.exception("customer message for case %s not posted to Slack", case.id)
         return "not_delivered"
     return "delivered"
+
+
+def note_in_thread(conversation_id: str, text: str, settings: HandoffSettings) -> bool:
+    """Post a note for the agent (not the customer's words: a delivery problem, say) into the
+    conversation's open handoff thread. False when there is none or Slack failed; StoreError
+    propagates."""
+    case = _store().find_open_handoff(conversation_id)
+    if case is None or not case.slack_thread_ts:
+        return False
+    try:
+        settings.slack_client().chat_postMessage(
+            channel=case.slack_channel or settings.channel, thread_ts=case.slack_thread_ts,
+            text=text, unfurl_links=False,
+        )
+    except (SlackApiError, SlackClientError, OSError):
+        logger.exception("note for case %s not posted to Slack", case.id)
+        return False
+    return True

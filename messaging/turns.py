@@ -1,0 +1,250 @@
+"""One messaging conversation inside the Rasa server: the customer's message, the bot's turn, and
+every reply sent back, whatever the platform.
+
+    conversations = Conversations(platform, contacts)
+    await conversations.handle(agent, inbound, on_new_message)   # a webhook's message
+    await conversations.deliver_later(agent, conversation_id, messages)  # trigger_intent turns
+
+- Text (and quick-reply or postback payloads, and the number of a numbered choice) goes through
+  the same NLU, rules and actions as the widget, with metadata `client` (a keyed hash of the
+  platform's user id: the guessing limits across conversations) and the platform's own extras
+  (WhatsApp: the sender's sealed phone number). The replies are shaped for the platform
+  (messaging/formatting.py) and sent at once (LINE: with the event's reply token).
+- A message that is not text gets the polite catalogue reply in the conversation's language and
+  is recorded in the CRM; during a handoff it is noted in the Slack thread.
+- Turns Rasa runs on its own (an agent's reply from Slack, the end of a handoff) are sent once
+  the turn is over, if the platform's reply window is still open (WhatsApp 24 h, Messenger's
+  standard window); LINE pushes when the reply token is spent or stale. An agent's reply that
+  cannot be delivered is explained to the agent in the Slack thread, with the e-mail way out
+  when the conversation has a verified customer.
+- Every customer message and bot reply is an interaction in the CRM on the platform's channel
+  (the order and handoff actions record their own turns; the channel records the others).
+
+Nothing here logs a user id, a phone number, an address or a message's text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from messaging.contacts import Contact, ContactStore
+from messaging.formatting import Outgoing, choice_for, pending_choices, shape, split_text
+from messaging.platform import Delivery, Inbound, Platform
+from nordvik.emails import redact_emails
+from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
+from nordvik.secrets import pseudonym
+from nordvik.text import clip
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[Any], Awaitable[Any]]
+# Actions that record the customer's message and the answer in the CRM themselves.
+RECORDING_ACTIONS = frozenset({"action_check_order_status", "action_prepare_cancel",
+                               "action_cancel_order", "action_start_return",
+                               "action_forward_to_agent"})
+NOT_TEXT = "utter_messaging_not_text"
+NOT_TEXT_HANDOFF = "utter_messaging_not_text_handoff"
+
+
+def client_key(platform: str, user_id: str) -> str:
+    return pseudonym(f"{platform}:{user_id}", purpose="client")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _language(slots: Mapping[str, Any]) -> str:
+    value = slots.get("language")
+    return str(value) if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _record(conversation: str, channel: str, direction: str, text: str,
+            customer_id: int | None) -> None:
+    from store import get_store
+    from store.errors import StoreError
+
+    if not text.strip():
+        return
+    try:
+        get_store().record_interaction(conversation_id=conversation, channel=channel,
+                                       direction=direction, customer_id=customer_id,
+                                       text=clip(redact_emails(text), 5000))
+    except StoreError:
+        logger.exception("a message of conversation %s was not recorded", conversation)
+
+
+def undelivered_note(label: str, why: str, slots: Mapping[str, Any]) -> str:
+    """What the agent reads in the thread when their reply could not reach the customer."""
+    customer = _int(slots.get("verified_customer"))
+    order = slots.get("verified_order")
+    if customer is not None:
+        way_out = (f"The customer is verified in this conversation (customer #{customer}"
+                   f"{f', order {order}' if order else ''}), so their e-mail address is on "
+                   "file: send the reply by e-mail instead"
+                   f"{f' (`/order {order}` shows the address)' if order else ''}, or end the "
+                   "handoff with \"follow up by e-mail\".")
+    else:
+        way_out = ("No e-mail address is verified in this conversation: the reply reaches the "
+                   "customer only if they write again.")
+    return f":warning: Not delivered on {label}: {why}. {way_out}"
+
+
+class Conversations:
+    """The shared conversation logic of one platform's channel (one per Rasa server)."""
+
+    def __init__(self, platform: Platform, contacts: ContactStore) -> None:
+        self.platform = platform
+        self.contacts = contacts
+
+    async def _slots(self, agent: Any, conversation: str) -> tuple[dict[str, Any], list[str]]:
+        """The conversation's slots, and the actions of its latest turn."""
+        tracker = await agent.tracker_store.retrieve(conversation) if agent else None
+        if tracker is None:
+            return {}, []
+        actions: list[str] = []
+        for event in reversed(list(tracker.events)):
+            data = event.as_dict()
+            if data.get("event") == "user":
+                break
+            if data.get("event") == "action" and data.get("name"):
+                actions.append(str(data["name"]))
+        return dict(tracker.current_slot_values()), actions
+
+    # --- a webhook's message ------------------------------------------------------------------
+
+    async def handle(self, agent: Any, item: Inbound, on_new_message: OnNewMessage) -> None:
+        from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+        name = self.platform.name
+        conversation = await asyncio.to_thread(self.contacts.inbound, name, item.user_id,
+                                               reply_token=item.reply_token)
+        contact = await asyncio.to_thread(self.contacts.get, conversation)
+        if contact is None:
+            return
+        if item.kind is not None:
+            await self.not_text(agent, contact, item)
+            return
+        text = (item.text or "").replace("\x00", "")[:5000]
+        picked = choice_for(text, contact.choices) if contact.choices else None
+        if contact.choices:
+            await asyncio.to_thread(self.contacts.set_choices, conversation, ())
+        metadata = {"client": client_key(name, item.user_id), **item.metadata}
+        collector = CollectingOutputChannel()
+        await on_new_message(UserMessage(picked or text, collector, conversation,
+                                         input_channel=name, metadata=metadata))
+        slots, actions = await self._slots(agent, conversation)
+        outgoing = shape(collector.messages, self.platform.limits, _language(slots))
+        delivery = await self.send(contact, outgoing)
+        if delivery.error:
+            logger.warning("reply in conversation %s not delivered: %s", conversation,
+                           delivery.error)
+        if not RECORDING_ACTIONS.intersection(actions):
+            customer = _int(slots.get("verified_customer"))
+            await asyncio.to_thread(_record, conversation, name, "in", text, customer)
+            reply = "\n\n".join(o.text for o in outgoing)
+            await asyncio.to_thread(_record, conversation, name, "out", reply, customer)
+
+    async def send(self, contact: Contact, outgoing: Sequence[Outgoing]) -> Delivery:
+        """Send now (the window is the caller's concern); LINE uses a fresh reply token."""
+        if not outgoing:
+            return Delivery(0)
+        token = None
+        if self.platform.name == "line":
+            token = await asyncio.to_thread(
+                self.contacts.take_reply_token, contact.conversation_id,
+                self.platform.settings.line_reply_token_seconds)
+        delivery = await asyncio.to_thread(self.platform.send, contact, outgoing,
+                                           reply_token=token)
+        choices = pending_choices(outgoing)
+        if choices:
+            await asyncio.to_thread(self.contacts.set_choices, contact.conversation_id, choices)
+        logger.info("%s: %d of %d messages sent in conversation %s (%s)", self.platform.name,
+                    delivery.sent, len(outgoing), contact.conversation_id,
+                    "reply token" if token else "no reply token")
+        return delivery
+
+    async def not_text(self, agent: Any, contact: Contact, item: Inbound) -> None:
+        """A sticker, image, voice note, location...: recorded, noted for an agent during a
+        handoff, and answered politely in the conversation's language."""
+        from handoff.relay import HandoffSettings
+        from handoff.service import forward_customer_message
+        from message_catalogue.messages import get_catalogue
+        from store.errors import StoreError
+
+        conversation, name = contact.conversation_id, self.platform.name
+        slots, _ = await self._slots(agent, conversation)
+        language = _language(slots)
+        note = f"[{item.kind} sent on {self.platform.label}"
+        note += f": {item.details}]" if item.details else "]"
+        try:
+            forwarded = await asyncio.to_thread(forward_customer_message, conversation, name,
+                                                note, HandoffSettings.from_env())
+        except StoreError:
+            logger.exception("non-text message of conversation %s not forwarded", conversation)
+            forwarded = "closed"
+        customer = _int(slots.get("verified_customer"))
+        if forwarded == "closed":  # no handoff: the channel records it
+            await asyncio.to_thread(_record, conversation, name, "in", note, customer)
+        response = NOT_TEXT if forwarded == "closed" else NOT_TEXT_HANDOFF
+        text = get_catalogue().text(response, language)
+        outgoing = [Outgoing(piece) for piece in split_text(text, self.platform.limits.text_chars)]
+        await self.send(contact, outgoing)
+        await asyncio.to_thread(_record, conversation, name, "out", text, customer)
+        logger.info("%s: a %s message answered in conversation %s (%s)", name, item.kind,
+                    conversation, language)
+
+    # --- turns Rasa runs on its own (trigger_intent) ------------------------------------------
+
+    def window_closed_why(self, contact: Contact, now: float | None = None) -> str | None:
+        hours = self.platform.settings.window_hours(self.platform.name)
+        if hours is None:
+            return None
+        last = contact.last_inbound
+        elapsed = (now or time.time()) - last if last is not None else None
+        if elapsed is not None and elapsed <= hours * 3600:
+            return None
+        ago = f"{elapsed / 3600:.0f} hours ago" if elapsed is not None else "not known"
+        return (f"the customer's last message was {ago}, and {self.platform.label} allows "
+                f"replies only within {hours} hours of it")
+
+    async def deliver_later(self, agent: Any, conversation: str,
+                            messages: Sequence[Mapping[str, Any]]) -> Delivery:
+        from handoff.relay import HandoffSettings
+        from handoff.service import note_in_thread
+        from store.errors import StoreError
+
+        contact = await asyncio.to_thread(self.contacts.get, conversation)
+        if contact is None:
+            logger.warning("no %s contact for conversation %s; reply not sent",
+                           self.platform.name, conversation)
+            return Delivery(0, "unknown conversation")
+        slots, _ = await self._slots(agent, conversation)
+        outgoing = shape(messages, self.platform.limits, _language(slots))
+        why = self.window_closed_why(contact)
+        if why is None:
+            delivery = await self.send(contact, outgoing)
+            why = delivery.error if not delivery.window_closed else (
+                f"{self.platform.label} refused it because its reply window has closed "
+                f"({delivery.error})")
+        else:
+            delivery = Delivery(0, why, window_closed=True)
+        if delivery.error is None:
+            return delivery
+        logger.warning("%s: reply in conversation %s not delivered (%s)", self.platform.name,
+                       conversation, "window closed" if delivery.window_closed else "error")
+        if any(o.from_agent for o in outgoing) and why:
+            note = undelivered_note(self.platform.label, why, slots)
+            try:
+                await asyncio.to_thread(note_in_thread, conversation, note,
+                                        HandoffSettings.from_env())
+            except StoreError:
+                logger.exception("the agent of conversation %s was not told", conversation)
+        return delivery
