@@ -30,11 +30,13 @@ from nordvik.env import (
     env_path,
     env_str,
     source,
+    state_dir,
 )
+from nordvik.trackers import tracker_sqlite_path
 
 DEFAULT_QUEUE = "nordvik_analytics"
 DEFAULT_EXCHANGE = "rasa-exchange"  # Rasa's PikaEventBroker default
-DEFAULT_ANALYTICS_DB = REPO_ROOT / "var" / "analytics.db"
+DEFAULT_ANALYTICS_DB = "analytics.db"  # in the installation's state folder
 
 
 class AnalyticsError(Exception):
@@ -62,13 +64,13 @@ def resolve_sqlite(url: str) -> str:
 
 def tracker_db_path(env: Mapping[str, str] | None = None) -> Path:
     """Rasa's SQLite tracker file (the same rule as scripts/rasa_env.py)."""
-    return env_path(env, "TRACKER_DB", "var/tracker.db")
+    return tracker_sqlite_path(env)
 
 
 def events_db_path(env: Mapping[str, str] | None = None) -> Path:
     """The SQL event broker's SQLite file: EVENTS_DB, else events.db beside the tracker file."""
     if env_str(env, "EVENTS_DB"):
-        return env_path(env, "EVENTS_DB", "var/events.db")
+        return env_path(env, "EVENTS_DB", "events.db")
     return tracker_db_path(env).parent / "events.db"
 
 
@@ -146,7 +148,7 @@ class AnalyticsSettings:
             elif shared.startswith("postgres"):
                 database_url = shared
             else:
-                database_url = _sqlite_url(DEFAULT_ANALYTICS_DB)
+                database_url = _sqlite_url(state_dir(env) / DEFAULT_ANALYTICS_DB)
             rabbit_url = env_str(env, "RABBITMQ_URL")
             rabbit = (
                 RabbitSettings.parse(

@@ -15,7 +15,7 @@ FIRST_USER = "lead"
 def ensure_first_user(users: UserStore) -> None:
     """With no user at all, create the team lead `lead`; its password comes from
     DASHBOARD_LEAD_PASSWORD, else it is generated once into var/secrets/dashboard_lead_password."""
-    from nordvik.secrets import SECRETS_DIR, secret
+    from nordvik.secrets import secret, secrets_dir
 
     if users.count():
         return
@@ -23,7 +23,7 @@ def ensure_first_user(users: UserStore) -> None:
     logging.getLogger(__name__).warning(
         "no dashboard user yet: created %r (team lead); its password is DASHBOARD_LEAD_PASSWORD "
         "or the file %s. Add people with `python -m dashboard.users add NAME --role lead|editor`",
-        FIRST_USER, SECRETS_DIR / "dashboard_lead_password")
+        FIRST_USER, secrets_dir() / "dashboard_lead_password")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 
 from nordvik.env import env_int, env_str
 from nordvik.languages import LANGUAGE_NAMES
-from nordvik.secrets import secret
+from nordvik.secrets import rasa_api_token
 from nordvik.text import clip, escape_mrkdwn
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class HandoffSettings:
             rasa_url=env_str(env, "RASA_URL", f"http://127.0.0.1:{rasa_port}"),
             # Rasa's API token: RASA_TOKEN, else the one generated into var/secrets for the
             # Rasa server (rasa_addons.rasa_server), so `python -m bot` alone has it too
-            rasa_token=secret("rasa_token", "RASA_TOKEN", env=env),
+            rasa_token=rasa_api_token(env),
             expected_wait_minutes=env_int(env, "HANDOFF_EXPECTED_WAIT_MINUTES", 5, low=0),
             delivery_attempts=env_int(env, "HANDOFF_DELIVERY_ATTEMPTS", 30, low=0),
             retry_seconds=env_int(env, "HANDOFF_RETRY_MS", 2000, low=0) / 1000.0,

@@ -21,7 +21,7 @@ from pathlib import Path
 from kb_index.errors import KnowledgeError
 from kb_index.settings import KbSettings
 from nordvik.env import SettingsError
-from nordvik.secrets import SECRETS_DIR, secret
+from nordvik.secrets import secret, secrets_dir
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ OPEN_PATHS = frozenset({"/healthz"})
 
 
 def token_path(directory: Path | None = None) -> Path:
-    return (directory or SECRETS_DIR) / TOKEN_NAME
+    return (directory or secrets_dir()) / TOKEN_NAME
 
 
 def configured_token(settings: KbSettings, directory: Path | None = None) -> str:

@@ -15,7 +15,9 @@ from nordvik.env import (
     env_float,
     env_int,
     env_path,
+    env_state_path,
     env_str,
+    state_dir,
 )
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class KbSettings:
     """Where articles and index versions live, which model embeds them, how passages are cut."""
 
     source: Path = REPO_ROOT / "knowledge" / "articles"
-    kb_dir: Path = REPO_ROOT / "var" / "kb"
+    kb_dir: Path = field(default_factory=lambda: state_dir() / "kb")
     model: str = ""  # a model id (resolve_model): "" = the default, multilingual-e5-small
     # a second dense model for English passages and queries ("" = none; see english_dense_model)
     english_model: str = ""
@@ -74,7 +76,7 @@ class KbSettings:
             model = resolve_model(env_str(env, "KB_MODEL"))
             return cls(
                 source=env_path(env, "KB_SOURCE", "knowledge/articles"),
-                kb_dir=env_path(env, "KB_DIR", "var/kb"),
+                kb_dir=env_state_path(env, "KB_DIR", "kb"),
                 model=model,
                 english_model=english_model_setting(env_str(env, "KB_ENGLISH_MODEL"), model),
                 index_factory=env_str(env, "KB_INDEX_FACTORY", "Flat"),

@@ -39,13 +39,18 @@ from nordvik.env import (
     SettingsError,
     env_int,
     env_list,
-    env_path,
+    env_state_path,
     env_str,
+    state_dir,
 )
 
 DEFAULT_FROM = "Nordvik Home <support@nordvik.example>"
-DEFAULT_SMTP_URL = "file:var/mail/sent"
 SMTP_SCHEMES = ("smtp", "smtps")
+
+
+def default_smtp_url(env: Mapping[str, str] | None = None) -> str:
+    """Replies as .eml files in `mail/sent` of the installation's state folder."""
+    return f"file:{state_dir(env) / 'mail' / 'sent'}"
 
 
 @dataclass(frozen=True)
@@ -105,11 +110,11 @@ class MailSettings:
     port: int = 2525
     recipients: tuple[str, ...] = ("support@nordvik.example",)
     sender: Address = field(default_factory=lambda: _address(DEFAULT_FROM, "MAIL_FROM"))
-    smtp: SmtpTarget = field(default_factory=lambda: SmtpTarget.parse(DEFAULT_SMTP_URL))
+    smtp: SmtpTarget = field(default_factory=lambda: SmtpTarget.parse(default_smtp_url()))
     max_bytes: int = 26_214_400
     max_text_chars: int = 2000
     agent_text_chars: int = 6000
-    spool_dir: Path = REPO_ROOT / "var" / "mail"
+    spool_dir: Path = field(default_factory=lambda: state_dir() / "mail")
     sender_messages: int = 10
     sender_seconds: float = 3600.0
     max_attempts: int = 6
@@ -132,12 +137,12 @@ class MailSettings:
             port=env_int(env, "MAIL_PORT", 2525, low=1, high=65535),
             recipients=recipients,
             sender=_address(env_str(env, "MAIL_FROM", DEFAULT_FROM), "MAIL_FROM"),
-            smtp=SmtpTarget.parse(env_str(env, "SMTP_URL", DEFAULT_SMTP_URL)),
+            smtp=SmtpTarget.parse(env_str(env, "SMTP_URL", default_smtp_url(env))),
             max_bytes=env_int(env, "MAIL_MAX_BYTES", 26_214_400, low=1024),
             max_text_chars=env_int(env, "MAIL_MAX_TEXT_CHARS", 2000, low=100, high=20_000),
             agent_text_chars=env_int(env, "MAIL_AGENT_TEXT_CHARS", 6000, low=100,
                                      high=100_000),
-            spool_dir=env_path(env, "MAIL_SPOOL_DIR", "var/mail"),
+            spool_dir=env_state_path(env, "MAIL_SPOOL_DIR", "mail"),
             sender_messages=env_int(env, "MAIL_RATE_SENDER_MESSAGES", 10, low=0),
             sender_seconds=float(env_int(env, "MAIL_RATE_SENDER_SECONDS", 3600, low=1)),
             max_attempts=env_int(env, "MAIL_MAX_ATTEMPTS", 6, low=1, high=50),

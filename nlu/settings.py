@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from nordvik.env import env_bool, env_choice, env_int, env_path, env_str
+from nordvik.env import env_bool, env_choice, env_int, env_state_path, env_str
 
 ENCODERS: tuple[str, ...] = ("e5", "minilm")
 DEFAULT_ENCODER = "e5"
@@ -54,7 +54,7 @@ class NluSettings:
                 if english else None
             ),
             model_path=Path(model) if model else None,
-            cache_dir=env_path(env, "NLU_CACHE_DIR", "var/cache/nlu"),
+            cache_dir=env_state_path(env, "NLU_CACHE_DIR", "cache/nlu"),
             cache_enabled=env_bool(env, "NLU_FEATURE_CACHE", True),
             train_threads=env_int(env, "NLU_TRAIN_THREADS", 2, low=1, high=8),
             parse_cache_size=env_int(env, "NLU_PARSE_CACHE_SIZE", 2048, low=0, high=1_000_000),

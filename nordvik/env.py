@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR_ENV = "NORDVIK_VAR_DIR"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -99,6 +100,23 @@ def env_path(env: Mapping[str, str] | None, name: str, default: str) -> Path:
     """A path; a relative one is taken from the repository root, whatever the working directory."""
     path = Path(env_str(env, name, default))
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The installation's state folder: `NORDVIK_VAR_DIR`, else `<repo>/var`.
+
+    Everything an installation generates lives below it: secrets, SQLite databases, the knowledge
+    index, the mail spool, run files. A test session sets its own, so it never reads the
+    checkout's `var/` (where `make run` keeps its state)."""
+    return env_path(env, STATE_DIR_ENV, "var")
+
+
+def env_state_path(env: Mapping[str, str] | None, name: str, default: str) -> Path:
+    """A path setting: `name`'s value (relative: from the repository root), else `default`
+    inside the state folder."""
+    if env_str(env, name):
+        return env_path(env, name, default)
+    return state_dir(env) / default
 
 
 def _check_range(name: str, value: float, low: float | None, high: float | None) -> None:

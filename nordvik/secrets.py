@@ -24,11 +24,15 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from nordvik.env import REPO_ROOT, SettingsError, env_str
+from nordvik.env import SettingsError, env_str, state_dir
 
-SECRETS_DIR = REPO_ROOT / "var" / "secrets"
 SEALED_PREFIX = "sealed:v1:"
 _lock = threading.Lock()
+
+
+def secrets_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where generated secrets are kept: `secrets/` in the installation's state folder."""
+    return state_dir(env) / "secrets"
 
 
 def secret(
@@ -38,7 +42,7 @@ def secret(
     value = env_str(env, env_var)
     if value:
         return value
-    folder = directory or SECRETS_DIR
+    folder = directory or secrets_dir()
     path = folder / name
     with _lock:
         if not path.exists():
@@ -52,6 +56,17 @@ def secret(
     if len(value) < 16:
         raise SettingsError(f"{path} holds a secret shorter than 16 characters; delete it")
     return value
+
+
+def rasa_api_token(
+    env: Mapping[str, str] | None = None, directory: Path | None = None
+) -> str:
+    """The token of Rasa's HTTP API (`?token=`): RASA_TOKEN, else `secrets/rasa_token`.
+
+    Everything that holds it may already drive any conversation through Rasa's API, so the
+    customer channels also take it as the mark of internal traffic (the demo-data generator,
+    the benches): such messages spend no customer's message limit."""
+    return secret("rasa_token", "RASA_TOKEN", env=env, directory=directory)
 
 
 def _master_key(env: Mapping[str, str] | None = None) -> bytes:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from nordvik.env import env_path, env_str
+from nordvik.env import env_state_path, env_str
 
-DEFAULT_TRACKER_DB = "var/tracker.db"
+DEFAULT_TRACKER_DB = "tracker.db"  # in the installation's state folder (nordvik.env.state_dir)
 TRACKER_EVENTS_TABLE = "events"  # Rasa's SQLTrackerStore table: id, sender_id, type_name, ...
 
 
@@ -26,7 +26,7 @@ def is_postgres_url(url: str | None) -> bool:
 
 def tracker_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
     """The SQLite file of the tracker store when DATABASE_URL is not PostgreSQL."""
-    return env_path(env, "TRACKER_DB", DEFAULT_TRACKER_DB)
+    return env_state_path(env, "TRACKER_DB", DEFAULT_TRACKER_DB)
 
 
 def tracker_database_url(env: Mapping[str, str] | None = None) -> str:

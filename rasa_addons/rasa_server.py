@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from nordvik.env import env_str
-from nordvik.secrets import secret
+from nordvik.secrets import rasa_api_token
 from rasa_addons.action_server import token_matches
 
 _PATCHED = "_nordvik_constant_time"
 
 
 def api_token(env: Mapping[str, str] | None = None, directory: Path | None = None) -> str:
-    """The token of Rasa's HTTP API (`?token=`): RASA_TOKEN, else var/secrets/rasa_token."""
-    return secret("rasa_token", "RASA_TOKEN", env=env, directory=directory)
+    """The token of Rasa's HTTP API (`?token=`): nordvik.secrets.rasa_api_token."""
+    return rasa_api_token(env, directory)
 
 
 def secret_arguments(env: Mapping[str, str] | None = None) -> list[str]:

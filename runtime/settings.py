@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from nordvik.env import SettingsError, env_float, env_int, env_path, env_str
+from nordvik.env import SettingsError, env_float, env_int, env_state_path, env_str, state_dir
 
 MAX_REPLICAS = 16
 
@@ -28,7 +28,7 @@ class RuntimeSettings:
     action_port: int = 5055
     replica_port_offset: int = 100
     haproxy_bin: str = ""
-    run_dir: Path = Path("var/run")
+    run_dir: Path = field(default_factory=lambda: state_dir() / "run")
     redis_url: str = ""
     action_threads: int = 8
     watchdog_interval: float = 5.0
@@ -49,7 +49,7 @@ class RuntimeSettings:
             action_port=env_int(env, "ACTION_PORT", 5055, low=1, high=65535),
             replica_port_offset=env_int(env, "REPLICA_PORT_OFFSET", 100, low=1, high=10000),
             haproxy_bin=haproxy,
-            run_dir=env_path(env, "RUN_DIR", "var/run"),
+            run_dir=env_state_path(env, "RUN_DIR", "run"),
             redis_url=env_str(env, "REDIS_URL"),
             action_threads=env_int(env, "ACTION_THREADS", 8, low=1, high=256),
             watchdog_interval=env_float(env, "WATCHDOG_INTERVAL", 5.0, low=0.2),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from nordvik.env import state_dir
 from store.db import describe_url, make_engine
 from store.errors import StoreError
 from store.migrate import current_revision, head_revision, upgrade
@@ -108,7 +109,7 @@ def _privacy(args: argparse.Namespace, url: str) -> int:
             return 0
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         out: Path = args.out or (
-            Path(__file__).resolve().parent.parent / "var" / "exports"
+            state_dir() / "exports"
             / f"customer-{data['customer']['id']}-{stamp}.json"
         )
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, source
+from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, source, state_dir
 from store.errors import StoreError
 
-DEFAULT_SQLITE_PATH = REPO_ROOT / "var" / "store.db"
+
+def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
+    """The order/CRM store's SQLite file when DATABASE_URL is unset: in the state folder."""
+    return state_dir(env) / "store.db"
 
 
-def resolve_database_url(raw: str | None) -> str:
+def resolve_database_url(raw: str | None, env: Mapping[str, str] | None = None) -> str:
     """The URL to connect to; a relative SQLite path is resolved against the repository root.
 
     ``sqlite:///var/store.db`` therefore means ``<repo>/var/store.db`` whatever the working
     directory of the process (the action server, the Slack app and the CLI all agree).
     """
     if raw is None or raw.strip() == "":
-        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+        return f"sqlite:///{default_sqlite_path(env)}"
     url = raw.strip()
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith("sqlite:////"):
@@ -58,7 +61,7 @@ class VerificationLimits:
 class StoreSettings:
     """Where the store lives and the business rules it enforces."""
 
-    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    database_url: str = field(default_factory=lambda: f"sqlite:///{default_sqlite_path()}")
     return_window_days: int = 30
     sqlite_busy_timeout_ms: int = 10_000
     pool_timeout_s: int = 10
@@ -69,7 +72,7 @@ class StoreSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
         try:
             return cls(
-                database_url=resolve_database_url(source(env).get("DATABASE_URL")),
+                database_url=resolve_database_url(source(env).get("DATABASE_URL"), env),
                 return_window_days=env_int(env, "RETURN_WINDOW_DAYS", 30, low=0),
                 sqlite_busy_timeout_ms=env_int(env, "STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0),
                 pool_timeout_s=env_int(env, "STORE_POOL_TIMEOUT_S", 10, low=1),

@@ -13,12 +13,17 @@ from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.service import create_app
 from kb_index.settings import KbSettings
 
+# The service under test gets a token of its own, and the tests send it: nothing depends on a
+# token an installation may hold (kb_index.auth reads it from the state folder otherwise).
+TOKEN = "kb-service-test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
 
 @pytest.fixture()
 async def client(settings: KbSettings) -> AsyncIterator[TestClient]:
     build(settings)
-    server = TestServer(create_app(settings), host="127.0.0.1")
-    async with TestClient(server) as test_client:
+    server = TestServer(create_app(settings, token=TOKEN), host="127.0.0.1")
+    async with TestClient(server, headers=AUTH) as test_client:
         yield test_client
 
 
@@ -88,7 +93,8 @@ async def test_bad_queries_get_400(client: TestClient, params: dict, message: st
 async def test_invalid_utf8_gets_400(client: TestClient, target: bytes, expected: bytes) -> None:
     assert client.server.port is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
-    writer.write(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    writer.write(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                 + b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n")
     await writer.drain()
     raw = await reader.read()
     writer.close()
@@ -101,7 +107,7 @@ def running_service(settings: KbSettings) -> Iterator[str]:
     """The real app on a free loopback port, in a thread, for the synchronous client."""
     build(settings)
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings, token=TOKEN))
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
@@ -115,7 +121,7 @@ def running_service(settings: KbSettings) -> Iterator[str]:
 
 
 def test_http_client_against_real_service(running_service: str) -> None:
-    client = HttpKnowledgeClient(running_service, timeout=10)
+    client = HttpKnowledgeClient(running_service, timeout=10, token=TOKEN)
     hits = client.search("return label free in Sweden", k=2)
     assert hits[0].article_id == "returns-policy"
     assert hits[0].heading_path == ("Return label",)
@@ -129,8 +135,8 @@ def test_no_live_version_gives_503(tmp_path: Path, settings: KbSettings) -> None
     loop = asyncio.new_event_loop()
 
     async def run() -> tuple[int, int]:
-        server = TestServer(create_app(settings), host="127.0.0.1")
-        async with TestClient(server) as c:
+        server = TestServer(create_app(settings, token=TOKEN), host="127.0.0.1")
+        async with TestClient(server, headers=AUTH) as c:
             return (await c.get("/search", params={"q": "x"})).status, (
                 await c.get("/healthz")
             ).status
@@ -143,7 +149,7 @@ def test_no_live_version_gives_503(tmp_path: Path, settings: KbSettings) -> None
 
 def test_client_maps_503_to_unavailable(settings: KbSettings) -> None:
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings))  # no build: nothing live
+    runner = web.AppRunner(create_app(settings, token=TOKEN))  # no build: nothing live
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
@@ -152,7 +158,8 @@ def test_client_maps_503_to_unavailable(settings: KbSettings) -> None:
     thread.start()
     try:
         with pytest.raises(KnowledgeUnavailable, match="503"):
-            HttpKnowledgeClient(f"http://127.0.0.1:{port}", timeout=5).search("returns")
+            HttpKnowledgeClient(f"http://127.0.0.1:{port}", timeout=5,
+                                token=TOKEN).search("returns")
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

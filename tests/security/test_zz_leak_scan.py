@@ -3,13 +3,14 @@
 Runs last in the package (file name). It scans
 - every log file the test session wrote (the security stack's, and, in a whole-suite run, the
   end-to-end, handoff and browser stacks' under pytest's base temp directory) and `make run`'s
-  service logs under var/run/logs;
+  service logs in the session's state folder (nordvik.env.state_dir);
 - every Rasa tracker store among them (SQLite files with Rasa's `events` table), row by row and
-  as raw bytes (deleted rows can linger in free pages), and var/tracker.db;
+  as raw bytes (deleted rows can linger in free pages), and the state folder's tracker.db;
 - every table of the security stack's order store except `customers`, the one place the
   addresses belong.
 The addresses are the seeded customers of the test stores (tests/support/store.py) and, when a
-`make run` store exists, the customers seeded into var/store.db.
+store exists in the state folder, the customers seeded into it. (`make run`'s own logs are
+scanned by tests/scripts/test_newcomer.py.)
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from pathlib import Path
 import pytest
 
 from nordvik.emails import EMAIL_RE
+from nordvik.env import state_dir
 from store.repository import OrderStore
 from tests.security.conftest import SEEDED_EMAILS, AttackLog
 from tests.support.rasa_stack import RasaStack
 
 pytestmark = [pytest.mark.security, pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 ANY_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}")
 
 
 def seeded_addresses() -> set[str]:
     addresses = {a.lower() for a in SEEDED_EMAILS}
-    store_db = ROOT / "var" / "store.db"
+    store_db = state_dir() / "store.db"
     if store_db.exists():
         try:
             with sqlite3.connect(f"file:{store_db}?mode=ro", uri=True) as conn:
@@ -75,9 +76,9 @@ def test_no_seeded_address_in_logs_or_tracker_stores(
     addresses = seeded_addresses()
     base = tmp_path_factory.getbasetemp()
     logs = sorted({*base.rglob("*.log"), *security_stack.logs,
-                   *(ROOT / "var" / "run" / "logs").glob("*.log")})
+                   *(state_dir() / "run" / "logs").glob("*.log")})
     trackers = sorted({p for p in sqlite_files(base) if has_events_table(p)}
-                      | {p for p in [ROOT / "var" / "tracker.db"] if p.exists()})
+                      | {p for p in [state_dir() / "tracker.db"] if p.exists()})
     assert Path(security_stack.env["TRACKER_DB"]) in trackers
     leaks: list[str] = []
     for path in logs:
@@ -108,7 +109,6 @@ def test_no_seeded_address_in_logs_or_tracker_stores(
     assert leaks == []
     attack.notes.append(
         f"Scanned {len(logs)} log files and {len(trackers)} Rasa tracker stores (rows and raw "
-        f"file bytes, with WAL and journal files) written during this session"
-        f"{' and by `make run` under var/' if (ROOT / 'var' / 'run').exists() else ''}, and "
+        f"file bytes, with WAL and journal files) written during this session, and "
         f"{len(tables) - 1} tables of the security stack's order store, for "
         f"{len(addresses)} seeded customers' addresses: none found outside the customer table.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import store
+from nordvik.env import state_dir
 from store.errors import StoreError, StoreUnavailable
 from store.migrate import upgrade
 from store.repository import OrderStore
@@ -59,11 +60,12 @@ def test_unusable_urls_raise_store_unavailable(url: str) -> None:
         OrderStore.from_url(url).ping()
 
 
-def test_default_sqlite_path_is_under_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_sqlite_path_is_in_the_state_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.chdir("/")
+    assert StoreSettings.from_env({}).database_url == f"sqlite:///{REPO_ROOT / 'var' / 'store.db'}"
     settings = StoreSettings.from_env()
-    assert settings.database_url == f"sqlite:///{REPO_ROOT / 'var' / 'store.db'}"
+    assert settings.database_url == f"sqlite:///{state_dir() / 'store.db'}"
     assert settings.return_window_days == 30
     assert resolve_database_url("sqlite:///var/test.db") == f"sqlite:///{REPO_ROOT}/var/test.db"
     assert resolve_database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
