@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from nordvik.env import REPO_ROOT, env_int, env_str
+from nordvik.secrets import rasa_api_token
 
 logger = logging.getLogger(__name__)
+DEFAULT_CONVERSATIONS = 48
 
 
 @dataclass(frozen=True)
@@ -246,17 +248,19 @@ def plan(count: int, orders: list[Order], seed: int = 7) -> list[Conversation]:
 
 
 class RestClient:
-    """The bot's REST channel."""
+    """The bot's REST channel, as internal traffic: with Rasa's API token, the demo spends no
+    customer's message limit (rasa_addons.channels)."""
 
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
         self.health_url = base_url.rstrip("/") + "/webhooks/rest/"
         self.url = self.health_url + "webhook"
         self.timeout = timeout
+        self._headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     def say(self, sender: str, message: str) -> list[dict[str, Any]]:
         body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers=self._headers)
         with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
             return list(json.loads(response.read().decode("utf-8") or "[]"))
 
@@ -319,7 +323,7 @@ def rasa_url(env: Mapping[str, str] | None = None) -> str:
 
 
 def run(count: int, seed: int, url: str, wait: float, pause: float) -> int:
-    client = RestClient(url)
+    client = RestClient(url, rasa_api_token())
     deadline = time.monotonic() + wait
     while not client.ready():
         if time.monotonic() > deadline:
@@ -329,24 +333,34 @@ def run(count: int, seed: int, url: str, wait: float, pause: float) -> int:
         time.sleep(2)
     conversations = plan(count, _orders(), seed)
     run_id = uuid.uuid4().hex[:6]
-    messages = errors = 0
+    messages = refused = errors = 0
     started = time.monotonic()
     for index, conversation in enumerate(conversations):
         sender = f"demo-{run_id}-{conversation.language}-{index:03d}"
         try:
             messages += run_conversation(client, conversation, sender, pause)
+        except urllib.error.HTTPError as exc:
+            refused += exc.code == 429
+            errors += exc.code != 429
+            logger.warning("demo: conversation %s (%s) stopped: HTTP %s", index,
+                           conversation.flow, exc.code)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             errors += 1
             logger.warning("demo: conversation %s (%s) stopped: %s", index,
                            conversation.flow, type(exc).__name__)
     by_language = {lang: sum(c.language == lang for c in conversations) for lang in LANGUAGES}
     print(f"demo: {len(conversations)} conversations ({by_language}), {messages} messages, "
-          f"{errors} errors, {time.monotonic() - started:.0f} s")
+          f"{refused} refused, {errors} errors, {time.monotonic() - started:.0f} s")
+    errors += refused
     return 0 if errors < len(conversations) else 1
 
 
 def start_if_empty(env: Mapping[str, str], log_dir: Path) -> subprocess.Popen[bytes] | None:
-    """For `make run`: fill an empty analytics database in the background (None: not needed)."""
+    """For `make run`: fill an empty analytics database in the background (None: not needed).
+    DEMO_CONVERSATIONS (48) says how many conversations; 0 makes none."""
+    count = env_int(env, "DEMO_CONVERSATIONS", DEFAULT_CONVERSATIONS, low=0, high=10_000)
+    if count == 0:
+        return None
     from analytics.db import AnalyticsUnavailable, make_engine
     from analytics.migrate import upgrade
     from analytics.queries import conversation_count
@@ -370,14 +384,15 @@ def start_if_empty(env: Mapping[str, str], log_dir: Path) -> subprocess.Popen[by
           f"background through the REST channel (log: {log})", flush=True)
     with open(log, "ab") as out:
         return subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "analytics.demo"], cwd=REPO_ROOT, env=dict(env),
+            [sys.executable, "-m", "analytics.demo", "--conversations", str(count)],
+            cwd=REPO_ROOT, env=dict(env),
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Demo conversations through the REST channel.")
-    parser.add_argument("--conversations", type=int, default=48)
+    parser.add_argument("--conversations", type=int, default=DEFAULT_CONVERSATIONS)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rasa-url", default=None, help="default RASA_URL or :RASA_PORT")
     parser.add_argument("--wait", type=float, default=300.0,

@@ -10,6 +10,9 @@ clients, the widget and `output_channel=socketio|latest` work as before. What th
 - every user message gets metadata `client` (a keyed hash of the client address, never the
   address: rasa_addons.clients) and, from the widget, `language` (its page language). Other
   metadata from the client is dropped: a client cannot set `client` itself.
+- internal traffic (the demo-data generator, the benches) sends Rasa's API token as
+  `Authorization: Bearer <RASA_TOKEN>` on REST: it spends no customer limit and is one client of
+  its own ("internal"); a wrong token gets 401. Customers send no Authorization header.
 - junk is refused politely: REST answers 400 with `{"error": ...}` for a body that is not a JSON
   object, a missing or non-text sender or message, or a message over MAX_MESSAGE_CHARS; socket.io
   ignores such events. No 5xx, no traceback, no customer text in the logs.
@@ -45,15 +48,21 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from rasa_addons import replay
+from rasa_addons.action_server import token_matches
 from rasa_addons.clients import client_address, client_pseudonym, message_language
 from rasa_addons.messages import slow_down
-from rasa_addons.ratelimit import Decision, Limit, RateLimiter, create_limiter
+from rasa_addons.ratelimit import ALLOWED, Decision, Limit, RateLimiter, create_limiter
 from rasa_addons.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
+INTERNAL_CLIENT = "internal"  # the one client of internal traffic (its own verification limits)
 
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 _SERVED: dict[tuple[int, str | None], SocketIOChannel] = {}
+
+
+class InvalidToken(ValueError):
+    """A REST message with an Authorization header that is not Rasa's API token."""
 
 
 class InvalidMessage(ValueError):
@@ -144,6 +153,19 @@ class RestChannel(RestInput):
     def _client(self, request: Request) -> str:
         return client_pseudonym(client_address(request))
 
+    def _internal(self, request: Request) -> bool:
+        """Whether the message is internal traffic: it carries Rasa's API token as a bearer
+        token. No Authorization header: a customer. A wrong token: InvalidToken."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return False
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token_matches(token.strip(),
+                                                           self.settings.internal_token):
+            raise InvalidToken("the Authorization header does not hold a valid bearer token; "
+                               "customers send none")
+        return True
+
     def _parse(self, request: Request) -> tuple[str, str, str | None]:
         try:
             body = json.loads(request.body or b"")
@@ -169,10 +191,13 @@ class RestChannel(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 sender, text, hinted = self._parse(request)
+                internal = self._internal(request)
             except InvalidMessage as exc:
                 return response.json({"error": str(exc)}, status=400)
-            client = self._client(request)
-            decision = await self.limits.check(sender, client)
+            except InvalidToken as exc:
+                return response.json({"error": str(exc)}, status=401)
+            client = client_pseudonym(INTERNAL_CLIENT) if internal else self._client(request)
+            decision = ALLOWED if internal else await self.limits.check(sender, client)
             if not decision.allowed:
                 logger.info("REST message refused: %s limit reached", decision.scope)
                 retry = max(1, math.ceil(decision.retry_after))

@@ -7,6 +7,9 @@ Read once per process from the environment; nothing here imports Rasa.
 - `RATE_SESSION_MESSAGES` / `RATE_SESSION_SECONDS` (20 / 60): messages one conversation may send
   per window; `RATE_CLIENT_MESSAGES` / `RATE_CLIENT_SECONDS` (60 / 60): the same per client
   address. 0 turns a limit off.
+- Internal traffic (the demo-data generator, the benches) sends Rasa's API token (`RASA_TOKEN`,
+  nordvik.secrets.rasa_api_token) as `Authorization: Bearer` on the REST channel: it spends no
+  customer's limit and counts as one client of its own.
 - `SANIC_PROXIES_COUNT` (Sanic's own setting): proxies in front of Rasa whose `X-Forwarded-For`
   is believed; without it the connection's peer is the client.
 - `MAX_MESSAGE_CHARS` (5000): longer customer messages are refused (REST: 400).
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nordvik.env import SettingsError, env_float, env_int, env_list, env_str
+from nordvik.secrets import rasa_api_token, secret
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -67,6 +71,8 @@ class ChannelSettings:
     max_sender_chars: int = 200
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
     rate_limit_prefix: str = "nordvik"
+    # Rasa's API token: a REST message carrying it (Authorization: Bearer) is internal traffic
+    internal_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChannelSettings:
@@ -82,6 +88,7 @@ class ChannelSettings:
             max_message_chars=env_int(env, "MAX_MESSAGE_CHARS", 5000, low=1),
             redis_url=env_str(env, "REDIS_URL") or None,
             rate_limit_prefix=prefix,
+            internal_token=rasa_api_token(env),
         )
 
 
@@ -96,8 +103,6 @@ class ActionServerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionServerSettings:
-        from nordvik.secrets import secret
-
         return cls(
             host=env_str(env, "ACTION_HOST", "127.0.0.1"),
             port=env_int(env, "ACTION_PORT", 5055, low=1, high=65535),

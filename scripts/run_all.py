@@ -12,12 +12,14 @@ Ctrl-C (or SIGTERM) stops supervisord, which stops every service.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,6 +65,36 @@ def _ready(url: str) -> bool:
         return error.code < 500
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _understands(env: dict[str, str]) -> bool:
+    """Whether the public Rasa port parses a customer's first message (the model is loaded and
+    the NLU answers): what the README's first `curl` needs, besides the action server."""
+    port = env.get("RASA_PORT", "5005")
+    query = urllib.parse.urlencode({"token": env.get("RASA_TOKEN", "")})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/model/parse?{query}", method="POST",
+        data=json.dumps({"text": "where is my order?"}).encode("utf-8"),
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            parsed = json.loads(response.read().decode("utf-8") or "{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return bool((parsed.get("intent") or {}).get("name"))
+
+
+def _wait_until_answering(env: dict[str, str], daemon: subprocess.Popen[bytes]) -> bool:
+    """Wait until the bot understands a first message; False when supervisord has exited."""
+    said = False
+    while not _understands(env):
+        if daemon.poll() is not None:
+            return False
+        if not said:
+            _say("waiting for the bot to answer a first message")
+            said = True
+        time.sleep(1.0)
+    return True
 
 
 def _live_kb_version(env: dict[str, str]) -> str | None:
@@ -207,6 +239,9 @@ def _supervise(env: dict[str, str]) -> int:
                 time.sleep(0.5)
             else:
                 _say(f"{service.title} is up ({service.health_url})")
+        if not _wait_until_answering(env, daemon):
+            _say(f"supervisord exited with code {daemon.returncode}")
+            return 1
         _print_usage(env, run_dir)
         from analytics.demo import start_if_empty
 

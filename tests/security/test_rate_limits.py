@@ -86,3 +86,37 @@ def test_a_flooding_widget_gets_a_polite_message(security_stack: RasaStack,
         f"One widget session sent {flood} messages at once (limit {PER_SESSION} per 60 s, page "
         f"language Swedish): {len(polite)} were answered with the polite message in Swedish "
         "instead of reaching Rasa; the connection stayed open.")
+
+
+def test_internal_traffic_spends_no_customer_limit_and_a_forged_token_is_refused(
+        security_stack: RasaStack, attack_log: AttackLog) -> None:
+    """The demo-data generator and the benches send Rasa's API token: a busy address's limit
+    does not stop them, and the customers' limits still stop the address itself."""
+    attack = attack_log.attack("Forged internal-traffic token on REST")
+    address = "10.6.9.1"
+    codes = [say(security_stack, f"busy-{n}", "hi", address)[0] for n in range(PER_CLIENT + 1)]
+    assert codes == [200] * PER_CLIENT + [429]
+    internal = {"X-Forwarded-For": address, "Authorization": f"Bearer {security_stack.token}"}
+    served = [security_stack.post(security_stack.rest_url,
+                                  {"sender": "internal-demo", "message": f"hi number {n}"},
+                                  headers=internal)
+              for n in range(PER_SESSION + 5)]
+    assert [status for status, _ in served] == [200] * (PER_SESSION + 5)
+    assert all(texts(body) and texts(body) != SLOW_DOWN["en"] for _, body in served)
+    forged = [f"Bearer {security_stack.token[:-2]}xx", "Bearer ", security_stack.token,
+              f"Basic {security_stack.token}"]
+    for header in forged:
+        status, body = security_stack.post(
+            security_stack.rest_url, {"sender": "forger", "message": "where is my order?"},
+            headers={"X-Forwarded-For": "10.6.9.2", "Authorization": header})
+        attack.tried(refused=status == 401, status=status)
+        assert status == 401 and "error" in body
+    # the address that flooded is still refused as a customer
+    assert say(security_stack, "busy-again", "hi", address)[0] == 429
+    assert attack.server_errors == 0
+    attack.notes.append(
+        f"An address sent {PER_CLIENT + 1} messages (limit {PER_CLIENT}): the last got 429; from "
+        f"the same address, {PER_SESSION + 5} messages carrying Rasa's API token (internal "
+        "traffic: the demo data, the benches) were all answered, more than one conversation's "
+        f"limit; {len(forged)} messages with a wrong token, an empty one, no scheme or the "
+        "Basic scheme got 401, and the flooding address stayed refused as a customer.")
