@@ -101,6 +101,9 @@ CHANNEL_LABELS = {
     "socketio": "web chat",
     "rest": "REST",
     "email": "e-mail",
+    "whatsapp": "WhatsApp",
+    "messenger": "Messenger",
+    "line": "LINE",
     "slack": "Slack",
     "cmdline": "command line",
 }

@@ -175,6 +175,17 @@ def share_secrets(env: dict[str, str], directory: Path | None = None) -> None:
     env.setdefault(TOKEN_ENV, secret(TOKEN_NAME, TOKEN_ENV, env=env, directory=directory))
 
 
+def _say_messaging_channels(env: dict[str, str]) -> None:
+    """Which messaging channels (messaging/, docs/MESSAGING.md) are on, and why the others are
+    not (they run inside the Rasa server: nothing to supervise)."""
+    from messaging.settings import channel_status
+
+    for platform, off in channel_status(env):
+        _say(f"{platform} channel on: /webhooks/{platform}/webhook (try: python -m "
+             f"messaging.send_test --platform {platform})" if off is None
+             else f"{platform} channel off: {off}")
+
+
 def _supervise(env: dict[str, str]) -> int:
     """Write the configurations, run supervisord, wait until every service is healthy."""
     from nordvik.env import SettingsError
@@ -195,6 +206,7 @@ def _supervise(env: dict[str, str]) -> int:
     services = describe(env, settings, endpoints, run_dir)
     for reason in skipped(env):
         _say(f"skipping {reason}")
+    _say_messaging_channels(env)
     if not settings.haproxy_available:
         _say("HAProxy is not installed: the action server is reached directly, so while it is "
              "down customers get no polite reply (make setup-web installs HAProxy)")
