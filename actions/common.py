@@ -39,6 +39,8 @@ CLARIFY = "clarify"
 HUMAN_OFFER = "human_offer"
 # Input channels whose conversations are e-mail threads; everything else is the chat.
 EMAIL_CHANNELS = frozenset({"email"})
+# Messaging apps (messaging/): their conversations and CRM records carry the app's name.
+MESSAGING_CHANNELS = frozenset({"whatsapp", "messenger", "line"})
 
 
 def order_store() -> OrderStore:
@@ -62,8 +64,10 @@ def latest_text(tracker: Tracker) -> str:
 
 
 def channel_of(tracker: Tracker) -> str:
-    """"email" for an e-mail thread, "chat" for the widget and the REST channel."""
+    """"email" for an e-mail thread, "phone" for a call, "chat" for the widget and REST."""
     name = str(tracker.get_latest_input_channel() or "")
+    if name == "phone" or name in MESSAGING_CHANNELS:
+        return name
     return "email" if name in EMAIL_CHANNELS else "chat"
 
 

@@ -31,7 +31,9 @@ from actions.verification import (
     SLOT_LOCKED,
     SLOT_ORDER_NUMBER,
     SLOT_VERIFIED_ORDER,
+    check_channel_phone,
     check_pair,
+    check_postcode,
     client_of,
     is_locked,
     order_in_hand,
@@ -44,6 +46,7 @@ from store.errors import StoreError
 logger = logging.getLogger(__name__)
 
 EMAIL_PURPOSE = "email"
+POSTCODE_PURPOSE = "postcode"  # sealed by the phone channel (voice/speech.py)
 # Actions that belong to a form's own turn; anything else before the question is a digression.
 _FORM_TURN = frozenset({
     "action_listen", "action_extract_slots", "action_deactivate_loop",
@@ -96,6 +99,9 @@ class OrderFormValidation(FormValidationAction):
         try:
             if order_store().verification_blocked(order_number=number, client=client_of(tracker)):
                 return {SLOT_ORDER_NUMBER: number, SLOT_EMAIL: None, SLOT_LOCKED: True}
+            proven = check_channel_phone(tracker, number)
+            if proven is not None:  # the caller's own number: the order number is enough
+                return {SLOT_ORDER_NUMBER: number, **proven.slots}
         except StoreError:
             logger.exception("order store unavailable while checking the look-up limits")
         sender = sender_email(tracker)
@@ -110,6 +116,8 @@ class OrderFormValidation(FormValidationAction):
 
     def validate_email(self, slot_value: Any, dispatcher: CollectingDispatcher,
                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if channel_of(tracker) == "phone":  # by phone the second factor is the postcode
+            return self.validate_postcode(slot_value, dispatcher, tracker)
         email = find_email(slot_value) or _held_email(tracker)
         if email is None:
             dispatcher.utter_message(response="utter_email_invalid")
@@ -120,6 +128,16 @@ class OrderFormValidation(FormValidationAction):
         if number == slot_text(tracker, SLOT_VERIFIED_ORDER):
             return {SLOT_EMAIL: None}
         return check_pair(tracker, dispatcher, number, email).slots
+
+    def validate_postcode(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                          tracker: Tracker) -> dict[str, Any]:
+        """The phone channel puts the postcode said or keyed in the e-mail slot, sealed."""
+        postcode = unseal(slot_value, purpose=POSTCODE_PURPOSE)
+        number = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+        if postcode is None or number is None:
+            dispatcher.utter_message(response="utter_email_invalid")
+            return {SLOT_EMAIL: None}
+        return check_postcode(tracker, dispatcher, number, postcode).slots
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[EventType]:

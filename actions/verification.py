@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from actions.common import (
 )
 from nordvik.languages import LANGUAGES, normalize_language
 from nordvik.orders import normalize_order_number
+from nordvik.phones import normalize_phone
 from store.errors import StoreError
 from store.views import OrderDetails
 
@@ -44,6 +46,10 @@ SLOT_VERIFIED_CUSTOMER = "verified_customer"
 SLOT_FAILED = "failed_verifications"
 SLOT_LOCKED = "verification_locked"
 OFFER_REASON_LOCKED = "verification_locked"
+# Input channels whose message metadata `phone` is a number the channel itself proved (the
+# phone channel's caller ID from a signed Twilio request; a messaging app's sender). A channel
+# opts in here; on any other channel the key is ignored.
+PHONE_PROVING_CHANNELS = frozenset({"phone", "whatsapp"})
 
 
 def client_of(tracker: Tracker) -> str | None:
@@ -51,6 +57,38 @@ def client_of(tracker: Tracker) -> str | None:
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     value = metadata.get("client") if isinstance(metadata, dict) else None
     return str(value)[:64] if value else None
+
+
+def channel_phone(tracker: Tracker) -> str | None:
+    """The customer's phone number (E.164) as the channel proved it, else None (withheld, or a
+    channel that proves no number)."""
+    if str(tracker.get_latest_input_channel() or "") not in PHONE_PROVING_CHANNELS:
+        return None
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get("phone") if isinstance(metadata, dict) else None
+    return normalize_phone(value, region=None)
+
+
+def check_channel_phone(tracker: Tracker, number: str) -> Check | None:
+    """The order verified by the channel-proven phone (the number is the order customer's):
+    the order number alone proves ownership then. None when it is not the customer's number
+    (not a failed guess: the caller is asked for a second factor). StoreError propagates."""
+    phone = channel_phone(tracker)
+    if phone is None or not order_store().order_phone_matches(number, phone):
+        return None
+    order = order_store().get_order(number)
+    return None if order is None else Check(verified_slots(tracker, order), order)
+
+
+def check_postcode(tracker: Tracker, dispatcher: CollectingDispatcher, number: str,
+                   postcode: object) -> Check:
+    """The second factor of channels without the order's e-mail (the phone): the delivery
+    postcode, with the same failure counts and limits as the e-mail check."""
+
+    def matching(crm: Any) -> OrderDetails | None:
+        return crm.get_order(number) if crm.order_postcode_matches(number, postcode) else None
+
+    return _check(tracker, dispatcher, number, matching)
 
 
 def failed_count(tracker: Tracker) -> int:
@@ -73,6 +111,13 @@ def check_pair(
     tracker: Tracker, dispatcher: CollectingDispatcher, number: str, email: str
 ) -> Check:
     """Check the pair against the store; utter the failure reply when it does not match."""
+    return _check(tracker, dispatcher, number, lambda crm: crm.verify_order(number, email))
+
+
+def _check(tracker: Tracker, dispatcher: CollectingDispatcher, number: str,
+           matching: Callable[[Any], OrderDetails | None]) -> Check:
+    """One ownership check (`matching(store)` gives the order when the proof holds), counted
+    against the conversation, the order and the client when it fails."""
     crm = order_store()
     client = client_of(tracker)
     try:
@@ -80,7 +125,7 @@ def check_pair(
             logger.warning("order look-up blocked by the cross-conversation limits in %s",
                            tracker.sender_id)
             return Check({SLOT_EMAIL: None, SLOT_LOCKED: True})
-        order = crm.verify_order(number, email)
+        order = matching(crm)
         if order is None:
             crm.record_failed_verification(order_number=number, client=client,
                                            conversation_id=tracker.sender_id)
@@ -98,7 +143,12 @@ def check_pair(
         else:
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         return Check(slots)
-    slots = {
+    return Check(verified_slots(tracker, order), order)
+
+
+def verified_slots(tracker: Tracker, order: OrderDetails) -> dict[str, Any]:
+    """The slots of an order verified in this conversation (never the e-mail)."""
+    slots: dict[str, Any] = {
         SLOT_EMAIL: None,
         SLOT_ORDER_NUMBER: order.number,
         SLOT_VERIFIED_ORDER: order.number,
@@ -109,7 +159,7 @@ def check_pair(
         hint = normalize_language(order.customer_language)
         if hint is not None:
             slots[SLOT_LANGUAGE] = hint
-    return Check(slots, order)
+    return slots
 
 
 def order_in_hand(tracker: Tracker) -> str | None:
