@@ -101,6 +101,7 @@ CHANNEL_LABELS = {
     "socketio": "web chat",
     "rest": "REST",
     "email": "e-mail",
+    "phone": "phone",
     "whatsapp": "WhatsApp",
     "messenger": "Messenger",
     "line": "LINE",

@@ -135,6 +135,7 @@ Talk to the bot:
        -d '{{"sender": "me", "message": "where is my order?"}}'
   (sample order numbers with their e-mails are listed above, under the store step)
 {_mail_usage(env)}
+{_voice_usage(env)}
 Press Ctrl-C to stop everything.
 """,
         flush=True,
@@ -155,6 +156,27 @@ def _mail_usage(env: dict[str, str]) -> str:
         f"{settings.host}:{settings.port}; replies go to {settings.smtp.describe()}\n"
         f"  {VENV_BIN / 'python'} -m mail.send_test --from <an e-mail from the store's table> "
         '"Where is my order <its order number>?"'
+    )
+
+
+def _voice_usage(env: dict[str, str]) -> str:
+    """The phone channel's webhook URL for Twilio (voice/, docs/PHONE.md), or why it is off."""
+    from nordvik.env import SettingsError
+    from voice.settings import VoiceSettings
+
+    try:
+        settings = VoiceSettings.from_env(env)
+    except SettingsError as error:
+        return f"Phone (Twilio Voice): not usable ({error})"
+    if settings.missing():
+        return f"Phone (Twilio Voice): off ({settings.missing()}; see docs/PHONE.md)"
+    base = settings.public_url or f"http://localhost:{env.get('RASA_PORT', '5005')}/webhooks/phone"
+    return (
+        f"Phone (Twilio Voice): set each Twilio number's \"A call comes in\" webhook (HTTP POST) "
+        f"to\n  {base}/call  and its call status callback to  {base}/status\n"
+        f"  (a public https URL, e.g. a tunnel, in VOICE_PUBLIC_URL; docs/PHONE.md)\n"
+        f"  try: {VENV_BIN / 'python'} -m voice.send_test --from <a customer's phone> "
+        '"where is my order" "#<the order number\'s five digits>"'
     )
 
 
