@@ -27,13 +27,13 @@ Definitions (names in analytics/mapping.py):
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics import mapping
 from analytics.events import EventRecord, slot_value
+from nordvik.ratings import parse_rating
 
 RATINGS = ("1", "2", "3", "4", "5")
 
@@ -130,14 +130,9 @@ class ConversationFact:
 
 
 def typed_rating(text: str | None) -> int | None:
-    """A typed 1-5 rating ("4", "fyra", "五顆星"), by the action server's own rule."""
+    """A typed 1-5 rating ("4", "fyra", "五顆星"), by the action server's rule (nordvik.ratings)."""
     if not text:
         return None
-    try:
-        from actions.csat import parse_rating
-    except ImportError:  # pragma: no cover - the action server's code ships with this repo
-        digits = re.findall(r"(?<![0-9])[1-5](?![0-9])", text)
-        return int(digits[0]) if len(digits) == 1 and len(text) <= 20 else None
     return parse_rating({"text": text})
 
 

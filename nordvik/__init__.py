@@ -4,6 +4,7 @@
 - `nordvik.emails`: finding, normalising and masking e-mail addresses;
 - `nordvik.languages`: the four languages, their codes and language detection;
 - `nordvik.text`: text normalisation (full-width characters) and Slack text helpers;
+- `nordvik.ratings`: reading a customer's 1-5 satisfaction rating;
 - `nordvik.env`: reading settings from the environment with clear errors.
 
 Nothing here imports Rasa, Slack, the store or the knowledge index, so every package may use it.
