@@ -166,9 +166,9 @@ class Conversations:
         choices = pending_choices(outgoing)
         if choices:
             await asyncio.to_thread(self.contacts.set_choices, contact.conversation_id, choices)
-        logger.info("%s: %d of %d messages sent in conversation %s (%s)", self.platform.name,
-                    delivery.sent, len(outgoing), contact.conversation_id,
-                    "reply token" if token else "no reply token")
+        how = "" if self.platform.name != "line" else " (reply)" if token else " (push)"
+        logger.info("%s: %d of %d messages sent in conversation %s%s", self.platform.name,
+                    delivery.sent, len(outgoing), contact.conversation_id, how)
         return delivery
 
     async def not_text(self, agent: Any, contact: Contact, item: Inbound) -> None:
