@@ -8,8 +8,9 @@ and what the bot would send back.
 It signs each webhook with the channel's own secret from the environment (the same variables the
 Rasa server reads; a channel without them is skipped and the script says why), posts it to
 RASA_URL (default http://127.0.0.1:5005) and prints the bot's replies to that message, read from
-the conversation through Rasa's API (RASA_TOKEN, else var/secrets/rasa_token). The replies also
-went to the platform's API (TWILIO_API_URL, MESSENGER_API_URL, LINE_API_URL).
+the conversation through Rasa's API (RASA_TOKEN, else var/secrets/rasa_token; e-mail addresses
+are stored masked there, so they print as [e-mail]). The replies themselves went to the
+platform's API (TWILIO_API_URL, MESSENGER_API_URL, LINE_API_URL).
 
 The builders (`whatsapp_webhook`, `messenger_webhook`, `line_webhook`) are what the platforms
 send; the tests use them too.

@@ -10,6 +10,8 @@ reply sent as a push). One stack for the module; each test has its own customers
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import urllib.request
 from typing import Any
@@ -22,12 +24,15 @@ from sqlalchemy.orm import Session
 from message_catalogue.messages import get_catalogue
 from message_catalogue.orders import order_status_message
 from messaging.send_test import line_webhook, messenger_webhook, whatsapp_webhook
+from messaging.turns import client_key
+from nordvik.emails import redact_emails
 from store.models import Interaction
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.handoff.test_handoff_e2e import agent_reply
 from tests.messaging.fakes import FakePlatforms
 from tests.messaging.stack import CHANNEL, MessagingStack, wait_until
+from tests.support.rasa_stack import ROOT
 from tests.support.store import ANNA, ORDERS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -218,3 +223,33 @@ def test_whatsapp_numbered_choice_faq_voice_note_handoff_and_closed_window(
     note = [p for p in slack.posts(thread_ts=thread) if "Not delivered" in str(p.get("text"))][0]
     assert "within 24 hours" in note["text"] and "send the reply by e-mail" in note["text"]
     assert "Är du kvar?" not in platforms.texts_to(("whatsapp",), f"whatsapp:{anna.user}")
+
+
+# --- the try-it script and the message metadata -------------------------------------------------
+
+
+def test_send_test_prints_what_the_bot_would_send_back(
+        messaging_stack: MessagingStack, platforms: FakePlatforms) -> None:
+    env = {**messaging_stack.rasa.env, "RASA_URL": messaging_stack.rasa.base_url}
+    done = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "messaging.send_test", "--user", "+46705550000",
+         "What are your opening hours?"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300, check=True)
+    lines = done.stdout.splitlines()
+    hours = catalogue("utter_faq/contact_hours", "en")
+    for platform in ("whatsapp", "messenger", "line"):
+        assert f"{platform}: webhook answered HTTP 200" in lines, done.stdout
+    # read back from the conversation, where addresses are stored masked
+    assert lines.count(f"  bot: {redact_emails(hours)}") == 3, done.stdout
+    # The same replies reached the platforms' APIs.
+    assert hours in platforms.texts_to(("whatsapp",), "whatsapp:+46705550000")
+
+
+def test_messages_carry_the_client_key_for_the_guessing_limits(
+        messaging_stack: MessagingStack, platforms: FakePlatforms) -> None:
+    customer = Customer(messaging_stack, platforms, "messenger", "2000000000000009")
+    customer.say("hello")
+    tracker = messaging_stack.rasa.tracker(customer.conversation)
+    metadata = tracker["latest_message"]["metadata"]
+    assert metadata == {"client": client_key("messenger", "2000000000000009")}
+    assert tracker["latest_input_channel"] == "messenger"
