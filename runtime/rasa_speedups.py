@@ -16,25 +16,30 @@ would send (`current_state(ALL)`, and the domain only if the action is listed as
 its events are validated and deserialised as a response would be, and an error in it is
 reported like a failed action-server call. What goes away is the HTTP round trip, the JSON both
 ways and the action server's share of the 2 cores. The action server still serves the action
-for a Rasa started without the launcher.
+for a Rasa started without the launcher. The actions are imported, not named by a string: this
+module sits above actions/ in the layers (pyproject.toml, [tool.importlinter]).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from rasa_sdk import Action
+
+from actions.context import ActionTrackContext
+
 logger = logging.getLogger(__name__)
 
 _INSTALLED = "_nordvik_cached_validator"
 _LOCAL = "_nordvik_local_actions"
-# Actions the Rasa server runs itself: name -> "module:class" of the rasa_sdk action. Only
-# functions of the tracker alone belong here: no network or database calls, nothing kept between
-# calls, nothing slow (they run on the Rasa server's event loop).
-LOCAL_ACTIONS: Mapping[str, str] = {"action_track_context": "actions.context:ActionTrackContext"}
+# Actions the Rasa server runs itself: name -> the rasa_sdk action's class, imported like any
+# other module (the import graph, and so import-linter, sees it). Only functions of the tracker
+# alone belong here: no network or database calls, nothing kept between calls, nothing slow
+# (they run on the Rasa server's event loop).
+LOCAL_ACTIONS: Mapping[str, type[Action]] = {"action_track_context": ActionTrackContext}
 
 
 def install() -> None:
@@ -67,7 +72,7 @@ def install() -> None:
     setattr(RemoteAction, _INSTALLED, validator)
 
 
-def install_local_actions(actions: Mapping[str, str] = LOCAL_ACTIONS) -> None:
+def install_local_actions(actions: Mapping[str, type[Action]] = LOCAL_ACTIONS) -> None:
     """Patch RemoteAction.run to run ``actions`` in this process (idempotent; the first call's
     actions stay)."""
     from rasa.core.actions.action import RemoteAction
@@ -75,11 +80,11 @@ def install_local_actions(actions: Mapping[str, str] = LOCAL_ACTIONS) -> None:
     if getattr(RemoteAction, _LOCAL, None) is not None:
         return
     loaded: dict[str, Any] = {}
-    for name, where in actions.items():
-        module, _, cls = where.partition(":")
-        action = getattr(importlib.import_module(module), cls)()
+    for name, action_class in actions.items():
+        action = action_class()
         if action.name() != name:
-            raise ValueError(f"{where} is named {action.name()!r}, not {name!r}")
+            raise ValueError(f"{action_class.__module__}.{action_class.__qualname__} is named "
+                             f"{action.name()!r}, not {name!r}")
         loaded[name] = action
     remote_run = RemoteAction.run
 

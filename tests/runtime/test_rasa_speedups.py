@@ -90,7 +90,8 @@ def domain() -> Domain:
     return Domain.load(str(ROOT / "domain"))
 
 
-def _local(monkeypatch: pytest.MonkeyPatch, actions: dict[str, str] | None = None) -> None:
+def _local(monkeypatch: pytest.MonkeyPatch,
+           actions: dict[str, type[SdkAction]] | None = None) -> None:
     """Install local actions for this test only (the patch and its marker are undone after)."""
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
     monkeypatch.setattr(RemoteAction, rasa_speedups._LOCAL, None, raising=False)
@@ -181,7 +182,7 @@ def test_other_actions_still_call_the_action_server(
 
 def test_a_failing_local_action_fails_like_a_remote_one(
         domain: Domain, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    _local(monkeypatch, {"action_broken": f"{__name__}:Broken"})
+    _local(monkeypatch, {"action_broken": Broken})
     tracker = DialogueStateTracker.from_events("c3", [_user("hej", "sv")], domain.slots)
     broken = RemoteAction("action_broken", EndpointConfig(url=CLOSED))
     with pytest.raises(RasaException, match="Failed to execute custom action 'action_broken'"):
@@ -192,4 +193,4 @@ def test_a_failing_local_action_fails_like_a_remote_one(
 def test_a_local_action_must_have_the_name_it_is_listed_under(
         monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="is named 'action_broken', not 'action_other'"):
-        _local(monkeypatch, {"action_other": f"{__name__}:Broken"})
+        _local(monkeypatch, {"action_other": Broken})
