@@ -9,6 +9,10 @@ first use and keyed by `conversation_id`, so `store forget` erases it with the c
     conversation_id, platform, address (sealed, purpose "messaging"), last_inbound (epoch s),
     reply_token, reply_token_at (LINE; used once), choices (JSON: the numbered choices the
     customer may answer next)
+
+and `messaging_seen` (a keyed hash of each inbound message id, its conversation, when), so a
+webhook the platform delivers again (Messenger and LINE redeliver when an answer was late) is
+answered once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Float, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -43,6 +58,15 @@ messaging_contacts = Table(
     Column("reply_token_at", Float),
     Column("choices", Text),
 )
+
+
+messaging_seen = Table(
+    "messaging_seen", metadata,
+    Column("message_key", String(64), primary_key=True),
+    Column("conversation_id", String(64), nullable=False, index=True),
+    Column("seen_at", Float, nullable=False),
+)
+SEEN_DAYS = 7
 
 
 class ContactStoreUnavailable(RuntimeError):
@@ -161,6 +185,25 @@ class ContactStore:
 
         taken = self._run(work)
         return contact.reply_token if taken and fresh else None
+
+    def first_time(self, conversation_id: str, platform: str, message_id: str) -> bool:
+        """True the first time a message id is seen (a redelivery gets False); ids older than
+        SEEN_DAYS are forgotten on the way."""
+        key = pseudonym(f"{platform}:{message_id}", purpose="messaging-id")
+        now = time.time()
+
+        def work(connection: Any) -> bool:
+            try:
+                with connection.begin_nested():
+                    connection.execute(insert(messaging_seen).values(
+                        message_key=key, conversation_id=conversation_id, seen_at=now))
+            except IntegrityError:
+                return False
+            connection.execute(delete(messaging_seen).where(
+                messaging_seen.c.seen_at < now - SEEN_DAYS * 86400))
+            return True
+
+        return bool(self._run(work))
 
     def set_choices(self, conversation_id: str, choices: tuple[Choice, ...]) -> None:
         raw = json.dumps([[c.title, c.payload] for c in choices]) if choices else None

@@ -55,10 +55,11 @@ class LinePlatform(Platform):
                 continue
             token = event.get("replyToken")
             token = str(token) if token else None
+            seen = str(event.get("webhookEventId") or "") or None
             if event.get("type") == "postback":
                 data = str((event.get("postback") or {}).get("data") or "")
                 if data:
-                    found.append(Inbound(user, text=data, reply_token=token))
+                    found.append(Inbound(user, text=data, reply_token=token, message_id=seen))
                 continue
             if event.get("type") != "message":
                 continue
@@ -66,10 +67,10 @@ class LinePlatform(Platform):
             kind = str(message.get("type") or "")
             if kind == "text":
                 found.append(Inbound(user, text=str(message.get("text") or ""),
-                                     reply_token=token))
+                                     reply_token=token, message_id=seen))
             else:
                 found.append(Inbound(user, kind=_KINDS.get(kind, "other"), reply_token=token,
-                                     details=_details(message)))
+                                     details=_details(message), message_id=seen))
         return found
 
     def send(self, contact: Contact, messages: Sequence[Outgoing], *,

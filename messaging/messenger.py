@@ -80,13 +80,15 @@ def _inbound(event: dict[str, Any]) -> Inbound | None:
         return None
     postback = event.get("postback")
     if isinstance(postback, dict) and postback.get("payload"):
-        return Inbound(user, text=str(postback["payload"]))
+        return Inbound(user, text=str(postback["payload"]),
+                       message_id=str(postback.get("mid") or "") or None)
     message = event.get("message")
     if not isinstance(message, dict) or message.get("is_echo"):
         return None
+    seen = str(message.get("mid") or "") or None
     quick = message.get("quick_reply")
     if isinstance(quick, dict) and quick.get("payload"):
-        return Inbound(user, text=str(quick["payload"]))
+        return Inbound(user, text=str(quick["payload"]), message_id=seen)
     attachments = message.get("attachments") or []
     if attachments or message.get("sticker_id"):
         first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
@@ -94,9 +96,11 @@ def _inbound(event: dict[str, Any]) -> Inbound | None:
         if kind == "audio":
             kind = "voice"
         return Inbound(user, kind=kind if kind in _KNOWN else "other",
-                       details=_details(first))
+                       details=_details(first), message_id=seen)
     text = message.get("text")
-    return Inbound(user, text=str(text)) if isinstance(text, str) and text.strip() else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return Inbound(user, text=text, message_id=seen)
 
 
 _KNOWN = frozenset({"image", "sticker", "voice", "video", "file", "location"})

@@ -37,6 +37,7 @@ class Inbound:
     kind: str | None = None  # None for text; else one of NOT_TEXT_KINDS
     details: str = ""  # for the CRM record of a non-text message (media URL, coordinates)
     reply_token: str | None = None  # LINE
+    message_id: str | None = None  # the platform's id of the message (redeliveries repeat it)
     metadata: Mapping[str, Any] = field(default_factory=dict)  # extra message metadata
 
 

@@ -47,7 +47,7 @@ def whatsapp_webhook(settings: MessagingSettings, base_url: str, phone: str,
     """Twilio's form post for a WhatsApp message from `phone` (E.164): text, or one medium
     ("image/jpeg", "audio/ogg", ...; "location" for a location)."""
     path = "/webhooks/whatsapp/webhook"
-    form = {"MessageSid": f"SM{int(time.time() * 1000):032d}",
+    form = {"MessageSid": f"SM{time.time_ns():032d}",
             "AccountSid": settings.twilio_account_sid, "From": f"whatsapp:{phone}",
             "To": settings.twilio_whatsapp_from, "Body": text or "", "NumMedia": "0"}
     if media == "location":

@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from messaging.contacts import Contact, ContactStore
+from messaging.contacts import Contact, ContactStore, conversation_id_for
 from messaging.formatting import Outgoing, choice_for, pending_choices, shape, split_text
 from messaging.platform import Delivery, Inbound, Platform
 from nordvik.emails import redact_emails
@@ -124,6 +124,11 @@ class Conversations:
         from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
         name = self.platform.name
+        if item.message_id and not await asyncio.to_thread(
+                self.contacts.first_time, conversation_id_for(name, item.user_id), name,
+                item.message_id):
+            logger.info("%s: a redelivered message was not answered again", name)
+            return
         conversation = await asyncio.to_thread(self.contacts.inbound, name, item.user_id,
                                                reply_token=item.reply_token)
         contact = await asyncio.to_thread(self.contacts.get, conversation)

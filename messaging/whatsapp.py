@@ -75,13 +75,17 @@ class WhatsAppPlatform(Platform):
         if phone is None:
             return []
         metadata = {PHONE_METADATA: phone}
+        seen = form.get("MessageSid") or None
         kind = _kind(form)
         if kind is not None:
             details = (f"location {form.get('Latitude')}, {form.get('Longitude')}"
                        if kind == "location" else str(form.get("MediaUrl0") or "")[:500])
-            return [Inbound(phone, kind=kind, details=details, metadata=metadata)]
+            return [Inbound(phone, kind=kind, details=details, metadata=metadata,
+                            message_id=seen)]
         text = form.get("ButtonPayload") or form.get("Body") or ""
-        return [Inbound(phone, text=text, metadata=metadata)] if text.strip() else []
+        if not text.strip():
+            return []
+        return [Inbound(phone, text=text, metadata=metadata, message_id=seen)]
 
     def webhook_answer(self) -> tuple[str, str]:
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>", "text/xml"

@@ -253,3 +253,14 @@ def test_messages_carry_the_client_key_for_the_guessing_limits(
     metadata = tracker["latest_message"]["metadata"]
     assert metadata == {"client": client_key("messenger", "2000000000000009")}
     assert tracker["latest_input_channel"] == "messenger"
+
+
+def test_a_redelivered_webhook_is_answered_once(
+        messaging_stack: MessagingStack, platforms: FakePlatforms) -> None:
+    hook = messenger_webhook(messaging_stack.settings, "2000000000000010", "hello there")
+    before = len(platforms.calls_to("messenger", "2000000000000010"))
+    assert messaging_stack.send(hook)[0] == 200
+    first = len(platforms.calls_to("messenger", "2000000000000010"))
+    assert first > before
+    assert messaging_stack.send(hook)[0] == 200  # Meta delivers it again
+    assert len(platforms.calls_to("messenger", "2000000000000010")) == first

@@ -100,3 +100,13 @@ def test_channels_are_off_without_their_secrets() -> None:
     on = channel_status({"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_TOKEN": "t",
                          "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
     assert on[2] == ("line", None) and on[0] == ("whatsapp", "TWILIO_WHATSAPP_FROM not set")
+
+
+def test_a_redelivered_message_is_seen_once(contacts: ContactStore) -> None:
+    conversation = conversation_id_for("line", "U1")
+    assert contacts.first_time(conversation, "line", "ev-1")
+    assert not contacts.first_time(conversation, "line", "ev-1")
+    assert contacts.first_time(conversation, "messenger", "ev-1")  # another platform's id
+    with contacts.engine.connect() as connection:
+        keys = connection.execute(text("select message_key from messaging_seen")).scalars().all()
+    assert "ev-1" not in " ".join(keys)
