@@ -25,6 +25,7 @@ from analytics.kpis import KpiFilter
 from analytics.queries import kpi_report
 from analytics.settings import RabbitSettings
 from tests.analytics.crafted import TWO_WEEKS_END, TWO_WEEKS_START, all_events
+from tests.support.services import unavailable
 
 pytestmark = [pytest.mark.integration]
 
@@ -43,7 +44,7 @@ async def rabbit() -> AsyncIterator[RabbitSettings]:
     try:
         connection = await aio_pika.connect(url, timeout=5)
     except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
-        pytest.skip(f"RabbitMQ at {settings.host}:{settings.port} is unreachable: {exc}")
+        unavailable(f"RabbitMQ at {settings.host}:{settings.port} is unreachable: {exc}")
     yield settings
     async with connection:
         channel = await connection.channel()

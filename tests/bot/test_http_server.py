@@ -23,6 +23,7 @@ import pytest
 from bot.services import EventDedupe, RedisEventDedupe
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import free_port
+from tests.support.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "http-mode-test-signing-secret"
@@ -103,7 +104,7 @@ def test_memory_dedupe_is_per_process() -> None:
 @pytest.mark.redis
 def test_redis_dedupe_is_shared_and_expires() -> None:
     if not _redis_up():
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+        unavailable("no Redis server on 127.0.0.1:6379")
     prefix = f"test{uuid.uuid4().hex[:8]}"
     one = RedisEventDedupe(REDIS_URL, ttl_seconds=1, prefix=prefix)
     other = RedisEventDedupe(REDIS_URL, ttl_seconds=1, prefix=prefix)
@@ -122,7 +123,7 @@ def test_redis_down_falls_back_to_memory() -> None:
 @pytest.mark.redis
 def test_a_retry_delivered_to_another_process_is_answered_once(tmp_path: Path) -> None:
     if not _redis_up():
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+        unavailable("no Redis server on 127.0.0.1:6379")
     fake = FakeSlackApi().start()
     prefix = f"test{uuid.uuid4().hex[:8]}"
     with ExitStack() as stack:

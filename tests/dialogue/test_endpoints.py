@@ -21,6 +21,7 @@ from scripts.rasa_env import (
     write_endpoints,
 )
 from tests.support.redis import redis_or_skip
+from tests.support.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,7 +110,7 @@ def postgres_database() -> Iterator[str]:
         except psycopg2.OperationalError:
             continue
     if admin_url is None:
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+        unavailable("PostgreSQL on 127.0.0.1:5432 is not reachable")
     conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')

@@ -26,6 +26,7 @@ from tests.mail.mails import SUPPORT, mail, raw
 from tests.mail.sink import SmtpSink, text_of
 from tests.support.fixtures import test_store  # noqa: F401
 from tests.support.rasa_stack import free_port
+from tests.support.services import unavailable
 
 ANNA = "anna.berg@example.com"
 
@@ -279,7 +280,7 @@ async def test_two_receivers_share_the_sender_limit_through_redis(
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+        unavailable(f"Redis at {url} is unreachable: {exc}")
     prefix = f"mailtest{uuid.uuid4().hex[:8]}"
     channel = Channel()
     receivers = [Receiver(settings_for(tmp_path / name, sender_messages=2), deliver=channel,

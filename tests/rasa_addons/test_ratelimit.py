@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from rasa_addons.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter
+from tests.support.services import unavailable
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -66,7 +67,7 @@ def _redis_or_skip() -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+        unavailable(f"Redis at {REDIS_URL} is unreachable: {exc}")
 
 
 @pytest.mark.redis

@@ -20,6 +20,7 @@ from rasa_addons.replay import (
     WidgetState,
     replay,
 )
+from tests.support.services import unavailable
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -100,7 +101,7 @@ def test_redis_state_is_shared_between_replicas() -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+        unavailable("no Redis server on 127.0.0.1:6379")
     prefix = f"test{uuid.uuid4().hex[:8]}"
     _run(lambda: RedisWidgetState(REDIS_URL, prefix))
 

@@ -15,6 +15,7 @@ import pytest
 
 from nordvik.emails import redact_emails
 from tests.store.pg import fresh_pg_database
+from tests.support.services import unavailable
 from tests.support.store import ORDERS, make_test_store
 from tests.support.supervised import StackSpec, SupervisedStack, supervised_stack
 
@@ -39,7 +40,7 @@ def _redis_up() -> bool:
 def replicas(tmp_path_factory: pytest.TempPathFactory,
              runtime_model: Path) -> Iterator[SupervisedStack]:
     if not _redis_up():
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+        unavailable("no Redis server on 127.0.0.1:6379")
     with fresh_pg_database() as database_url:
         make_test_store(database_url).engine.dispose()
         env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,

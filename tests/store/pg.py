@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+from tests.support.services import unavailable
 
 PG_ADMIN_URL = os.environ.get(
     "STORE_TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -31,7 +32,7 @@ def fresh_pg_database() -> Iterator[str]:
         admin.dispose()
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         where = make_url(PG_ADMIN_URL)
-        pytest.skip(f"PostgreSQL at {where.host}:{where.port or 5432} is unreachable: {first}")
+        unavailable(f"PostgreSQL at {where.host}:{where.port or 5432} is unreachable: {first}")
     try:
         yield str(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
     finally:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.services import unavailable
+
 
 def redis_or_skip(db: int = 5) -> Any:
     """A client of the local Redis database `db`; skips the test when Redis is not reachable."""
@@ -14,5 +16,5 @@ def redis_or_skip(db: int = 5) -> Any:
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not reachable")
+        unavailable("Redis on 127.0.0.1:6379 is not reachable")
     return client
