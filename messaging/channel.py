@@ -115,9 +115,15 @@ class MessagingInput(InputChannel):
 
     @cached_property
     def conversations(self) -> Conversations:
+        from rasa_addons.ratelimit import Limit, create_limiter
+        from rasa_addons.settings import ChannelSettings
         from store.settings import StoreSettings
 
-        return Conversations(self.platform, ContactStore(StoreSettings.from_env().database_url))
+        limits = ChannelSettings.from_env()
+        return Conversations(
+            self.platform, ContactStore(StoreSettings.from_env().database_url),
+            Limit("session", "-", limits.session_messages, limits.session_seconds),
+            create_limiter(limits))
 
     def get_output_channel(self) -> OutputChannel | None:
         return DeferredOutput(self)

@@ -8,8 +8,10 @@ every reply sent back, whatever the platform.
 - Text (and quick-reply or postback payloads, and the number of a numbered choice) goes through
   the same NLU, rules and actions as the widget, with metadata `client` (a keyed hash of the
   platform's user id: the guessing limits across conversations) and the platform's own extras
-  (WhatsApp: the sender's sealed phone number). The replies are shaped for the platform
-  (messaging/formatting.py) and sent at once (LINE: with the event's reply token).
+  (WhatsApp: the sender's number). Over the conversation's message limit (RATE_SESSION_*, as on
+  the widget) the customer gets the polite "please wait" and the message goes no further. The
+  replies are shaped for the platform (messaging/formatting.py) and sent at once (LINE: with the
+  event's reply token).
 - A message that is not text gets the polite catalogue reply in the conversation's language and
   is recorded in the CRM; during a handoff it is noted in the Slack thread.
 - Turns Rasa runs on its own (an agent's reply from Slack, the end of a handoff) are sent once
@@ -38,6 +40,8 @@ from nordvik.emails import redact_emails
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
 from nordvik.secrets import pseudonym
 from nordvik.text import clip
+from rasa_addons.messages import slow_down
+from rasa_addons.ratelimit import Limit, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +104,27 @@ def undelivered_note(label: str, why: str, slots: Mapping[str, Any]) -> str:
 class Conversations:
     """The shared conversation logic of one platform's channel (one per Rasa server)."""
 
-    def __init__(self, platform: Platform, contacts: ContactStore) -> None:
+    def __init__(self, platform: Platform, contacts: ContactStore,
+                 limit: Limit | None = None, limiter: RateLimiter | None = None) -> None:
         self.platform = platform
         self.contacts = contacts
+        self.limit = limit  # per conversation (RATE_SESSION_*), as on the widget
+        self.limiter = limiter
+
+    async def over_limit(self, agent: Any, contact: Contact) -> bool:
+        """Over the conversation's message limit: the polite "please wait", no bot turn."""
+        if self.limit is None or self.limiter is None:
+            return False
+        limit = Limit("session", contact.conversation_id, self.limit.max_hits,
+                      self.limit.window_seconds)
+        decision = await self.limiter.hit([limit])
+        if decision.allowed:
+            return False
+        slots, _ = await self._slots(agent, contact.conversation_id)
+        logger.info("%s message refused in conversation %s: %s limit reached",
+                    self.platform.name, contact.conversation_id, decision.scope)
+        await self.send(contact, [Outgoing(slow_down(_language(slots)))])
+        return True
 
     async def _slots(self, agent: Any, conversation: str) -> tuple[dict[str, Any], list[str]]:
         """The conversation's slots, and the actions of its latest turn."""
@@ -132,7 +154,7 @@ class Conversations:
         conversation = await asyncio.to_thread(self.contacts.inbound, name, item.user_id,
                                                reply_token=item.reply_token)
         contact = await asyncio.to_thread(self.contacts.get, conversation)
-        if contact is None:
+        if contact is None or await self.over_limit(agent, contact):
             return
         if item.kind is not None:
             await self.not_text(agent, contact, item)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from messaging.contacts import ContactStore, conversation_id_for
-from messaging.formatting import Choice
+from messaging.contacts import Contact, ContactStore, conversation_id_for
+from messaging.formatting import Choice, Outgoing
 from messaging.line import LinePlatform
 from messaging.messenger import MessengerPlatform
-from messaging.platform import Platform
+from messaging.platform import Delivery, Platform
 from messaging.settings import MessagingSettings, channel_status
 from messaging.turns import Conversations, undelivered_note
 from messaging.whatsapp import WhatsAppPlatform
+from rasa_addons.messages import slow_down
+from rasa_addons.ratelimit import Limit, MemoryRateLimiter
 
 KEY = "test-master-key-for-messaging-units-0123456789"
 
@@ -110,3 +113,26 @@ def test_a_redelivered_message_is_seen_once(contacts: ContactStore) -> None:
     with contacts.engine.connect() as connection:
         keys = connection.execute(text("select message_key from messaging_seen")).scalars().all()
     assert "ev-1" not in " ".join(keys)
+
+
+class _Recording(LinePlatform):
+    def __init__(self) -> None:
+        super().__init__(MessagingSettings())
+        self.sent: list[str] = []
+
+    def send(self, contact: Contact, messages: Sequence[Outgoing], *,
+             reply_token: str | None = None) -> Delivery:
+        self.sent += [m.text for m in messages]
+        return Delivery(len(messages))
+
+
+async def test_over_the_conversations_message_limit_the_customer_is_asked_to_wait(
+        contacts: ContactStore) -> None:
+    platform = _Recording()
+    turns = Conversations(platform, contacts, Limit("session", "-", 2, 60), MemoryRateLimiter())
+    contact = contacts.get(contacts.inbound("line", "U1"))
+    assert contact is not None
+    assert not await turns.over_limit(None, contact)
+    assert not await turns.over_limit(None, contact)
+    assert await turns.over_limit(None, contact)
+    assert platform.sent == [slow_down("en")]
