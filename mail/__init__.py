@@ -6,6 +6,7 @@ colleague does through the Slack handoff, in the same mail thread.
 - `mail.channel`: the Rasa input channel `email` (credentials.yml) with the receiver's internal
   webhook and mail as the output channel (agent replies through trigger_intent included);
 - `mail.inbound`: what happens to one mail in the Rasa server (thread, turn, reply or person);
+- `mail.output`: the output channel that collects a turn's messages, and the case a reply names;
 - `mail.parsing`, `mail.cleaning`: reading a mail (headers, charsets, attachments, quotes and
   signatures); `mail.decide`: answered or not; `mail.compose`, `mail.smtp`: the reply;
 - `mail.threads`: mail threads as conversations; `mail.spool`: the stored mails;

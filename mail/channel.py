@@ -30,34 +30,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from mail.inbound import InvalidPayload, MailConversations, MailPayload
+from mail.output import MailOutput, reply_case_id
 from mail.settings import MailSettings
+from mail.threads import ThreadStoreUnavailable
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.05
 NO_AGENT_WAIT_SECONDS = 2.0
-
-
-class MailOutput(OutputChannel):
-    """Collects the messages of one turn (the whole message, with its response name)."""
-
-    @classmethod
-    def name(cls) -> str:
-        return "email"
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        self.messages.append(dict(message))
-        await self.collected(recipient_id)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        self.messages.append({"text": text})
-        await self.collected(recipient_id)
-
-    async def collected(self, recipient_id: str) -> None:
-        """A message was added (the turn may not be over yet)."""
 
 
 class DeferredMailOutput(MailOutput):
@@ -90,11 +72,9 @@ class DeferredMailOutput(MailOutput):
             else:  # no agent seen yet: give the turn a moment to finish
                 await asyncio.sleep(NO_AGENT_WAIT_SECONDS)
                 slots = {}
-            from mail.inbound import _int
-
             language = slots.get("language")
             from_assistant = all(message.get("utter_action") for message in self.messages)
-            case_id = _int(slots.get("handoff_case_id")) or _int(slots.get("csat_case_id"))
+            case_id = reply_case_id(slots)
             await self.channel.conversations.send_reply(
                 conversation_id, self.messages, language, from_assistant=from_assistant,
                 case_id=case_id)
@@ -115,7 +95,7 @@ class EmailInput(InputChannel):
 
     def __init__(self, settings: MailSettings | None = None) -> None:
         self._settings = settings
-        self._conversations: Any = None
+        self._conversations: MailConversations | None = None
         self._app: Any = None
         self._agent: Any = None
 
@@ -132,10 +112,8 @@ class EmailInput(InputChannel):
         return self._settings
 
     @property
-    def conversations(self) -> Any:
+    def conversations(self) -> MailConversations:
         if self._conversations is None:
-            from mail.inbound import MailConversations
-
             self._conversations = MailConversations(self.settings)
         return self._conversations
 
@@ -164,10 +142,6 @@ class EmailInput(InputChannel):
 
         @webhook.route("/inbound", methods=["POST"])
         async def inbound(request: Request) -> HTTPResponse:
-            from mail.inbound import InvalidPayload, MailPayload
-            from mail.threads import ThreadStoreUnavailable
-            from store.errors import StoreError
-
             if not self._authorized(request):
                 return response.json({"error": "a valid bearer token is required"}, status=401)
             try:

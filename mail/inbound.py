@@ -32,6 +32,7 @@ from typing import Any
 
 from mail.compose import MAIL_VERSIONS, ReplyParts, compose_reply, mail_text, reply_paragraphs
 from mail.decide import Decision, decide, turn_from_events
+from mail.output import MailOutput, reply_case_id, slot_int
 from mail.settings import MailSettings
 from mail.smtp import send_or_queue
 from mail.threads import Placement, ThreadStore
@@ -111,13 +112,6 @@ class MailPayload:
             attachments=strings("attachments"), problems=strings("problems"),
             details=strings("details"),
         )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def order_context(verified_order: str | None, verified_customer: int | None, text: str,
@@ -223,8 +217,6 @@ class MailConversations:
 
     async def _process(self, agent: Any, mail: MailPayload, placement: Placement, sender: str,
                        on_new_message: OnNewMessage) -> str:
-        from mail.channel import MailOutput
-
         conversation = placement.conversation_id
         problems = list(mail.problems)
         if placement.earlier_state == "received":
@@ -257,14 +249,14 @@ class MailConversations:
             await asyncio.to_thread(self._note_attachments, conversation, mail.attachments)
         if decision.kind in ("forwarded", "silent"):
             return decision.kind
-        case_id = _int(slots.get("handoff_case_id")) or _int(slots.get("csat_case_id"))
+        case_id = reply_case_id(slots)
         status = await self.send_reply(conversation, output.messages, language,
                                        from_assistant=True, case_id=case_id)
         actions = turn_from_events(events, responses, False).actions
         if not RECORDING_ACTIONS.intersection(actions):
             reply = "\n\n".join(reply_paragraphs(output.messages, language, case_id=case_id))
             await asyncio.to_thread(self._record, conversation, mail, reply,
-                                    _int(slots.get("verified_customer")))
+                                    slot_int(slots.get("verified_customer")))
         return "replied" if status else "silent"
 
     @staticmethod
@@ -346,7 +338,7 @@ class MailConversations:
         events = [event.as_dict() for event in tracker.events]
         settings = HandoffSettings.from_env()
         order = await asyncio.to_thread(
-            order_context, slots.get("verified_order"), _int(slots.get("verified_customer")),
+            order_context, slots.get("verified_order"), slot_int(slots.get("verified_customer")),
             f"{mail.subject}\n{mail.agent_text or mail.text}", sender)
         request = HandoffRequest(
             conversation_id=conversation, channel=INPUT_CHANNEL, reason=reason,
