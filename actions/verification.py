@@ -33,6 +33,7 @@ from actions.common import (
 from nordvik.languages import LANGUAGES, normalize_language
 from nordvik.orders import normalize_order_number
 from nordvik.phones import normalize_phone
+from nordvik.secrets import unseal
 from store.errors import StoreError
 from store.views import OrderDetails
 
@@ -50,6 +51,8 @@ OFFER_REASON_LOCKED = "verification_locked"
 # phone channel's caller ID from a signed Twilio request; a messaging app's sender). A channel
 # opts in here; on any other channel the key is ignored.
 PHONE_PROVING_CHANNELS = frozenset({"phone", "whatsapp"})
+# The number may come sealed for this purpose (the messaging channels keep it sealed at rest).
+PHONE_PURPOSE = "phone"
 
 
 def client_of(tracker: Tracker) -> str | None:
@@ -66,7 +69,7 @@ def channel_phone(tracker: Tracker) -> str | None:
         return None
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     value = metadata.get("phone") if isinstance(metadata, dict) else None
-    return normalize_phone(value, region=None)
+    return normalize_phone(unseal(value, purpose=PHONE_PURPOSE) or value, region=None)
 
 
 def check_channel_phone(tracker: Tracker, number: str) -> Check | None:

@@ -4,9 +4,10 @@ Inbound: `POST /webhooks/whatsapp/webhook`, Twilio's form post, signed with
 `X-Twilio-Signature` (twilio's RequestValidator over the URL Twilio called and the form; Rasa's
 channel checks none). The URL is MESSAGING_PUBLIC_URL + the path when set (behind a proxy),
 else the request's own URL. The sender's number (`From: whatsapp:+46...`) is proven by
-WhatsApp: it goes to the bot in E.164 (metadata `phone`) as the ownership factor for orders whose
-customer has that phone (nordvik.phones). Media (images, voice notes, stickers, video,
-documents) and locations get the polite non-text reply.
+WhatsApp: it goes to the bot in E.164, sealed (metadata `phone`), as the ownership factor for
+orders whose customer has that phone (nordvik.phones, actions.verification.channel_phone).
+Media (images, voice notes, stickers, video, documents) and locations get the polite non-text
+reply.
 Outbound: `POST {TWILIO_API_URL}/2010-04-01/Accounts/{sid}/Messages.json` with basic auth,
 1,600 characters per message. A free-form message has no quick replies: buttons become a
 numbered list, and the customer answers with the number.
@@ -24,10 +25,13 @@ from messaging.formatting import Limits, Outgoing
 from messaging.platform import Delivery, Inbound, Platform, Request
 from messaging.signatures import twilio_signature_valid
 from nordvik.phones import normalize_phone
+from nordvik.secrets import seal
 
 PREFIX = "whatsapp:"
-# The key actions.verification.channel_phone reads (WhatsApp is one of its proving channels).
+# The key actions.verification.channel_phone reads (WhatsApp is one of its proving channels),
+# sealed for its purpose: the tracker store keeps every message's metadata.
 PHONE_METADATA = "phone"
+PHONE_PURPOSE = "phone"
 # Twilio's error for a free-form message outside the 24-hour window.
 WINDOW_ERROR_CODES = frozenset({63016})
 
@@ -74,7 +78,7 @@ class WhatsAppPlatform(Platform):
         phone = normalize_phone(sender[len(PREFIX):], region=None)
         if phone is None:
             return []
-        metadata = {PHONE_METADATA: phone}
+        metadata = {PHONE_METADATA: seal(phone, purpose=PHONE_PURPOSE)}
         seen = form.get("MessageSid") or None
         kind = _kind(form)
         if kind is not None:
