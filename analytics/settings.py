@@ -196,5 +196,5 @@ def event_broker_config(env: Mapping[str, str] | None = None) -> dict[str, Any] 
 
 
 def privacy_database_urls(env: Mapping[str, str] | None = None) -> list[str]:
-    """For store/privacy.py: the database holding copies of conversations (analytics tables)."""
+    """For customer_data.forget: the database holding copies of conversations (analytics tables)."""
     return [AnalyticsSettings.from_env(env).database_url]

@@ -1,5 +1,6 @@
 """``store`` / ``python -m store.cli``: migrate, seed and inspect the order/CRM store; export,
-forget and purge customers' data (store.privacy)."""
+forget and purge customers' data (store.privacy). ``forget`` reaches past the store (analytics,
+the mail spool): only the ``store`` console script (customer_data.cli) has it, as a `Command`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -16,6 +18,12 @@ from nordvik.env import state_dir
 from store.db import describe_url, make_engine
 from store.errors import StoreError
 from store.migrate import current_revision, head_revision, upgrade
+from store.privacy import (
+    PrivacyDatabases,
+    export_customer,
+    parse_age,
+    purge_older_than,
+)
 from store.repository import OrderStore
 from store.seed import (
     DEFAULT_CUSTOMERS,
@@ -25,6 +33,17 @@ from store.seed import (
     seed,
 )
 from store.settings import StoreSettings, resolve_database_url
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command that a layer above the store adds to this CLI: its name, one line of help, its
+    arguments, and what it runs (the parsed arguments and the store's URL -> exit status)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, str], int]
 
 
 def _date(value: str) -> date:
@@ -44,7 +63,7 @@ def _positive(value: str) -> int:
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="store", description=__doc__)
     parser.add_argument(
         "--database-url",
@@ -68,10 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_p.add_argument(
         "--out", type=Path, help="file to write (default var/exports/customer-<id>-<time>.json)"
     )
-    forget_p = sub.add_parser(
-        "forget", help="erase a customer: conversations, history, personal fields (GDPR art. 17)"
-    )
-    forget_p.add_argument("email", help="the customer's e-mail address")
+    for command in commands:
+        command.add_arguments(sub.add_parser(command.name, help=command.help))
     purge_p = sub.add_parser(
         "purge", help="remove conversations and CRM history older than an age (retention)"
     )
@@ -80,27 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _forget_mails(email: str) -> int:
-    """The e-mail channel's spool keeps whole mails (MAIL_SPOOL_DIR): erase the address's too."""
-    try:
-        from mail.settings import MailSettings
-        from mail.spool import Spool
-    except ImportError:  # a deployment without the e-mail channel
-        return 0
-    spool_dir = MailSettings.from_env().spool_dir
-    return Spool(spool_dir).forget(email) if spool_dir.is_dir() else 0
-
-
 def _privacy(args: argparse.Namespace, url: str) -> int:
-    from store.privacy import (
-        PrivacyDatabases,
-        export_customer,
-        forget_customer,
-        parse_age,
-        purge_older_than,
-    )
-
-    logging.getLogger("store.privacy").setLevel(logging.INFO)  # what forget/purge did, no address
+    logging.getLogger("store.privacy").setLevel(logging.INFO)  # what purge did, no address
     databases = PrivacyDatabases.from_env(store_url=url)
     if args.command == "export":
         data = export_customer(databases, args.email)
@@ -120,27 +118,6 @@ def _privacy(args: argparse.Namespace, url: str) -> int:
               f"{len(data['interactions'])} interactions, {len(data['conversations'])} "
               f"conversations written to {out}")
         return 0
-    if args.command == "forget":
-        report = forget_customer(databases, args.email)
-        mails = _forget_mails(args.email)
-        if mails:
-            print(f"store forget: {mails} mails from or to that address deleted from the mail "
-                  "spool")
-        if not report.found:
-            print("store forget: no customer with that address (already forgotten, or never "
-                  "known); nothing changed")
-            return 0
-        print(f"store forget: customer {report.customer_id} anonymised; "
-              f"{report.conversations} conversations erased")
-        for label, counts in (("deleted", report.rows_deleted),
-                              ("anonymised", report.rows_anonymised),
-                              ("text redacted", report.text_redacted)):
-            if counts:
-                print(f"  {label}: " + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
-        if report.slack_threads:
-            print(f"  {report.slack_threads} Slack handoff threads may still show the "
-                  "conversation: delete them in Slack")
-        return 0
     age = parse_age(args.older_than)
     purged = purge_older_than(databases, age)
     rows = ", ".join(f"{t} {n}" for t, n in sorted(purged.rows_deleted.items())) or "no rows"
@@ -157,11 +134,14 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> No
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, commands: Sequence[Command] = ()) -> int:
     settings = StoreSettings.from_env()
     url = resolve_database_url(args.database_url) if args.database_url else settings.database_url
     where = describe_url(url)
-    if args.command in ("export", "forget", "purge"):
+    for command in commands:
+        if args.command == command.name:
+            return command.run(args, url)
+    if args.command in ("export", "purge"):
         return _privacy(args, url)
     if args.command == "migrate":
         before = current_revision(url)
@@ -217,11 +197,12 @@ def _run(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = ()) -> int:
+    """Run the CLI with this module's commands and ``commands`` (from a layer above)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = build_parser(commands).parse_args(argv)
     try:
-        return _run(args)
+        return _run(args, commands)
     except BrokenPipeError:
         # `store seed | head`: the reader left; no traceback (Python docs' recipe).
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -4,14 +4,15 @@
     forget_customer(db, "anna@example.com")   -> ForgetReport (idempotent)
     purge_older_than(db, timedelta(days=180)) -> PurgeReport
 
-`PrivacyDatabases.from_env()` names every database that can hold a customer's data:
+`PrivacyDatabases.from_env()` names the databases that can hold a customer's data:
 
 - the store (DATABASE_URL): customers, orders, cases, returns, interactions, CSAT, failed
   verifications, and the knowledge feedback tables (kb_votes, kb_gaps) that share it;
 - Rasa's tracker store (nordvik.trackers: the PostgreSQL DATABASE_URL, else TRACKER_DB), table
   `events`;
-- copies of conversations elsewhere: `analytics.settings.privacy_database_urls(env)` when the
-  analytics pipeline provides it, and PRIVACY_EXTRA_DATABASES (comma list of URLs).
+- copies of conversations elsewhere: PRIVACY_EXTRA_DATABASES (comma list of URLs), and the
+  `extra_urls` its caller names. The store knows no package above it: forgetting a customer
+  everywhere (the analytics tables, the e-mail channel's spool) is customer_data.forget's job.
 
 A customer's conversations are those named by their store rows (interactions, cases, CSAT) and
 those whose tracker events mention their address or full name (also inside sealed slot values).
@@ -85,15 +86,9 @@ class PrivacyDatabases:
     extra_urls: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None,
-                 store_url: str | None = None) -> PrivacyDatabases:
-        extra = list(env_list(env, "PRIVACY_EXTRA_DATABASES"))
-        try:
-            from analytics.settings import privacy_database_urls  # type: ignore[attr-defined]
-        except ImportError:
-            pass
-        else:
-            extra += [str(url) for url in privacy_database_urls(env)]
+    def from_env(cls, env: Mapping[str, str] | None = None, store_url: str | None = None,
+                 extra_urls: Sequence[str] = ()) -> PrivacyDatabases:
+        extra = [*env_list(env, "PRIVACY_EXTRA_DATABASES"), *(str(url) for url in extra_urls)]
         return cls(
             store_url=store_url or StoreSettings.from_env(env).database_url,
             tracker_url=tracker_database_url(env),

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, insert, select
 from sqlalchemy.engine import Engine
 
+from customer_data import cli  # the `store` command: store.cli's commands and `forget`
 from kb_index.feedback import FeedbackStore
 from nordvik.secrets import seal
-from store import cli
 from store.db import make_engine
 from store.errors import InvalidInput
 from store.models import Customer, Interaction, Order
