@@ -33,8 +33,9 @@ test: setup setup-web setup-browser ## Set up what is missing, then run the whol
 test-fast: setup ## Run the tests that start no servers and train no models
 	@$(PY) -m pytest -m "not integration and not browser and not slow"
 
-lint: setup ## ruff (lint) and mypy (types)
+lint: setup ## ruff (lint), import-linter (layers) and mypy (types)
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports
 	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff
 
 typecheck: setup ## mypy on the project's packages
