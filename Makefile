@@ -36,10 +36,10 @@ test-fast: setup ## Run the tests that start no servers and train no models
 lint: setup ## ruff (lint), import-linter (layers) and mypy (types)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff voice messaging customer_data
 
 typecheck: setup ## mypy on the project's packages
-	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff
+	@$(VENV)/bin/mypy actions bot kb_index store nlu web scripts runtime analytics dashboard mail rasa_addons nordvik message_catalogue handoff voice messaging customer_data
 
 migrate: setup ## Upgrade the order/CRM store schema in place
 	@$(PY) -m store.cli migrate
