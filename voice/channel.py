@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 STATE_KEYS = ("l", "n", "m", "k", "s", "case", *(f"c{d}" for d in range(1, 10)))
 MAX_FIELD_CHARS = 2000
 TWIML = "text/xml"
+MAX_REMEMBERED_CALLS = 10_000  # calls whose record is written (the status callback comes last)
 
 
 class PhoneOutput(CollectingOutputChannel):
@@ -54,6 +55,14 @@ class PhoneOutput(CollectingOutputChannel):
     @classmethod
     def name(cls) -> str:
         return "phone"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        # The whole message: its response name (utter_action) and parameters pick the voice
+        # variant (voice/speech.py); the base class would keep only text and buttons.
+        self.messages.append(dict(message))
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        self.messages.append({"text": text})
 
 
 class RasaAssistant:
@@ -150,6 +159,8 @@ class VoiceInput(InputChannel):
         conv = conversation_id(call.call_sid)
         if conv in self._recorded:
             return
+        if len(self._recorded) > MAX_REMEMBERED_CALLS:
+            self._recorded.clear()
         self._recorded.add(conv)
         try:
             slots = await assistant.slots(conv)

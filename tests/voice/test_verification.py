@@ -12,7 +12,6 @@ from actions.verification import channel_phone
 from nordvik.secrets import seal
 from store.repository import OrderStore
 from tests.actions.helpers import names, run, slots_of
-from tests.support.fixtures import test_store  # noqa: F401
 from tests.support.store import ORDERS
 from tests.support.trackers import make_tracker
 

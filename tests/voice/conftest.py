@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.support.fixtures import rasa_model, test_store  # noqa: F401

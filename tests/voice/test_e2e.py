@@ -1,0 +1,154 @@
+"""Calls end to end, in hours: the real Rasa and action servers with the phone channel on, the
+caller played as Twilio plays it (signed webhooks, TwiML read back, tests/voice/support.py
+checks Twilio's TwiML rules on every page), Slack's Web API faked on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from message_catalogue.messages import get_catalogue
+from store.models import CsatFeedback, Interaction
+from store.repository import OrderStore
+from tests.fakes.slack_api import FakeSlackApi
+from tests.support.rasa_stack import RasaStack
+from tests.support.store import make_test_store, sqlite_url
+from tests.voice.support import (
+    AGENTS,
+    CALLERS,
+    HANDOFF_CHANNEL,
+    OTHER_CALLER,
+    POSTCODE,
+    Call,
+    add_callers,
+    order_status,
+    voice_stack,
+)
+from voice.speech import spoken_order_number
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+LANGS = ("en", "sv", "nb", "zh")
+WHERE = {"en": "where is my order", "sv": "var är mitt paket", "nb": "hvor er pakken min",
+         "zh": "我的訂單到哪了"}
+HOURS = {"en": "when is customer service open", "sv": "när har ni öppet",
+         "nb": "når har dere åpent", "zh": "客服時間"}
+CANCEL = {"en": "I want to cancel my order", "sv": "jag vill avbeställa min beställning",
+          "nb": "jeg vil kansellere bestillingen min", "zh": "取消訂單"}
+YES = {"en": "yes please", "sv": "ja", "nb": "ja", "zh": "好"}
+PERSON = {"en": "I want to talk to a human", "sv": "jag vill prata med en människa",
+          "nb": "jeg vil snakke med et menneske", "zh": "我要找真人"}
+
+
+def say(name: str, language: str, **params: str) -> str:
+    return get_catalogue().text(name, language, **params)
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
+    store = make_test_store(sqlite_url(tmp_path_factory.mktemp("voice-store") / "store.db"))
+    add_callers(store)
+    return store
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stack(rasa_model: Path, crm: OrderStore, slack: FakeSlackApi,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    with voice_stack(tmp_path_factory.mktemp("voice-stack"), crm, slack,
+                     "mon-sun 00:00-24:00", rasa_model) as running:
+        yield running
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_status_from_the_customers_own_number(stack: RasaStack, crm: OrderStore,
+                                              lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=caller.phone)
+    assert say("utter_phone_greeting", lang) in call.start().text
+    assert say("utter_phone_ask_order_number", lang) in call.say(WHERE[lang]).text
+    page = call.press(caller.status_order[1:])
+    assert spoken_order_number(caller.status_order) in page.text and "PostNord" in page.text
+    assert say("utter_phone_ask_email", lang) not in page.text
+    call.ended()
+    with Session(crm.engine, future=True) as session:
+        records = session.execute(select(Interaction).where(
+            Interaction.channel == "phone", Interaction.order_number == caller.status_order)
+        ).scalars().all()
+    assert records and "outcome: caller hung up" in records[-1].text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_another_number_discloses_nothing_until_the_postcode(stack: RasaStack,
+                                                             lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=OTHER_CALLER)
+    call.start()
+    call.say(WHERE[lang])
+    spoken = " ".join(caller.status_order[1:])
+    page = call.say(f"A {spoken}")
+    assert say("utter_phone_ask_email", lang) in page.text
+    wrong = call.press("99999")
+    assert "PostNord" not in " ".join(call.heard)
+    assert spoken_order_number(caller.status_order) in wrong.text  # the not-found reply
+    page = call.press(POSTCODE)
+    assert spoken_order_number(caller.status_order) in page.text and "PostNord" in page.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_faq_call(stack: RasaStack, lang: str) -> None:
+    call = Call(stack, lang, caller=CALLERS[lang].phone)
+    call.start()
+    page = call.say(HOURS[lang])
+    assert "18" in page.text and page.gather_action  # answered, and still listening
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cancel_confirmed_by_a_spoken_yes_once(stack: RasaStack, crm: OrderStore,
+                                               lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=caller.phone)
+    call.start()
+    call.say(CANCEL[lang])
+    confirm = call.press(caller.cancel_order[1:])
+    assert "1" in confirm.text and spoken_order_number(caller.cancel_order) in confirm.text
+    assert order_status(crm, caller.cancel_order) == "paid"
+    done = call.say(YES[lang])
+    assert spoken_order_number(caller.cancel_order) in done.text
+    assert order_status(crm, caller.cancel_order) == "cancelled"
+    again = call.say(YES[lang])  # a second "yes" cancels nothing more
+    assert again.status == 200 and order_status(crm, caller.cancel_order) == "cancelled"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_person_in_hours_is_a_dial_with_its_slack_thread(
+        stack: RasaStack, crm: OrderStore, slack: FakeSlackApi, lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=caller.phone)
+    call.start()
+    call.say(WHERE[lang])
+    call.press(caller.status_order[1:])
+    page = call.say(PERSON[lang])
+    assert page.dial_number == AGENTS and page.dial_action
+    assert say("utter_phone_transfer", lang) in page.text
+    posts = [p for p in slack.posts(channel=HANDOFF_CHANNEL)
+             if caller.status_order in str(p.get("blocks"))]
+    assert posts, "no handoff thread with the verified order"
+    blocks = str(posts[0]["blocks"])
+    assert f"({lang})" in blocks and "Phone" in str(posts[0].get("text"))
+    assert WHERE[lang] in blocks  # the transcript so far
+    rating = call.dial_ended("completed")
+    assert say("utter_phone_csat", lang) in rating.text
+    assert call.press("4").hangup
+    with Session(crm.engine, future=True) as session:
+        ratings = session.execute(select(CsatFeedback.rating).where(
+            CsatFeedback.conversation_id.like("phone-%"))).scalars().all()
+    assert 4 in ratings
