@@ -168,7 +168,7 @@ def handoff_blocks(context: HandoffContext) -> list[dict[str, Any]]:
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
-                                    "text": f"{context.channel.capitalize()} handoff: "
+                                    "text": f"{channel_title(context.channel)} handoff: "
                                             f"case #{context.case_id}"}},
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*Reason:*\n{escape_mrkdwn(context.reason)}"},
@@ -221,13 +221,22 @@ def closed_blocks(case_id: int, resolution: str, agent: str) -> list[dict[str, A
     ]
 
 
+# Channels whose names are not written as a capitalised word (the messaging apps).
+CHANNEL_TITLES = {"whatsapp": "WhatsApp", "messenger": "Messenger", "line": "LINE"}
+
+
+def channel_title(channel: str) -> str:
+    """How the handoff post names the channel: 'Chat', 'Email', 'WhatsApp', 'LINE'."""
+    return CHANNEL_TITLES.get(channel, channel.capitalize())
+
+
 def language_label(language: str) -> str:
     """'Swedish (sv)': what agents read about the customer's language."""
     return f"{LANGUAGE_NAMES.get(language, language)} ({language})"
 
 
 def handoff_fallback_text(context: HandoffContext) -> str:
-    return (f"{context.channel.capitalize()} handoff: case #{context.case_id} ({context.reason}; "
+    return (f"{channel_title(context.channel)} handoff: case #{context.case_id} ({context.reason}; "
             f"the customer writes {LANGUAGE_NAMES.get(context.language, context.language)})")
 
 

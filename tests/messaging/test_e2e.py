@@ -130,7 +130,7 @@ def test_line_faq_sticker_and_late_agent_reply_as_a_push(
     assert customer.say(kind="sticker") == [catalogue("utter_messaging_not_text", "zh")]
     recorded = channels_of(crm, customer.conversation)
     assert ("in", "line", "[sticker sent on LINE: sticker 446/1988]") in recorded
-    thread = hand_off(customer, crm, slack, bolt, "Line")
+    thread = hand_off(customer, crm, slack, bolt, "LINE")
     time.sleep(1.0)  # the reply token of the customer's last message is spent by now
     assert agent_reply(bolt, thread, "您好，我是客服 Sara。") == 200
     customer.wait_for_text("您好，我是客服 Sara。", ("line_push",))
@@ -213,7 +213,7 @@ def test_whatsapp_numbered_choice_faq_voice_note_handoff_and_closed_window(
     assert anna.say(media="audio/ogg") == [catalogue("utter_messaging_not_text", "sv")]
     assert ("in", "whatsapp", "[voice sent on WhatsApp: https://api.twilio.com/2010-04-01/"
             "Accounts/AC/Messages/MM/Media/1]") in channels_of(crm, anna.conversation)
-    thread = hand_off(anna, crm, slack, bolt, "Whatsapp")
+    thread = hand_off(anna, crm, slack, bolt, "WhatsApp")
     assert agent_reply(bolt, thread, "Hej Anna, Sara här.") == 200
     anna.wait_for_text("Hej Anna, Sara här.", ("whatsapp",))
     messaging_stack.contacts.set_last_inbound(anna.conversation, time.time() - 25 * 3600)
