@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from message_catalogue.messages import get_catalogue
 from message_catalogue.orders import order_status_message
-from messaging.send_test import line_webhook, messenger_webhook, whatsapp_webhook
+from messaging.send_test import Webhook, line_webhook, messenger_webhook, whatsapp_webhook
+from messaging.signatures import line_signature
 from messaging.turns import client_key
 from nordvik.emails import redact_emails
 from store.models import Interaction
@@ -264,3 +265,16 @@ def test_a_redelivered_webhook_is_answered_once(
     assert first > before
     assert messaging_stack.send(hook)[0] == 200  # Meta delivers it again
     assert len(platforms.calls_to("messenger", "2000000000000010")) == first
+
+
+def test_lines_verify_button_and_a_channel_health_check(
+        messaging_stack: MessagingStack) -> None:
+    settings = messaging_stack.settings
+    body = b'{"destination": "Ubot", "events": []}'
+    hook = Webhook("/webhooks/line/webhook", body, {
+        "Content-Type": "application/json",
+        "X-Line-Signature": line_signature(settings.line_channel_secret, body)})
+    assert messaging_stack.send(hook)[0] == 200
+    url = f"{messaging_stack.rasa.base_url}/webhooks/whatsapp/"
+    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - loopback
+        assert answer.read() == b'{"status":"ok"}'

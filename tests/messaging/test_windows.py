@@ -136,3 +136,17 @@ async def test_over_the_conversations_message_limit_the_customer_is_asked_to_wai
     assert not await turns.over_limit(None, contact)
     assert await turns.over_limit(None, contact)
     assert platform.sent == [slow_down("en")]
+
+
+def test_a_channel_without_its_secrets_has_no_webhook() -> None:
+    from messaging.channel import LineInput, MessengerInput, WhatsAppInput
+
+    def routes(channel: object) -> set[str]:
+        blueprint = channel.blueprint(lambda message: None)  # type: ignore[attr-defined]
+        return {route.uri for route in blueprint._future_routes}
+
+    for channel_class in (WhatsAppInput, MessengerInput, LineInput):
+        off = channel_class(MessagingSettings())
+        assert off.off_reason and routes(off) == {"/"}  # the health check says why
+    on = LineInput(MessagingSettings(line_channel_secret="s", line_channel_token="t"))
+    assert on.off_reason is None and routes(on) == {"/", "/webhook"}
