@@ -27,6 +27,9 @@ from message_catalogue.messages import Catalogue, CatalogueError
 
 MAX_CHOICES = 9
 PHONE_PREFIX = "utter_phone_"
+# Responses said by another phone response, their buttons kept as keypad digits but not read
+# out: the dialogue's rating question is the keypad rating ("press 1 to 5").
+KEYPAD_ONLY = {"utter_ask_csat_rating": "utter_phone_csat"}
 _URL = re.compile(
     r"(?:\s*(?:here|här|her|at|på|i|hos|在這裡查詢貨態|可在這裡查詢貨態)?\s*[:：]?\s*)"
     r"(?:https?://|www\.)[^\s<>\"')）]*[^\s<>\"')）.,;:!?。]", re.IGNORECASE)
@@ -103,9 +106,9 @@ def voice_variant(catalogue: Catalogue, message: Mapping[str, Any], language: st
     name = str(message.get("utter_action") or "")
     if not name.startswith("utter_") or name.startswith(PHONE_PREFIX):
         return None
+    variant = KEYPAD_ONLY.get(name) or PHONE_PREFIX + name[len("utter_"):]
     try:
-        return catalogue.text(PHONE_PREFIX + name[len("utter_"):], language,
-                              **spoken_params(message))
+        return catalogue.text(variant, language, **spoken_params(message))
     except CatalogueError:
         return None
 
@@ -125,9 +128,11 @@ def speak_messages(catalogue: Catalogue, messages: Sequence[Mapping[str, Any]],
         buttons = [b for b in message.get("buttons") or [] if isinstance(b, Mapping)]
         if buttons:
             choices = []
+            quiet = message.get("utter_action") in KEYPAD_ONLY
             for digit, button in enumerate(buttons[:MAX_CHOICES], start=1):
                 title = for_the_ear(str(button.get("title") or ""))
-                lines.append(catalogue.text("utter_phone_choice", language, choice=title,
-                                            digit=digit))
+                if not quiet:
+                    lines.append(catalogue.text("utter_phone_choice", language, choice=title,
+                                                digit=digit))
                 choices.append(str(button.get("payload") or title))
     return Spoken(tuple(lines), tuple(choices))

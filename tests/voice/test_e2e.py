@@ -152,3 +152,29 @@ def test_a_person_in_hours_is_a_dial_with_its_slack_thread(
         ratings = session.execute(select(CsatFeedback.rating).where(
             CsatFeedback.conversation_id.like("phone-%"))).scalars().all()
     assert 4 in ratings
+
+
+THANKS = {"en": "thanks", "sv": "tack", "nb": "takk", "zh": "謝謝"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_rating_after_an_answer_is_keyed(stack: RasaStack, crm: OrderStore,
+                                             lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=caller.phone)
+    call.start()
+    call.say(WHERE[lang])
+    call.press(caller.status_order[1:])
+    asked = call.say(THANKS[lang])
+    assert say("utter_phone_csat", lang) in asked.text
+    assert "1" not in asked.text.replace(say("utter_phone_csat", lang), "")  # no choices read
+    before = fives(crm)
+    call.press("5")
+    assert fives(crm) == before + 1  # stored by the dialogue's own rating action
+
+
+def fives(crm: OrderStore) -> int:
+    with Session(crm.engine, future=True) as session:
+        return len(session.execute(select(CsatFeedback.id).where(
+            CsatFeedback.conversation_id.like("phone-%"), CsatFeedback.rating == 5)
+        ).scalars().all())

@@ -53,3 +53,12 @@ def test_buttons_become_keypad_choices(language: str) -> None:
 def test_text_without_a_voice_variant_is_said_as_written() -> None:
     spoken = speak_messages(get_catalogue(), [{"text": "Hello there"}], "en")
     assert spoken.lines == ("Hello there",) and spoken.choices == ()
+
+
+def test_the_dialogues_rating_question_is_the_keypad_rating() -> None:
+    buttons = [{"title": str(n), "payload": f'/csat_rating{{"csat_rating": "{n}"}}'}
+               for n in range(1, 6)] + [{"title": "Skip", "payload": "/csat_skip"}]
+    message = {"utter_action": "utter_ask_csat_rating", "text": "How happy?", "buttons": buttons}
+    spoken = speak_messages(get_catalogue(), [message], "sv")
+    assert spoken.lines == (get_catalogue().text("utter_phone_csat", "sv"),)
+    assert spoken.choices[3] == '/csat_rating{"csat_rating": "4"}'
