@@ -89,6 +89,9 @@ def _inbound(event: dict[str, Any]) -> Inbound | None:
     quick = message.get("quick_reply")
     if isinstance(quick, dict) and quick.get("payload"):
         return Inbound(user, text=str(quick["payload"]), message_id=seen)
+    text = message.get("text")
+    if isinstance(text, str) and text.strip():  # a link's preview comes as an attachment too
+        return Inbound(user, text=text, message_id=seen)
     attachments = message.get("attachments") or []
     if attachments or message.get("sticker_id"):
         first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
@@ -97,10 +100,7 @@ def _inbound(event: dict[str, Any]) -> Inbound | None:
             kind = "voice"
         return Inbound(user, kind=kind if kind in _KNOWN else "other",
                        details=_details(first), message_id=seen)
-    text = message.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    return Inbound(user, text=text, message_id=seen)
+    return None
 
 
 _KNOWN = frozenset({"image", "sticker", "voice", "video", "file", "location"})

@@ -98,3 +98,4 @@ def test_choice_for_numbers_and_titles() -> None:
 def test_numbered_text_without_a_question() -> None:
     expected = "1. A\n\nSvar med tallet for valget ditt."
     assert numbered_text("", [Choice("A", "/a")], "nb") == expected
+
