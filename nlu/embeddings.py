@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
 _CACHE_FILE = "sentence_embeddings.sqlite"
-_E5_CHUNK = 16  # texts per engine call when encoding training data, sorted by length
+_E5_CHUNK = 256  # training texts (sorted by length) per nordvik.e5 batch, which spreads
+# them over the cores in engine calls of up to 32 texts (nordvik.e5.PART_TEXTS)
 
 
 class EmbeddingModelError(RuntimeError):

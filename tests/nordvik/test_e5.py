@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,32 @@ def test_latent_terms_are_sparse_repeatable_and_tell_texts_apart() -> None:
     assert (first != again).nnz == 0
     rows = first.toarray()
     assert not np.array_equal(rows[0], rows[2])
+
+
+def test_a_batch_on_two_cores_is_split_into_whole_engine_calls_in_order() -> None:
+    """More texts than two parts hold: worker threads each run whole engine calls, and the
+    vectors come back in the texts' order, the same as on one thread."""
+    from nordvik.e5 import PART_TEXTS
+
+    encoder = get_encoder()
+    texts = [f"var är order {number}?" for number in range(2 * PART_TEXTS + 5)]
+    callers: list[tuple[str, int]] = []
+    engine = encoder._model
+
+    class Recording:
+        def encode(self, items: str | list[str], is_query: bool) -> np.ndarray:
+            count = 1 if isinstance(items, str) else len(items)
+            callers.append((threading.current_thread().name, count))
+            return np.asarray(engine.encode(items, is_query))
+
+    one_thread = encoder.queries(texts, threads=1)
+    encoder._model = Recording()
+    try:
+        two_threads = encoder.queries(texts, threads=2)
+    finally:
+        encoder._model = engine
+    assert np.abs(two_threads - one_thread).max() < 1e-6
+    assert sum(count for _, count in callers) == len(texts)
+    assert max(count for _, count in callers) <= PART_TEXTS
+    assert all(name.startswith("e5-batch") for name, _ in callers)
+    assert len(callers) == 3
