@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -297,6 +298,42 @@ def _supervise(env: dict[str, str]) -> int:
         _say("stopped")
 
 
+def train_and_index(env: dict[str, str], cores: int | None = None) -> None:
+    """Train the Rasa model if needed and build (or update) the knowledge index: at the same time
+    on two cores or more, one after the other on one. Much of a training runs on one core
+    (loading Rasa, validating the data, fitting the classifier, the rules), so the index build
+    fills the other; the index's output is shown after the training's."""
+    train_title = "training the Rasa model if its data or config changed"
+    train_argv = [sys.executable, "-m", "scripts.train"]
+    kb = str(VENV_BIN / "kb")
+    if _live_kb_version(env) is None:
+        kb_title, kb_argv = "building the knowledge index (no version is live yet)", [kb, "build"]
+    else:
+        kb_title, kb_argv = "updating the knowledge index with changed articles", [kb, "update"]
+    if (cores if cores is not None else os.cpu_count() or 1) < 2:
+        _step(train_title, train_argv, env)
+        _step(kb_title, kb_argv, env)
+        return
+    _say(f"{kb_title}, in the background")
+    with tempfile.TemporaryFile() as kb_output:
+        index = subprocess.Popen(kb_argv, cwd=ROOT, env=env,  # noqa: S603 - fixed argv
+                                 stdout=kb_output, stderr=subprocess.STDOUT)
+        try:
+            _step(train_title, train_argv, env)
+        except BaseException:
+            index.terminate()
+            index.wait()
+            raise
+        if index.poll() is None:
+            _say("waiting for the knowledge index")
+        code = index.wait()
+        kb_output.seek(0)
+        sys.stdout.write(kb_output.read().decode("utf-8", "replace"))
+        sys.stdout.flush()
+    if code != 0:
+        raise SystemExit(f"run: '{kb_title}' failed (exit {code}); nothing was started")
+
+
 def main() -> int:
     env = _load_env()
     python = sys.executable
@@ -305,13 +342,7 @@ def main() -> int:
         [python, "-m", "store.cli", "seed"],
         env,
     )
-    _step("training the Rasa model if its data or config changed",
-          [python, "-m", "scripts.train"], env)
-    kb = str(VENV_BIN / "kb")
-    if _live_kb_version(env) is None:
-        _step("building the knowledge index (no version is live yet)", [kb, "build"], env)
-    else:
-        _step("updating the knowledge index with changed articles", [kb, "update"], env)
+    train_and_index(env)
     return _supervise(env)
 
 
