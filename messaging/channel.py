@@ -182,12 +182,15 @@ class MessagingInput(InputChannel):
             agent = self.agent
             if items and (agent is None or not agent.is_ready()):
                 return response.json({"error": "no model loaded yet"}, status=503)
-            try:
-                for item in items[:MAX_EVENTS_PER_REQUEST]:
+            for item in items[:MAX_EVENTS_PER_REQUEST]:
+                try:
                     await self.conversations.handle(agent, item, on_new_message)
-            except ContactStoreUnavailable as exc:
-                logger.error("%s webhook not processed: %s", name, exc)
-                return response.json({"error": "a database is unavailable"}, status=503)
+                except ContactStoreUnavailable as exc:  # nothing noted yet: the platform retries
+                    logger.error("%s webhook not processed: %s", name, exc)
+                    return response.json({"error": "a database is unavailable"}, status=503)
+                except Exception as exc:  # noqa: BLE001 - Rasa failed; a retry would be a repeat
+                    logger.error("%s message failed: %s", name, type(exc).__name__,
+                                 exc_info=logger.isEnabledFor(logging.DEBUG))
             body, content_type = self.platform.webhook_answer()
             return response.text(body, content_type=content_type)
 
