@@ -175,6 +175,28 @@ def test_messenger_faq_image_handoff_and_closed_window(
     assert "Are you still there?" not in platforms.texts_to(("messenger",), customer.user)
 
 
+def test_messenger_image_during_a_handoff_and_the_platforms_own_window_refusal(
+        messaging_stack: MessagingStack, platforms: FakePlatforms, crm: OrderStore,
+        slack: FakeSlackApi, bolt: App) -> None:
+    customer = Customer(messaging_stack, platforms, "messenger", "2000000000000004")
+    thread = hand_off(customer, crm, slack, bolt, "Messenger")
+    assert customer.say(attachment="image") == [
+        catalogue("utter_messaging_not_text_handoff", "en")]
+    forwarded = slack.wait_for_post(30.0, thread_ts=thread)
+    assert forwarded["text"] == ("Customer: [image sent on Messenger: "
+                                 "https://scontent.example/1.jpg]")
+    # Meta refuses the send itself (the window closed by its clock): the agent is told too.
+    platforms.fail["messenger"] = (400, {"error": {"code": 10, "error_subcode": 2018278}})
+    try:
+        assert agent_reply(bolt, thread, "Sorry for the wait!") == 200
+        wait_until(lambda: any("Not delivered on Messenger" in str(p.get("text"))
+                               for p in slack.posts(thread_ts=thread)), 60.0, "the note")
+    finally:
+        platforms.fail.pop("messenger")
+    note = [p for p in slack.posts(thread_ts=thread) if "Not delivered" in str(p.get("text"))][0]
+    assert "Messenger refused it because its reply window has closed" in note["text"]
+
+
 def test_messenger_verify_handshake(messaging_stack: MessagingStack) -> None:
     token = messaging_stack.settings.messenger_verify_token
     url = (f"{messaging_stack.rasa.base_url}/webhooks/messenger/webhook?hub.mode=subscribe"
