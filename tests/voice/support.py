@@ -34,10 +34,11 @@ class Caller:
     phone: str
     status_order: str  # in transit
     cancel_order: str  # paid, not shipped
+    return_order: str  # delivered 5 days ago
 
 
 CALLERS = {
-    lang: Caller(lang, f"+4670555000{i}", f"A5{i}001", f"A5{i}002")
+    lang: Caller(lang, f"+4670555000{i}", f"A5{i}001", f"A5{i}002", f"A5{i}003")
     for i, lang in enumerate(("en", "sv", "nb", "zh"), start=1)
 }
 
@@ -50,6 +51,8 @@ def add_callers(crm: OrderStore) -> None:
                   language=caller.language)
         add_order(crm, number=caller.cancel_order, email=email, status="paid",
                   language=caller.language)
+        add_order(crm, number=caller.return_order, email=email, status="delivered",
+                  language=caller.language, delivered_days_ago=5)
         national = "0" + caller.phone[3:]  # stored as typed, national format: 070...
         with Session(crm.engine, future=True) as session, session.begin():
             session.execute(update(Customer).where(Customer.email == email)

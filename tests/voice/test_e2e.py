@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from message_catalogue.messages import get_catalogue
-from store.models import CsatFeedback, Interaction
+from store.models import CsatFeedback, Interaction, Order
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import RasaStack
@@ -178,3 +178,24 @@ def fives(crm: OrderStore) -> int:
         return len(session.execute(select(CsatFeedback.id).where(
             CsatFeedback.conversation_id.like("phone-%"), CsatFeedback.rating == 5)
         ).scalars().all())
+
+
+RETURN = {"en": "I want to return my order", "sv": "returnera", "nb": "jeg vil returnere lampa mi",
+          "zh": "退貨"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_return_started_by_phone(stack: RasaStack, crm: OrderStore, lang: str) -> None:
+    caller = CALLERS[lang]
+    call = Call(stack, lang, caller=caller.phone)
+    call.start()
+    call.say(RETURN[lang])
+    reasons = call.press(caller.return_order[1:])
+    assert spoken_order_number(caller.return_order) in reasons.text
+    assert reasons.gather_action and "c2=" in reasons.gather_action  # reasons on the keypad
+    started = call.press("2")
+    assert spoken_order_number(caller.return_order) in started.text
+    with Session(crm.engine, future=True) as session:
+        order = session.execute(select(Order).where(Order.number == caller.return_order)
+                                ).scalar_one()
+        assert len(order.returns) == 1

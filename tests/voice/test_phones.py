@@ -97,3 +97,20 @@ def test_store_ownership_proofs(tmp_path: Path) -> None:
     assert not crm.order_postcode_matches(anna, "11123")
     assert not crm.order_postcode_matches("A99999", "11122")
     assert not crm.order_postcode_matches(anna, None)
+
+
+def test_international_caller_matches_a_national_number_in_the_customers_country(
+        tmp_path: Path) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from store.models import Customer
+    from tests.support.store import add_order
+
+    crm = make_test_store(sqlite_url(tmp_path / "store.db"))
+    add_order(crm, number="A60001", email="tw@example.com", status="paid", language="zh")
+    with Session(crm.engine, future=True) as session, session.begin():
+        session.execute(update(Customer).where(Customer.email == "tw@example.com")
+                        .values(phone="0912 345 678", country="TW"))
+    assert crm.order_phone_matches("A60001", "+886912345678")
+    assert not crm.order_phone_matches("A60001", "+46912345678")
