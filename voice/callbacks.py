@@ -6,8 +6,8 @@
 - Callback (out of hours, nobody answered, or no agents' line): a case on channel `phone`
   whose subject holds the number to call and the language ("Phone callback: +46..., Swedish
   (sv)"), linked to the verified order; the handoff case (if any) is closed pointing at it. The
-  handoff's Slack thread (or a new post in the handoff channel) gets the callback with a button,
-  action id `phone_callback_outcome` and the case id as its value, to log the call's outcome.
+  handoff's Slack thread (or a new post in the handoff channel) gets the callback card with
+  buttons to log the call's outcome (handoff/callbacks.py; the Slack app records it).
 - Rating: the keypad rating goes to the CRM's CSAT.
 - Record: every call is one interaction on channel `phone` with its outcome and transcript.
 
@@ -22,13 +22,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from handoff.callbacks import callback_blocks
 from handoff.relay import HandoffSettings, TranscriptLine, language_label
 from nordvik.emails import redact_emails
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-CALLBACK_ACTION_ID = "phone_callback_outcome"
 CALL_CHANNEL = "phone"
 MAX_RECORD_CHARS = 5000
 
@@ -37,23 +37,6 @@ def _store() -> Any:
     from store import get_store
 
     return get_store()
-
-
-def callback_blocks(case_id: int, phone: str | None, language: str,
-                    order_number: str | None) -> list[dict[str, Any]]:
-    """The agents' callback card (agent-facing English, like every Slack post)."""
-    who = phone or "a withheld number (no callback possible)"
-    order = order_number or "none verified"
-    text = (f":telephone_receiver: *Callback requested* (case #{case_id}): call {who} back in "
-            f"{language_label(language)}. Verified order: {order}.")
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "actions", "block_id": f"phone_callback_{case_id}", "elements": [
-            {"type": "button", "action_id": CALLBACK_ACTION_ID, "style": "primary",
-             "text": {"type": "plain_text", "text": "Log call outcome"},
-             "value": str(case_id)},
-        ]},
-    ]
 
 
 class CallRecords:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handoff.callbacks import CALLBACK_ACTION_PREFIX
 from message_catalogue.messages import get_catalogue
 from store.models import SupportCase
 from store.repository import OrderStore
@@ -18,7 +19,6 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import RasaStack
 from tests.support.store import make_test_store, sqlite_url
 from tests.voice.support import CALLERS, HANDOFF_CHANNEL, Call, add_callers, voice_stack
-from voice.callbacks import CALLBACK_ACTION_ID
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PERSON = {"en": "I want to talk to a human", "sv": "jag vill prata med en människa",
@@ -68,7 +68,7 @@ def test_a_person_out_of_hours_is_a_callback_case(stack: RasaStack, crm: OrderSt
                and f"({lang})" in str(p.get("blocks"))]
     assert handoff, "no handoff thread"
     buttons = [p for p in slack.posts(channel=HANDOFF_CHANNEL)
-               if CALLBACK_ACTION_ID in str(p.get("blocks")) and caller.phone in str(p)]
+               if CALLBACK_ACTION_PREFIX in str(p.get("blocks")) and caller.phone in str(p)]
     assert len(buttons) == 1 and buttons[0].get("thread_ts")  # in the handoff's thread
 
 

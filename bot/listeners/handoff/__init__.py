@@ -1,14 +1,20 @@
-"""Slack side of the live handoff: agent replies in a handoff thread, and the end buttons."""
+"""Slack side of the live handoff: agent replies in a handoff thread, the end buttons, and the
+phone callback card's outcome buttons."""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+import re
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.listeners.handoff.callbacks import callback_outcome_button
 from bot.listeners.handoff.relay import (
     end_handoff_button,
     is_agent_reply_in_handoff_thread,
     relay_agent_reply,
 )
+from handoff.callbacks import CALLBACK_ACTION_PREFIX
 from handoff.relay import RESOLVE_ACTION_ID, UNRESOLVED_ACTION_ID, HandoffSettings
 
 
@@ -28,3 +34,8 @@ def register(app: App, settings: HandoffSettings | None = None) -> None:
     app.event("message", matchers=[matches])(on_reply)
     app.action(RESOLVE_ACTION_ID)(on_end)
     app.action(UNRESOLVED_ACTION_ID)(on_end)
+
+    def on_callback_outcome(ack: Ack, body: dict, client: WebClient) -> None:
+        callback_outcome_button(ack, body, client)
+
+    app.action(re.compile(f"^{CALLBACK_ACTION_PREFIX}"))(on_callback_outcome)

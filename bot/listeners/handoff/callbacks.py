@@ -1,0 +1,53 @@
+"""The phone callback card's outcome buttons (handoff/callbacks.py): log the call's outcome."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from handoff.callbacks import log_callback_outcome, logged_blocks
+
+logger = logging.getLogger(__name__)
+
+CASE_ID = re.compile(r"[0-9]{1,10}")
+
+
+def callback_outcome_button(ack: Callable[..., Any], body: Mapping[str, Any],
+                            client: WebClient, store: Any = None) -> str | None:
+    """An agent logged how the callback went: record it, and show it on the card."""
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    value = str(action.get("value") or "")
+    if not CASE_ID.fullmatch(value) or not 0 < int(value) < 2**31:
+        logger.warning("callback outcome button with a malformed case id")
+        return None
+    agent = str((body.get("user") or {}).get("id") or "unknown")
+    from store.errors import StoreError
+
+    try:
+        if store is None:
+            from store import get_store
+
+            store = get_store()
+        outcome = log_callback_outcome(store, int(value), str(action.get("action_id")), agent)
+    except StoreError:
+        logger.exception("callback outcome of case %s not logged: the CRM store is unavailable",
+                         value)
+        return None
+    if outcome is None:
+        return None
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    try:
+        client.chat_update(channel=channel, ts=str(message.get("ts") or ""),
+                           text=f"Callback (case #{value}): {outcome}",
+                           blocks=logged_blocks(list(message.get("blocks") or []), outcome,
+                                                agent))
+    except (SlackApiError, SlackClientError, OSError):
+        logger.exception("callback card of case %s not updated", value)
+    return outcome
