@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 
 from handoff.relay import HandoffSettings, transcript_from_events
 from message_catalogue.messages import get_catalogue
+from rasa_addons.settings import ChannelSettings
 from voice.callbacks import CallRecords
 from voice.calls import CallFlow, CallRequest, CallTurn, caller_of, conversation_id
 from voice.security import RequestCheck
@@ -119,7 +120,9 @@ class VoiceInput(InputChannel):
     @property
     def check(self) -> RequestCheck:
         if self._check is None:
-            self._check = RequestCheck(self.settings.auth_token, self.settings.replay_seconds)
+            shared = ChannelSettings.from_env()  # REDIS_URL's owner, as for the rate limits
+            self._check = RequestCheck(self.settings.auth_token, self.settings.replay_seconds,
+                                       shared.redis_url, shared.rate_limit_prefix)
         return self._check
 
     @property

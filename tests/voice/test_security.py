@@ -67,3 +67,29 @@ def test_settings() -> None:
                 {"VOICE_TIMEZONE": "Mars/Olympus"}, {"VOICE_HOURS": "mon 25:00-26:00"}):
         with pytest.raises(SettingsError):
             VoiceSettings.from_env(bad)
+
+
+def test_replays_are_remembered_in_redis_across_processes() -> None:
+    import secrets
+
+    from tests.support.redis import redis_or_skip
+    from voice.security import RedisReplayGuard
+
+    client = redis_or_skip()
+    prefix = f"voice-test-{secrets.token_hex(4)}"
+    one = RedisReplayGuard("", 60, prefix, client=client)
+    other = RedisReplayGuard("", 60, prefix, client=client)  # another replica
+    assert one.first_time("f1") and not other.first_time("f1")
+    assert 0 < int(client.ttl(f"{prefix}:phone-seen:f1")) <= 60
+    client.delete(f"{prefix}:phone-seen:f1")
+
+
+def test_without_redis_this_process_remembers() -> None:
+    from voice.security import RedisReplayGuard
+
+    class Down:
+        def set(self, *args: object, **kwargs: object) -> None:
+            raise ConnectionError("down")
+
+    guard = RedisReplayGuard("", 60, client=Down())
+    assert guard.first_time("f2") and not guard.first_time("f2")
