@@ -199,3 +199,33 @@ def test_a_return_started_by_phone(stack: RasaStack, crm: OrderStore, lang: str)
         order = session.execute(select(Order).where(Order.number == caller.return_order)
                                 ).scalar_one()
         assert len(order.returns) == 1
+
+
+def test_calls_are_the_phone_channel_in_the_analytics(stack: RasaStack) -> None:
+    """The event stream (Rasa's SQL event broker, what analytics consumes): a call is a
+    conversation on channel "phone", in its language, with its keypad rating."""
+    import json
+    import sqlite3
+
+    from analytics.events import compact
+    from analytics.facts import build_facts
+    from analytics.mapping import channel_label
+
+    caller = CALLERS["nb"]
+    call = Call(stack, "nb", caller=caller.phone)
+    call.start()
+    call.say(WHERE["nb"])
+    call.press(caller.status_order[1:])
+    call.say(THANKS["nb"])
+    call.press("3")
+    events_db = Path(stack.env["TRACKER_DB"]).parent / "events.db"
+    with sqlite3.connect(events_db) as db:
+        rows = db.execute("SELECT sender_id, data FROM events WHERE sender_id LIKE 'phone-%' "
+                          "ORDER BY id").fetchall()
+    by_sender: dict[str, list] = {}
+    for sender, data in rows:
+        by_sender.setdefault(sender, []).append(compact(json.loads(data)))
+    facts = [fact for sender, events in by_sender.items() for fact in build_facts(sender, events)]
+    rated = [fact for fact in facts if fact.csat_rating == 3]
+    assert rated and all(fact.channel == "phone" for fact in facts)
+    assert rated[0].language == "nb" and channel_label("phone") == "phone"
