@@ -14,14 +14,17 @@ are not encoded twice.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 384
 _CACHE_FILE = "sentence_embeddings.sqlite"
+_WARMING_LOCK = "warming.lock"
 _E5_CHUNK = 256  # training texts (sorted by length) per nordvik.e5 batch, which spreads
 # them over the cores in engine calls of up to 32 texts (nordvik.e5.PART_TEXTS)
 
@@ -125,6 +129,30 @@ class EmbeddingCache:
         ]
         with self._lock, self._connect() as conn:
             conn.executemany("INSERT OR REPLACE INTO embedding (key, vector) VALUES (?, ?)", rows)
+
+
+@contextmanager
+def warming(cache_dir: Path) -> Iterator[None]:
+    """Held (exclusively) while the cache is being filled for a training (nlu.warm_cache)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / _WARMING_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def wait_for_warming(cache_dir: Path) -> float:
+    """Block until no one fills the cache; the seconds waited (0.0 when no one does)."""
+    path = cache_dir / _WARMING_LOCK
+    if not path.exists():
+        return 0.0
+    started = time.monotonic()
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return time.monotonic() - started
 
 
 class _RecentVectors:

@@ -42,7 +42,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.embeddings import EMBEDDING_DIM, SentenceEncoder, sentence_encoder
+from nlu.embeddings import EMBEDDING_DIM, SentenceEncoder, sentence_encoder, wait_for_warming
 from nlu.settings import ENCODERS, NO_ENCODER, NluSettings
 from nordvik.languages import detect_language_or_none
 
@@ -249,7 +249,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                     )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurize all training examples in bulk; new vectors go to the disk cache."""
+        """Featurize all training examples in bulk; new vectors go to the disk cache (which
+        scripts/train.py may be filling beside the training: nlu.warm_cache)."""
+        if bool(self._config["cache"]) and self._settings.cache_enabled:
+            waited = wait_for_warming(self._settings.cache_dir)
+            if waited >= 1.0:
+                logger.info("waited %.0f s for the training texts' vectors (nlu.warm_cache)",
+                            waited)
         self._featurize(list(training_data.training_examples), training=True)
         return training_data
 

@@ -22,7 +22,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from nlu.embeddings import warming
 from nlu.settings import NluSettings
 from nordvik.env import SettingsError
 
@@ -30,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
 MODEL_PREFIX = "nordvik-"
 KEEP_OLD_MODELS = 2
+WARM_CACHE_ARGS = ("-m", "nlu.warm_cache", "--config", "config.yml", "--domain", "domain",
+                   "--data", "data")
+WARM_CACHE_SECONDS = 900.0  # nlu.warm_cache gets this long; the featurizer does the rest
 
 
 class TrainingFailed(RuntimeError):
@@ -90,6 +95,43 @@ def _prune(models_dir: Path, keep: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _nlu_cache_dir(env: Mapping[str, str]) -> Path | None:
+    """The NLU vector cache the training fills, or None when it is off."""
+    settings = NluSettings.from_env(env)
+    if not settings.cache_enabled:
+        return None
+    return settings.cache_dir if settings.cache_dir.is_absolute() else ROOT / settings.cache_dir
+
+
+def _train_with_warm_cache(argv: list[str], env: dict[str, str], output: dict[str, Any]) -> int:
+    """Run `rasa train` (argv) and, beside it, nlu.warm_cache, which encodes the training texts
+    into the NLU cache while Rasa loads and prepares the data on one core; the featurizer waits
+    for it. Returns rasa train's exit code. Without a cache, rasa train runs alone."""
+    cache_dir = _nlu_cache_dir(env)
+    if cache_dir is None:
+        return subprocess.run(argv, cwd=ROOT, env=env, check=False, **output).returncode
+    warm_argv = ["nice", "-n", "5", sys.executable, *WARM_CACHE_ARGS]
+    warmer: subprocess.Popen[bytes] | None = None
+    trainer: subprocess.Popen[bytes] | None = None
+    try:
+        with warming(cache_dir):
+            warmer = subprocess.Popen(warm_argv, cwd=ROOT, env=env, **output)  # noqa: S603
+            trainer = subprocess.Popen(argv, cwd=ROOT, env=env, **output)  # noqa: S603
+            deadline = time.monotonic() + WARM_CACHE_SECONDS
+            while (warmer.poll() is None and trainer.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.2)
+            if warmer.poll() is None:  # the training ended first, or the warmer is stuck
+                warmer.terminate()
+                warmer.wait()
+        return trainer.wait()
+    finally:  # stopped (Ctrl-C): no child outlives the trainer
+        for child in (warmer, trainer):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                child.wait()
+
+
 def ensure_model(
     *, force: bool = False, models_dir: Path = MODELS_DIR, quiet: bool = False
 ) -> TrainOutcome:
@@ -111,13 +153,13 @@ def ensure_model(
                    TF_CPP_MIN_LOG_LEVEL="2")
         log_path = models_dir / "last_train.log"
         with open(log_path, "wb") as log:
-            result = subprocess.run(  # noqa: S603 - fixed argv
-                argv, cwd=ROOT, env=env, check=False,
-                stdout=log if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+            output: dict[str, Any] = (
+                {"stdout": log, "stderr": subprocess.STDOUT} if quiet else {}
             )
-        if result.returncode != 0 or not target.exists():
+            returncode = _train_with_warm_cache(argv, env, output)
+        if returncode != 0 or not target.exists():
             where = f"see {log_path}" if quiet else "see the output above"
-            raise TrainingFailed(f"rasa train failed (exit {result.returncode}); {where}")
+            raise TrainingFailed(f"rasa train failed (exit {returncode}); {where}")
         _prune(models_dir, target)
         return TrainOutcome(target, trained=True, seconds=time.monotonic() - started)
 
