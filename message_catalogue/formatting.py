@@ -28,6 +28,20 @@ def format_date(value: date | datetime, language: str | None) -> str:
     return str(babel_date(day, format="long", locale=locale_of(language)))
 
 
+# Dates as people say them: the weekday, the day and the month; the year only when it is not
+# this year. For spoken replies (the phone channel), where "8 december 2026" sounds like a form.
+_SPOKEN_DATE = {"en": ("EEEE d MMMM", "EEEE d MMMM y"), "sv": ("EEEE d MMMM", "EEEE d MMMM y"),
+                "nb": ("EEEE d. MMMM", "EEEE d. MMMM y"), "zh": ("M月d日 EEEE", "y年M月d日 EEEE")}
+
+
+def format_spoken_date(value: date | datetime, language: str | None, today: date) -> str:
+    """format_spoken_date(date(2026, 12, 8), "sv", today) -> "tisdag 8 december"."""
+    day = value.date() if isinstance(value, datetime) else value
+    patterns = _SPOKEN_DATE.get(language or DEFAULT_LANGUAGE, _SPOKEN_DATE[DEFAULT_LANGUAGE])
+    pattern = patterns[0] if day.year == today.year else patterns[1]
+    return str(babel_date(day, pattern, locale=locale_of(language)))
+
+
 def format_money(amount: Decimal | float | int, currency: str, language: str | None) -> str:
     """The amount with the locale's separators and the ISO code ("548,00 SEK"), which reads the
     same to a customer in Sweden, Norway and Taiwan."""

@@ -60,6 +60,8 @@ def order_status_message(
         "items": items_text(order.lines, language),
         "placed_on": _date(order.placed_at, language, words),
         "eta": _date(eta, language, words),
+        # the same date as data, for channels that say it their own way (the phone)
+        "eta_date": eta.isoformat() if eta is not None else None,
     }
     if shipment is not None:
         params.update(carrier=shipment.carrier, tracking_number=shipment.tracking_number,

@@ -6,8 +6,9 @@ rendered. Either way:
 
 - links are left out (a URL cannot be heard; the clause that only pointed at it goes too);
 - order numbers and tracking numbers are read in groups ("A10234" -> "A, 1 0 2, 3 4");
-- dates are already said the way people say them (the catalogue's long Babel form:
-  "26 november 2026", "2026年11月26日");
+- the expected delivery date is said the way people say it ("tisdag 8 december", the year
+  only when it is not this year; message_catalogue.formatting.format_spoken_date); other dates
+  in the catalogue's long form ("26 november 2026");
 - emoji and chat markup are dropped;
 - buttons become spoken choices with keypad digits (`utter_phone_choice`), whose payloads the
   next request maps back (voice/calls.py).
@@ -21,8 +22,10 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from typing import Any
 
+from message_catalogue.formatting import format_spoken_date
 from message_catalogue.messages import Catalogue, CatalogueError
 
 MAX_CHOICES = 9
@@ -87,9 +90,19 @@ class Spoken:
     choices: tuple[str, ...] = field(default=())  # button payloads for keys 1..9
 
 
-def spoken_params(message: Mapping[str, Any]) -> dict[str, Any]:
-    """The message's parameters, order and tracking numbers in their spoken form."""
+def spoken_params(message: Mapping[str, Any], language: str,
+                  today: date | None = None) -> dict[str, Any]:
+    """The message's parameters, order and tracking numbers in their spoken form, and the
+    expected delivery date as people say it ("tisdag 8 december") when the message has it as
+    data (`eta_date`)."""
     params = {key: value for key, value in message.items() if isinstance(value, (str, int, float))}
+    try:
+        eta = date.fromisoformat(str(params.get("eta_date") or ""))
+    except ValueError:
+        eta = None
+    if eta is not None:
+        params["eta"] = format_spoken_date(eta, language,
+                                           today or datetime.now(timezone.utc).date())
     for key in _PARAM_ORDERS:
         value = params.get(key)
         if isinstance(value, str):
@@ -108,7 +121,7 @@ def voice_variant(catalogue: Catalogue, message: Mapping[str, Any], language: st
         return None
     variant = KEYPAD_ONLY.get(name) or PHONE_PREFIX + name[len("utter_"):]
     try:
-        return catalogue.text(variant, language, **spoken_params(message))
+        return catalogue.text(variant, language, **spoken_params(message, language))
     except CatalogueError:
         return None
 

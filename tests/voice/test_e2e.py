@@ -5,12 +5,14 @@ checks Twilio's TwiML rules on every page), Slack's Web API faked on loopback.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from message_catalogue.formatting import format_spoken_date
 from message_catalogue.messages import get_catalogue
 from store.models import CsatFeedback, Interaction, Order
 from store.repository import OrderStore
@@ -78,6 +80,8 @@ def test_status_from_the_customers_own_number(stack: RasaStack, crm: OrderStore,
     page = call.press(caller.status_order[1:])
     assert spoken_order_number(caller.status_order) in page.text and "PostNord" in page.text
     assert say("utter_phone_ask_email", lang) not in page.text
+    today = datetime.now(timezone.utc).date()  # the test orders are due in two days
+    assert format_spoken_date(today + timedelta(days=2), lang, today) in page.text
     call.ended()
     with Session(crm.engine, future=True) as session:
         records = session.execute(select(Interaction).where(

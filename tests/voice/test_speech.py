@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from message_catalogue.messages import get_catalogue
 from nordvik.languages import LANGUAGES
-from voice.speech import for_the_ear, grouped, has_url, speak_messages, spoken_order_number
+from voice.speech import (
+    for_the_ear,
+    grouped,
+    has_url,
+    speak_messages,
+    spoken_order_number,
+    spoken_params,
+)
 
 
 def test_links_are_left_out() -> None:
@@ -37,6 +46,19 @@ def test_voice_variant_with_spoken_parameters(language: str) -> None:
     line = spoken.lines[0]
     assert "A, 1 0 2, 3 4" in line and "P N 1, 2 3 4" in line and "2 december 2026" in line
     assert not has_url(line)
+
+
+SPOKEN_ETA = {"en": "Wednesday 2 December", "sv": "onsdag 2 december",
+              "nb": "onsdag 2. desember", "zh": "12月2日 星期三"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_delivery_date_as_people_say_it(language: str) -> None:
+    message = {"order_number": "A10234", "eta": "2 december 2026", "eta_date": "2026-12-02"}
+    params = spoken_params(message, language, today=date(2026, 11, 30))
+    assert params["eta"] == SPOKEN_ETA[language]
+    next_year = spoken_params(message, language, today=date(2027, 1, 5))["eta"]
+    assert "2026" in next_year
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
