@@ -233,3 +233,15 @@ def test_calls_are_the_phone_channel_in_the_analytics(stack: RasaStack) -> None:
     rated = [fact for fact in facts if fact.csat_rating == 3]
     assert rated and all(fact.channel == "phone" for fact in facts)
     assert rated[0].language == "nb" and channel_label("phone") == "phone"
+
+
+def test_silence_twice_goes_to_a_person_never_a_loop(stack: RasaStack,
+                                                     slack: FakeSlackApi) -> None:
+    call = Call(stack, "sv", caller=OTHER_CALLER)
+    call.start()
+    again = call.silence()
+    assert again.text == say("utter_phone_reprompt", "sv") and again.gather_action
+    page = call.silence()
+    assert page.dial_number == AGENTS  # in hours: the agents' line, with a Slack thread
+    assert any("(sv)" in str(p.get("blocks")) and "Phone handoff" in str(p.get("text"))
+               for p in slack.posts(channel=HANDOFF_CHANNEL))
