@@ -21,7 +21,6 @@ answer.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -37,10 +36,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from nordvik.secrets import pseudonym, seal, unseal
+from store.side_tables import SideTables
 
 logger = logging.getLogger(__name__)
 
@@ -111,37 +110,11 @@ def conversation_id_for(root_message_id: str, sender: str) -> str:
     return CONVERSATION_PREFIX + key[:24]
 
 
-class ThreadStore:
+class ThreadStore(SideTables):
     """The mail threads in a database (SQLite or PostgreSQL), tables created on first use."""
 
     def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                from store.db import make_engine
-                from store.errors import StoreUnavailable
-
-                try:
-                    engine = make_engine(self.database_url)
-                    metadata.create_all(engine)
-                except (StoreUnavailable, SQLAlchemyError) as exc:
-                    raise ThreadStoreUnavailable(
-                        f"mail threads unavailable: {type(exc).__name__}") from exc
-                self._engine = engine
-            return self._engine
-
-    def _run(self, work: Any) -> Any:
-        try:
-            with self.engine.begin() as connection:
-                return work(connection)
-        except SQLAlchemyError as exc:
-            raise ThreadStoreUnavailable(f"mail threads unavailable: {type(exc).__name__}") \
-                from exc
+        super().__init__(database_url, metadata, ThreadStoreUnavailable, "mail threads")
 
     def thread(self, conversation_id: str) -> MailThread | None:
         def work(connection: Any) -> MailThread | None:

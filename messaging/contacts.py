@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +35,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from messaging.formatting import Choice
 from nordvik.secrets import pseudonym, seal, unseal
+from store.side_tables import SideTables
 
 logger = logging.getLogger(__name__)
 
@@ -99,37 +98,11 @@ def _choices(raw: str | None) -> tuple[Choice, ...]:
         return ()
 
 
-class ContactStore:
+class ContactStore(SideTables):
     """The contacts in a database (SQLite or PostgreSQL)."""
 
     def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                from store.db import make_engine
-                from store.errors import StoreUnavailable
-
-                try:
-                    engine = make_engine(self.database_url)
-                    metadata.create_all(engine)
-                except (StoreUnavailable, SQLAlchemyError) as exc:
-                    raise ContactStoreUnavailable(
-                        f"messaging contacts unavailable: {type(exc).__name__}") from exc
-                self._engine = engine
-            return self._engine
-
-    def _run(self, work: Any) -> Any:
-        try:
-            with self.engine.begin() as connection:
-                return work(connection)
-        except SQLAlchemyError as exc:
-            raise ContactStoreUnavailable(
-                f"messaging contacts unavailable: {type(exc).__name__}") from exc
+        super().__init__(database_url, metadata, ContactStoreUnavailable, "messaging contacts")
 
     def get(self, conversation_id: str) -> Contact | None:
         def work(connection: Any) -> Contact | None:
