@@ -27,7 +27,7 @@ API base URLs are settings too, so tests point them at local fakes on loopback.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nordvik.env import env_float, env_int, env_str
 
@@ -43,15 +43,15 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class MessagingSettings:
     twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
     twilio_whatsapp_from: str = ""
     twilio_api_url: str = "https://api.twilio.com"
-    messenger_app_secret: str = ""
-    messenger_verify_token: str = ""
-    messenger_page_token: str = ""
+    messenger_app_secret: str = field(default="", repr=False)
+    messenger_verify_token: str = field(default="", repr=False)
+    messenger_page_token: str = field(default="", repr=False)
     messenger_api_url: str = "https://graph.facebook.com/v19.0"
-    line_channel_secret: str = ""
-    line_channel_token: str = ""
+    line_channel_secret: str = field(default="", repr=False)
+    line_channel_token: str = field(default="", repr=False)
     line_api_url: str = "https://api.line.me"
     public_url: str = ""
     whatsapp_window_hours: int = 24

@@ -59,7 +59,7 @@ def parse_hours(text: str, name: str = "VOICE_HOURS") -> Hours:
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    auth_token: str = ""
+    auth_token: str = field(default="", repr=False)
     public_url: str = ""
     numbers: dict[str, str] = field(default_factory=dict)  # E.164 -> language
     agents_number: str = ""
