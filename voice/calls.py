@@ -48,6 +48,7 @@ ASKS_POSTCODE = frozenset({"utter_ask_email", "utter_remind_email", "utter_email
                            "utter_order_not_found"})
 REQUEST_HUMAN = "/request_human"
 POSTCODE_PURPOSE = "postcode"  # actions/forms.py unseals it
+PHONE_PURPOSE = "phone"  # actions/verification.py unseals it
 # What a caller may say at the language menu (lower-case, in any of the languages).
 MENU_WORDS = {
     "sv": ("svenska", "swedish", "svensk"), "nb": ("norsk", "norwegian", "bokmål"),
@@ -150,7 +151,9 @@ class CallFlow:
         client = pseudonym(request.caller or request.call_sid, purpose="client")
         meta: dict[str, Any] = {"client": client, "language": request.language}
         if request.caller is not None:
-            meta["phone"] = request.caller  # proven: the caller ID of a signed Twilio request
+            # proven: the caller ID of a signed Twilio request; sealed, so that the tracker
+            # store keeps no number in clear (actions.verification.channel_phone unseals it)
+            meta["phone"] = seal(request.caller, purpose=PHONE_PURPOSE)
         return meta
 
     def _listen(self, lines: Sequence[Line], language: str, step: int, misses: int = 0,

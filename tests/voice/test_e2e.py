@@ -83,6 +83,9 @@ def test_status_from_the_customers_own_number(stack: RasaStack, crm: OrderStore,
     today = datetime.now(timezone.utc).date()  # the test orders are due in two days
     assert format_spoken_date(today + timedelta(days=2), lang, today) in page.text
     call.ended()
+    tracker_db = Path(stack.env["TRACKER_DB"]).read_bytes()
+    assert caller.phone.encode() not in tracker_db  # the caller ID is sealed at rest
+    assert caller.phone[3:].encode() not in tracker_db
     with Session(crm.engine, future=True) as session:
         records = session.execute(select(Interaction).where(
             Interaction.channel == "phone", Interaction.order_number == caller.status_order)
