@@ -125,6 +125,10 @@ def newcomer_env(clone: Path) -> dict[str, str]:
 def newcomer(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
              ) -> Iterator[tuple[Path, dict[str, str], subprocess.Popen[str], Output]]:
     """`make run` in a fresh copy of the tree, until it says it is running."""
+    # The copy shares the checkout's .venv: bring it up to date here first, so that the copy's
+    # `make setup` finds it current and changes nothing (else it would re-point the editable
+    # install at the copy).
+    subprocess.run(["scripts/setup.sh"], cwd=ROOT, check=True, capture_output=True)
     clone = copy_working_tree(tmp_path_factory.mktemp("newcomer") / "nordvik")
     env = newcomer_env(clone)
     process = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -206,4 +210,8 @@ def test_the_readme_sequence(
         capture_output=True, text=True, timeout=900, check=False)
     tail = result.stdout[-3000:]
     assert result.returncode == 0, tail + result.stderr[-2000:]
+    # the shared .venv still imports the project from the checkout, not from the copy
+    where = subprocess.run([sys.executable, "-c", "import kb_index; print(kb_index.__file__)"],
+                           cwd="/", capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(ROOT / "kb_index")), where
     assert " passed" in tail and "skipped" not in tail and "SKIPPED" not in tail, tail
