@@ -1,4 +1,5 @@
-"""`make run` trains the model and builds the knowledge index at the same time on two cores."""
+"""`make run` trains the model and builds the knowledge index at the same time on four cores or
+more, one after the other below that."""
 
 from __future__ import annotations
 
@@ -50,25 +51,25 @@ def _recording_steps(
     return seen
 
 
-def test_two_cores_build_the_index_while_the_model_trains(
+def test_four_cores_build_the_index_while_the_model_trains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _fake_kb(tmp_path, monkeypatch)
     seen = _recording_steps(tmp_path, monkeypatch, wait_for_kb=True)
-    run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=2)
+    run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=4)
     assert seen == ["train (kb started: True)"]
     out = capsys.readouterr().out
     assert "building the knowledge index (no version is live yet), in the background" in out
     assert out.rstrip().endswith("kb build: live version is now v1")
 
 
-def test_one_core_trains_first_then_builds_the_index(
+def test_two_cores_train_first_then_build_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fake_kb(tmp_path, monkeypatch)
     (tmp_path / "train-done").touch()  # the fake kb need not wait
     seen = _recording_steps(tmp_path, monkeypatch, wait_for_kb=False)
-    run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=1)
+    run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=2)
     assert seen == ["train (kb started: False)", "kb build"]
 
 
@@ -78,4 +79,4 @@ def test_a_failed_index_build_stops_make_run(
     _fake_kb(tmp_path, monkeypatch, code=3)
     _recording_steps(tmp_path, monkeypatch, wait_for_kb=True)
     with pytest.raises(SystemExit, match="building the knowledge index .* failed .exit 3"):
-        run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=2)
+        run_all.train_and_index({"PATH": "/usr/bin:/bin"}, cores=4)
