@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
         bench-chat bench-kb bench-nlu bench-slack bench-mail profile-turn web clean
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 setup: ## Create .venv (Python 3.10) from requirements/lock.txt if missing or stale
 	@scripts/setup.sh
