@@ -16,7 +16,6 @@ languages) or to LOCAL_FLOWS (per language).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import subprocess
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics.rest_client import RestClient
 from nordvik.env import REPO_ROOT, env_int, env_str
 from nordvik.secrets import rasa_api_token
 
@@ -245,31 +245,6 @@ def plan(count: int, orders: list[Order], seed: int = 7) -> list[Conversation]:
             out.append(Conversation(language, name, moves))
     rng.shuffle(out)
     return out[:max(count, 0)]
-
-
-class RestClient:
-    """The bot's REST channel, as internal traffic: with Rasa's API token, the demo spends no
-    customer's message limit (rasa_addons.channels)."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
-        self.health_url = base_url.rstrip("/") + "/webhooks/rest/"
-        self.url = self.health_url + "webhook"
-        self.timeout = timeout
-        self._headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-
-    def say(self, sender: str, message: str) -> list[dict[str, Any]]:
-        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers=self._headers)
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-            return list(json.loads(response.read().decode("utf-8") or "[]"))
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.health_url, timeout=5) as response:  # noqa: S310
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
 
 
 def _button(replies: list[dict[str, Any]], press: Press) -> str | None:

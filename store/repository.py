@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from nordvik.emails import normalize_email
 from nordvik.orders import normalize_order_number
+from store import ownership
 from store.carriers import tracking_url
 from store.db import describe_url, get_engine, make_engine, session_scope
 from store.errors import InvalidInput, InvalidTransition, NotFound
@@ -227,15 +228,11 @@ class OrderStore:
     def order_phone_matches(self, order_number: str, phone: str | None) -> bool:
         """True when `phone` (E.164, proven by the channel: caller ID, messaging sender) is the
         phone of the order's customer; False for unknown orders, junk, withheld numbers."""
-        from store.ownership import order_phone_matches
-
-        return order_phone_matches(self.engine, order_number, phone)
+        return ownership.order_phone_matches(self.engine, order_number, phone)
 
     def order_postcode_matches(self, order_number: str, postcode: object) -> bool:
         """True when `postcode` (as said or keyed, digits counted) is the delivery postcode."""
-        from store.ownership import order_postcode_matches
-
-        return order_postcode_matches(self.engine, order_number, postcode)
+        return ownership.order_postcode_matches(self.engine, order_number, postcode)
 
     # ------------------------------------------------------------------ orders
 
