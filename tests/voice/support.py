@@ -28,6 +28,11 @@ NUMBERS = {"en": "+46812345603", "sv": "+46812345601", "nb": "+46812345602",
 POSTCODE = "11122"  # tests.support.store.add_order delivers to "Storgatan 1, 111 22 Stockholm"
 
 
+# asking for a person, as a caller says it
+PERSON = {"en": "I want to talk to a human", "sv": "jag vill prata med en människa",
+          "nb": "jeg vil snakke med et menneske", "zh": "我要找真人"}
+
+
 @dataclass(frozen=True)
 class Caller:
     language: str

@@ -18,15 +18,14 @@ from store.models import CsatFeedback, Interaction, Order
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import RasaStack
-from tests.support.store import make_test_store, sqlite_url
 from tests.voice.support import (
     AGENTS,
     CALLERS,
     HANDOFF_CHANNEL,
     OTHER_CALLER,
+    PERSON,
     POSTCODE,
     Call,
-    add_callers,
     order_status,
     voice_stack,
 )
@@ -41,25 +40,10 @@ HOURS = {"en": "when is customer service open", "sv": "när har ni öppet",
 CANCEL = {"en": "I want to cancel my order", "sv": "jag vill avbeställa min beställning",
           "nb": "jeg vil kansellere bestillingen min", "zh": "取消訂單"}
 YES = {"en": "yes please", "sv": "ja", "nb": "ja", "zh": "好"}
-PERSON = {"en": "I want to talk to a human", "sv": "jag vill prata med en människa",
-          "nb": "jeg vil snakke med et menneske", "zh": "我要找真人"}
 
 
 def say(name: str, language: str, **params: str) -> str:
     return get_catalogue().text(name, language, **params)
-
-
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
-    store = make_test_store(sqlite_url(tmp_path_factory.mktemp("voice-store") / "store.db"))
-    add_callers(store)
-    return store
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")

@@ -17,25 +17,9 @@ from store.models import SupportCase
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import RasaStack
-from tests.support.store import make_test_store, sqlite_url
-from tests.voice.support import CALLERS, HANDOFF_CHANNEL, Call, add_callers, voice_stack
+from tests.voice.support import CALLERS, HANDOFF_CHANNEL, PERSON, Call, voice_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-PERSON = {"en": "I want to talk to a human", "sv": "jag vill prata med en människa",
-          "nb": "jeg vil snakke med et menneske", "zh": "我要找真人"}
-
-
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> OrderStore:
-    store = make_test_store(sqlite_url(tmp_path_factory.mktemp("voice-cb") / "store.db"))
-    add_callers(store)
-    return store
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")
