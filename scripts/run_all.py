@@ -68,11 +68,10 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _understands(env: dict[str, str]) -> bool:
+def _understands(port: int, token: str) -> bool:
     """Whether the public Rasa port parses a customer's first message (the model is loaded and
     the NLU answers): what the README's first `curl` needs, besides the action server."""
-    port = env.get("RASA_PORT", "5005")
-    query = urllib.parse.urlencode({"token": env.get("RASA_TOKEN", "")})
+    query = urllib.parse.urlencode({"token": token})
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/model/parse?{query}", method="POST",
         data=json.dumps({"text": "where is my order?"}).encode("utf-8"),
@@ -85,10 +84,10 @@ def _understands(env: dict[str, str]) -> bool:
     return bool((parsed.get("intent") or {}).get("name"))
 
 
-def _wait_until_answering(env: dict[str, str], daemon: subprocess.Popen[bytes]) -> bool:
+def _wait_until_answering(port: int, token: str, daemon: subprocess.Popen[bytes]) -> bool:
     """Wait until the bot understands a first message; False when supervisord has exited."""
     said = False
-    while not _understands(env):
+    while not _understands(port, token):
         if daemon.poll() is not None:
             return False
         if not said:
@@ -212,7 +211,7 @@ def _say_messaging_channels(env: dict[str, str]) -> None:
 def _supervise(env: dict[str, str]) -> int:
     """Write the configurations, run supervisord, wait until every service is healthy."""
     from nordvik.env import SettingsError
-    from nordvik.secrets import secret
+    from nordvik.secrets import rasa_api_token, secret
     from runtime import haproxy, supervisor
     from runtime.settings import RuntimeSettings
     from scripts.rasa_env import write_endpoints
@@ -274,7 +273,7 @@ def _supervise(env: dict[str, str]) -> int:
                 time.sleep(0.5)
             else:
                 _say(f"{service.title} is up ({service.health_url})")
-        if not _wait_until_answering(env, daemon):
+        if not _wait_until_answering(settings.rasa_port, rasa_api_token(env), daemon):
             _say(f"supervisord exited with code {daemon.returncode}")
             return 1
         _print_usage(env, run_dir)
