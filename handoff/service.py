@@ -1,8 +1,16 @@
-"""Starting a handoff and forwarding the customer's messages: the same for the chat (the action
-server) and the e-mail channel.
+"""Starting a handoff and forwarding the customer's messages: the one handoff path of every
+channel. The chat, the phone and the messaging apps start it from a Rasa action
+(actions/handoff.py); the e-mail channel, which decides after the turn, calls `hand_over`.
 
     outcome = start_handoff(HandoffRequest(...), settings)
     outcome.kind -> "started" | "already_active" | "unavailable"
+    outcome = hand_over(HandoffRequest(...), settings, CustomerMessage(...))
+    outcome.kind -> the same; when "unavailable", case_id is a case left open to follow up
+
+A channel supplies how to reach the customer (its name, the conversation, the message the agent
+must read whole, how a case is answered without Slack); this package does the rest: the case, the
+Slack thread, the customer's messages and notes in it. Agent replies come back through Rasa's
+trigger_intent to the channel's output (handoff/relay.py, bot/listeners/handoff).
 
 A conversation has at most one open case: a handoff reuses the conversation's open case (a
 return's, for example) and marks it handed off, with the real reason in its subject. The post
@@ -16,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +39,7 @@ from handoff.relay import (
     handoff_fallback_text,
 )
 from nordvik.emails import redact_emails
+from nordvik.text import clip
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +78,28 @@ class HandoffOutcome:
     kind: str  # started | already_active | unavailable
     case_id: int
     agents_on_duty: bool = True
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A message that goes to the agent whole with the handoff (a mail, say), not as chat turns.
+
+    Forwarded into the Slack thread; when Slack cannot take the handoff, kept on a case left
+    open with the subject `f"{follow_up} (Slack unavailable): {reason}"`."""
+
+    text: str
+    follow_up: str  # how that case is answered, e.g. "E-mail to answer by e-mail"
+    attachments: tuple[str, ...] = ()  # "name (type, size)", never opened
+
+    def with_attachments(self) -> str:
+        return self.text + attachment_lines(self.attachments, lead="\n")
+
+
+def attachment_lines(attachments: Sequence[str], lead: str = "") -> str:
+    """'(attachment not opened: name)', one a line, after `lead`; "" without attachments."""
+    if not attachments:
+        return ""
+    return lead + "\n".join(f"(attachment not opened: {name})" for name in attachments)
 
 
 def _store() -> Any:
@@ -175,7 +206,7 @@ def forward_customer_message(conversation_id: str, channel: str, text: str,
                                order_number=case.order_number)
     except StoreError:  # the message still goes to the agent
         logger.exception("customer message of case %s not recorded as an interaction", case.id)
-    note = "".join(f"\n(attachment not opened: {name})" for name in attachments)
+    note = attachment_lines(attachments, lead="\n")
     try:
         settings.slack_client().chat_postMessage(
             channel=case.slack_channel or settings.channel, thread_ts=case.slack_thread_ts,
@@ -203,3 +234,47 @@ def note_in_thread(conversation_id: str, text: str, settings: HandoffSettings) -
         logger.exception("note for case %s not posted to Slack", case.id)
         return False
     return True
+
+
+def hand_over(request: HandoffRequest, settings: HandoffSettings, message: CustomerMessage,
+              now: datetime | None = None) -> HandoffOutcome:
+    """Start the handoff and forward `message` into its thread; when Slack cannot take it, a case
+    left open to be answered as `message.follow_up` says, with the message recorded on it (its
+    id is the outcome's case_id). StoreError propagates."""
+    outcome = start_handoff(request, settings, now)
+    if outcome.kind == "unavailable":
+        return replace(outcome, case_id=_open_follow_up_case(request, message))
+    delivered = forward_customer_message(request.conversation_id, request.channel, message.text,
+                                         settings, attachments=message.attachments)
+    if delivered != "delivered":
+        logger.warning("the message of case %s did not reach its Slack thread (%s)",
+                       outcome.case_id, delivered)
+    return outcome
+
+
+def _open_follow_up_case(request: HandoffRequest, message: CustomerMessage) -> int:
+    crm = _store()
+    order = request.order
+    case = crm.open_case(
+        subject=f"{message.follow_up} (Slack unavailable): {reason_text(request.reason)}",
+        channel=request.channel, customer_id=order.customer_id if order else None,
+        order_number=order.number if order else None, conversation_id=request.conversation_id,
+        status="open")
+    crm.record_interaction(conversation_id=request.conversation_id, channel=request.channel,
+                           direction="in", text=clip(redact_emails(message.with_attachments()),
+                                                     5000),
+                           customer_id=case.customer_id, order_number=case.order_number)
+    return int(case.id)
+
+
+def note_attachments(conversation_id: str, channel: str, attachments: Sequence[str],
+                     settings: HandoffSettings) -> bool:
+    """Attachments that came during a handoff (never opened): recorded in the conversation and
+    noted in the open handoff's thread. False when there is none or Slack failed; StoreError
+    propagates."""
+    note = attachment_lines(attachments)
+    crm = _store()
+    case = crm.find_open_handoff(conversation_id)
+    crm.record_interaction(conversation_id=conversation_id, channel=channel, direction="in",
+                           text=note, customer_id=case.customer_id if case else None)
+    return note_in_thread(conversation_id, note, settings)
