@@ -30,8 +30,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from mail.inbound import InvalidPayload, MailConversations, MailPayload
+from mail.inbound import MailConversations
 from mail.output import MailOutput, reply_case_id
+from mail.payload import InvalidPayload, MailPayload
 from mail.settings import MailSettings
 from mail.threads import ThreadStoreUnavailable
 from store.errors import StoreError

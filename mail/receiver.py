@@ -17,7 +17,7 @@ A real mail server forwards support@ mail here. For each mail:
      address; shared through Redis with REDIS_URL) goes to held/, unanswered;
    - everything else (problems included: oversized, charset, malformed headers; the channel
      hands those to a person) is posted to the Rasa server's e-mail channel
-     (mail/channel.py), sealed sender and all, and moved to done/.
+     (mail/channel.py), sealed sender and all (mail/payload.py), and moved to done/.
    Delivery that fails (Rasa down, 5xx) is retried with a doubling wait (MAIL_RETRY_SECONDS,
    MAIL_MAX_ATTEMPTS); after the last attempt, or a 400, the mail is parked with a case.
 3. Replies the SMTP server did not take (spool outbox/) are retried on the same schedule.
@@ -45,11 +45,11 @@ from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mail.parsing import InboundMail, parse_mail
+from mail.parsing import parse_mail
+from mail.payload import payload_for
 from mail.settings import MailSettings
 from mail.spool import Spool, SpoolError
-from nordvik.languages import detect_language_or_none
-from nordvik.secrets import pseudonym, seal
+from nordvik.secrets import pseudonym
 from nordvik.text import clip
 
 logger = logging.getLogger(__name__)
@@ -70,40 +70,6 @@ class DeliveryRefused(RuntimeError):
 class Delivered:
     outcome: str
     conversation_id: str | None
-
-
-def payload_for(mail_id: str, mail: InboundMail, settings: MailSettings) -> dict[str, Any]:
-    """What the channel's webhook receives: the sender sealed, the text cleaned and clipped."""
-    assert mail.sender is not None
-    sample = f"{mail.subject}\n{mail.text}"[:1500] if mail.text else mail.subject
-    language = detect_language_or_none(sample) or mail.language_hint
-    return {
-        "mail_id": mail_id,
-        "message_id": mail.message_id,
-        "earlier_ids": list(mail.thread_ids),
-        "subject": mail.subject,
-        "sender": seal(mail.sender, purpose="email"),
-        "client": pseudonym(mail.sender, purpose="client"),
-        "language": language,
-        "text": nlu_text(mail, settings.max_text_chars),
-        "agent_text": clip(mail.text, settings.agent_text_chars),
-        "attachments": [attachment.describe() for attachment in mail.attachments],
-        "problems": list(mail.problems),
-        "details": list(mail.details),
-    }
-
-
-def nlu_text(mail: InboundMail, limit: int) -> str:
-    """The mail's words for the NLU; an order number only in the subject is added."""
-    from nordvik.orders import find_order_number
-
-    text = clip(" ".join(mail.text.split()), limit)
-    if not text:
-        return clip(mail.subject, limit)
-    subject_order = find_order_number(mail.subject)
-    if subject_order and find_order_number(text) is None:
-        text = clip(f"{text} ({subject_order})", limit)
-    return text
 
 
 def deliver_to_channel(payload: dict[str, Any], settings: MailSettings) -> Delivered:

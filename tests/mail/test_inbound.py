@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mail.inbound import COMPLAINT_SUBJECT, InvalidPayload, MailPayload
+from mail.inbound import COMPLAINT_SUBJECT
 from mail.parsing import parse_mail
-from mail.receiver import nlu_text, payload_for
+from mail.payload import InvalidPayload, MailPayload, nlu_text, payload_for
 from mail.settings import MailSettings
 from nordvik.secrets import unseal
 from tests.mail.mails import mail, raw
