@@ -17,11 +17,11 @@ from tests.store.factories import ANNA, LIN, TODAY
 
 
 def test_verify_order_returns_the_whole_order_for_the_right_pair(store: OrderStore) -> None:
-    order = store.verify_order(" a10004 ", "  Anna.Svensson@EXAMPLE.com ")
+    order = store.verify_order("A10004", "  Anna.Svensson@EXAMPLE.com ")
     assert order is not None
     assert order.number == "A10004"
     assert order.status == "in_transit"
-    assert store.verify_order("A10004\n", ANNA) == order  # surrounding whitespace is trimmed
+    assert store.verify_order("A10004", ANNA) == order  # the e-mail's spacing and case are cleaned
     assert order.customer_name == "Anna Svensson"
     assert order.total == Decimal("548.00") and order.currency == "SEK"
     assert [(ln.sku, ln.qty) for ln in order.lines] == [("NV-LAMP-01", 1), ("NV-BULB-02", 1)]
@@ -117,6 +117,28 @@ def test_junk_order_numbers_take_the_not_found_path(store: OrderStore) -> None:
     assert store.order_counts_by_status() == before
 
 
+NON_CANONICAL_SPELLINGS = [" a10004 ", "a10004", "A10004\n", "Ａ１０００４"]
+
+
+def test_order_numbers_are_taken_in_canonical_form_only(store: OrderStore) -> None:
+    # The order number is normalised once where it enters (nordvik.orders); the store does not
+    # clean it again, and any other spelling takes the not-found path.
+    order = store.get_order("A10004")
+    assert order is not None
+    for spelling in NON_CANONICAL_SPELLINGS:
+        assert normalize_order_number(spelling) == "A10004", spelling
+        assert store.verify_order(spelling, ANNA) is None, spelling
+        assert store.get_order(spelling) is None, spelling
+        assert store.customer_card(spelling) is None, spelling
+        assert store.customer_id_for_order(spelling) is None, spelling
+        assert store.cancel_order(spelling, ANNA).outcome == "not_verified", spelling
+        ret = store.start_return(spelling, ANNA, reason="x", conversation_id="c")
+        assert ret.outcome == "not_verified", spelling
+        case = store.open_case(subject="x", channel="chat", order_number=spelling)
+        assert (case.order_number, case.customer_id) == (None, None), spelling
+        assert store.verify_order(normalize_order_number(spelling) or "", ANNA) == order
+
+
 @pytest.mark.parametrize("junk", JUNK_ORDER_NUMBERS, ids=lambda j: repr(j)[:30])
 def test_junk_order_numbers_never_reach_the_database(junk: object) -> None:
     # A store on a closed port raises StoreUnavailable on any query: these must not query.
@@ -179,7 +201,7 @@ def test_cancel_is_idempotent(store: OrderStore) -> None:
     after_first = store.get_order("A10003")
     assert after_first is not None and after_first.status == "cancelled"
     assert after_first.cancelled_at is not None
-    second = store.cancel_order("a10003", ANNA.upper())
+    second = store.cancel_order("A10003", ANNA.upper())
     assert (second.outcome, second.order_status) == ("already_cancelled", "cancelled")
     after_second = store.get_order("A10003")
     assert after_second is not None
@@ -268,7 +290,7 @@ def test_case_lifecycle(store: OrderStore) -> None:
     case = store.open_case(
         subject="Customer asks for a human",
         channel="chat",
-        order_number="a10004",
+        order_number="A10004",
         conversation_id="conv-1",
         status="handoff",
     )
