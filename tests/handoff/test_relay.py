@@ -33,8 +33,11 @@ from handoff.relay import (
 )
 from handoff.service import (
     REASONS,
+    CustomerMessage,
     HandoffRequest,
     forward_customer_message,
+    hand_over,
+    note_attachments,
     reason_text,
     start_handoff,
 )
@@ -408,3 +411,37 @@ def test_forwarding_without_an_open_handoff_or_with_slack_down(crm: OrderStore,
         "not_delivered")
     crm.close_case(outcome.case_id, "resolved")
     assert forward_customer_message("conv-s", "chat", "hello", _settings(slack)) == "closed"
+
+
+def test_hand_over_forwards_the_whole_message_into_the_new_thread(
+        crm: OrderStore, slack: FakeSlackApi) -> None:
+    message = CustomerMessage(f"Subject: Lamp\n\nwrite to {EMAIL}", "Whatever to answer",
+                              ("photo.jpg (image/jpeg, 3 KB)",))
+    outcome = hand_over(_request(channel="email", reason="email_unclear"), _settings(slack),
+                        message, now=TUESDAY_10_CET)
+    assert (outcome.kind, outcome.agents_on_duty) == ("started", True)
+    case = crm.get_case(outcome.case_id)
+    assert case is not None and case.status == "handoff" and case.channel == "email"
+    (post,) = slack.posts(thread_ts=case.slack_thread_ts)
+    assert post["text"] == (f"Customer: Subject: Lamp\n\nwrite to {EMAIL}\n"
+                            "(attachment not opened: photo.jpg (image/jpeg, 3 KB))")
+    assert interactions(crm, "conv-s") == [("in", "Subject: Lamp\n\nwrite to [e-mail]")]
+    assert note_attachments("conv-s", "email", ("a.pdf", "b.png"), _settings(slack)) is True
+    assert slack.posts(thread_ts=case.slack_thread_ts)[-1]["text"] == (
+        "(attachment not opened: a.pdf)\n(attachment not opened: b.png)")
+
+
+def test_hand_over_without_slack_leaves_a_case_open_with_the_message(
+        crm: OrderStore, slack: FakeSlackApi) -> None:
+    order = crm.get_order(ORDER_NUMBER)
+    message = CustomerMessage(f"my address is {EMAIL}", "Message to answer by e-mail",
+                              ("photo.jpg",))
+    outcome = hand_over(_request(reason="complaint", order=order), HandoffSettings(), message)
+    assert outcome.kind == "unavailable"
+    case = crm.get_case(outcome.case_id)
+    assert case is not None and (case.status, case.order_number) == ("open", ORDER_NUMBER)
+    assert case.subject == "Message to answer by e-mail (Slack unavailable): complaint"
+    assert interactions(crm, "conv-s") == [
+        ("in", "my address is [e-mail]\n(attachment not opened: photo.jpg)")]
+    assert slack.posts() == []
+    assert note_attachments("conv-s", "chat", ("x.pdf",), HandoffSettings()) is False
