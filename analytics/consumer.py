@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = AnalyticsSettings.from_env()
         upgrade(settings.database_url)
+        FactWriter(get_engine(settings)).ensure_current_facts()
     except AnalyticsError as exc:
         print(f"analytics consumer: {exc}")
         return 1

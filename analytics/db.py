@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import false
 
 from analytics.settings import AnalyticsError, AnalyticsSettings
 
@@ -61,6 +62,7 @@ events = Table(
     Column("value", Text),
     Column("response", String(200)),
     Column("received_at", _seconds(), nullable=False),
+    Column("guess", String(200)),
 )
 
 conversations = Table(
@@ -116,6 +118,9 @@ turns = Table(
     Column("article_id", String(200)),
     Column("kb_feedback", String(20)),
     Column("bot_answered", Boolean(create_constraint=False), nullable=False),
+    Column("guess", String(200)),
+    Column("clarified", Boolean(create_constraint=False), nullable=False,
+           server_default=false()),
 )
 
 offsets = Table(

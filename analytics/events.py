@@ -46,6 +46,7 @@ class EventRecord:
     channel: str | None = None     # input_channel of user events
     value: str | None = None       # JSON of a kept slot's value; user: kept entities
     response: str | None = None    # metadata.utter_action of bot events
+    guess: str | None = None       # user: the NLU's best intent below nlu_fallback (faq/<topic>)
 
 
 def event_key(raw: dict[str, Any]) -> str:
@@ -89,6 +90,27 @@ def _agent_text(raw: dict[str, Any]) -> str | None:
     return None
 
 
+def _path(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def nlu_guess(parse_data: dict[str, Any]) -> str | None:
+    """The best-ranked intent that is not nlu_fallback; for faq the selected topic (faq/<topic>)."""
+    ranking = parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]
+    for ranked in ranking:
+        name = ranked.get("name") if isinstance(ranked, dict) else None
+        if not isinstance(name, str) or not name or name == mapping.NLU_FALLBACK_INTENT:
+            continue
+        if name == mapping.FAQ_INTENT:
+            key = _path(parse_data, "response_selector", name, "response", "intent_response_key")
+            if isinstance(key, str) and key.startswith(f"{name}/"):
+                return key[:MAX_NAME_CHARS]
+        return name[:MAX_NAME_CHARS]
+    return None
+
+
 def compact(raw: dict[str, Any]) -> EventRecord:
     """The EventRecord of one broker event; BadEvent when it lacks sender, type or time."""
     sender = raw.get("sender_id")
@@ -123,6 +145,8 @@ def compact(raw: dict[str, Any]) -> EventRecord:
             language=str(language)[:10] if isinstance(language, str) else None,
             channel=_name(raw.get("input_channel")),
             value=json.dumps(kept, ensure_ascii=False) if kept else None,
+            guess=None if external or not isinstance(parse_data, dict)
+            else nlu_guess(parse_data),
         )
     if kind == "bot":
         metadata = raw.get("metadata") or {}

@@ -18,129 +18,32 @@ Definitions (names in analytics/mapping.py):
   reached); the agent's first reply is the first EXTERNAL_agent_message (or relayed message);
   closed at EXTERNAL_handoff_closed / action_handoff_end, or when the slot went back to false.
   An open handoff follows the customer into later sessions.
-- outcome: agent_resolved / handoff_open / handoff_unavailable when a person was asked for;
-  otherwise bot_resolved when the bot answered (a resolving response, or a knowledge answer that
-  helped), else unresolved. Containment is the share of bot_resolved conversations.
+- task: a message asking for an order status, a cancellation or a return (or its form becoming
+  active) opens it; the response that finishes it (mapping.TASK_DONE_RESPONSES) closes it.
+- clarification: the bot asked "did you mean ...?" about the message (a clarifying response or
+  pending_question "clarify"); `guess` is the NLU's best intent below its fallback.
+- outcome: decided in analytics/outcomes.py (handed off, abandoned, resolved by the bot,
+  unresolved). Containment is the share of bot_resolved conversations.
 - CSAT: asked when csat_form became active; the last csat_rating slot value 1-5 is the rating.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from analytics import mapping
 from analytics.events import EventRecord, slot_value
-from nordvik.ratings import parse_rating
+from analytics.fact_model import (
+    RATINGS,
+    ConversationFact,
+    Handoff,
+    TurnFact,
+    conversation_id,
+    typed_rating,
+)
+from analytics.outcomes import finalise
 
-RATINGS = ("1", "2", "3", "4", "5")
-
-
-@dataclass
-class TurnFact:
-    conversation_id: str
-    seq: int
-    event_key: str
-    timestamp: float
-    text: str | None
-    intent: str | None
-    final_intent: str | None
-    confidence: float | None
-    language: str | None
-    channel: str | None
-    fallback: bool = False
-    knowledge: str | None = None         # "answered" | "not_found"
-    article_id: str | None = None
-    kb_feedback: str | None = None       # "helpful" | "not_helpful" (on the question's turn)
-    bot_answered: bool = False           # a resolving response answered this turn
-    rating: str | None = None            # the csat_rating entity of a button press
-    after_answer_of: TurnFact | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass
-class Handoff:
-    requested_at: float
-    reason: str | None
-    connected: bool = False
-    first_reply_at: float | None = None
-    closed_at: float | None = None
-    case_id: int | None = None
-
-
-@dataclass
-class ConversationFact:
-    conversation_id: str
-    sender_id: str
-    started_at: float
-    ended_at: float
-    channel: str = mapping.UNKNOWN
-    language: str = "en"
-    customer_turns: int = 0
-    bot_messages: int = 0
-    agent_messages: int = 0
-    fallback_turns: int = 0
-    knowledge_answers: int = 0
-    knowledge_not_found: int = 0
-    knowledge_helpful: int = 0
-    knowledge_not_helpful: int = 0
-    bot_answers: int = 0
-    handoffs: list[Handoff] = field(default_factory=list)
-    inherited_handoff: Handoff | None = field(default=None, repr=False)
-    csat_asked: bool = False
-    csat_rating: int | None = None
-    csat_skipped: bool = False
-    first_intent: str | None = None
-    outcome: str = mapping.UNRESOLVED
-    turns: list[TurnFact] = field(default_factory=list, repr=False)
-    _languages: list[str] = field(default_factory=list, repr=False)
-    _slot_language: str | None = field(default=None, repr=False)
-    _slot_language_rank: int = field(default=99, repr=False)
-
-    @property
-    def handoff(self) -> Handoff | None:
-        """The conversation's handoff: the first that reached a person, else the first asked."""
-        connected = [h for h in self.handoffs if h.connected]
-        if connected:
-            return connected[0]
-        return self.handoffs[0] if self.handoffs else None
-
-    @property
-    def handoff_requested(self) -> bool:
-        return bool(self.handoffs)
-
-    @property
-    def first_response_s(self) -> float | None:
-        h = self.handoff
-        if h is None or h.first_reply_at is None:
-            return None
-        return max(0.0, h.first_reply_at - h.requested_at)
-
-    @property
-    def resolution_s(self) -> float | None:
-        h = self.handoff
-        if h is None or h.closed_at is None or not h.connected:
-            return None
-        return max(0.0, h.closed_at - h.requested_at)
-
-    @property
-    def duration_s(self) -> float:
-        return max(0.0, self.ended_at - self.started_at)
-
-
-def typed_rating(text: str | None) -> int | None:
-    """A typed 1-5 rating ("4", "fyra", "五顆星"), by the action server's rule (nordvik.ratings)."""
-    if not text:
-        return None
-    return parse_rating({"text": text})
-
-
-def conversation_id(sender_id: str, started_at: float) -> str:
-    """An opaque, stable id (it goes into URLs; a sender id may be an e-mail address)."""
-    seed = f"{sender_id}\x00{int(round(started_at * 1000))}"
-    return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24]
-
+__all__ = ["ConversationFact", "Handoff", "TurnFact", "build_facts", "typed_rating"]
 
 class _Builder:
     """Walks one sender's events in order and builds the conversations."""
@@ -199,6 +102,8 @@ class _Builder:
         elif kind == "active_loop":
             if event.name == mapping.CSAT_FORM:
                 conversation.csat_asked = True
+            elif event.name in mapping.TASK_FORMS:
+                conversation.task_open = True
         elif kind == "rewind":
             self.pending_revert = self.last_turn
             if self.last_action == mapping.KNOWLEDGE_SEARCH_ACTION and self.kb_turn is not None:
@@ -225,6 +130,7 @@ class _Builder:
             if event.language and not revert.language:
                 revert.language = event.language
             self.last_turn = revert
+            self._request(conversation, intent)
             return
         entities = slot_value(event)
         turn = TurnFact(
@@ -233,7 +139,7 @@ class _Builder:
             final_intent=intent, confidence=event.confidence, language=event.language,
             channel=event.channel, fallback=intent in mapping.FALLBACK_INTENTS,
             rating=entities.get(mapping.CSAT_RATING_ENTITY) if isinstance(entities, dict)
-            else None,
+            else None, guess=event.guess or intent,
         )
         if self.kb_question is not None:
             turn.after_answer_of = self.kb_question
@@ -247,6 +153,14 @@ class _Builder:
         if event.language:
             conversation._languages.append(event.language)
         self.last_turn = turn
+        self._request(conversation, intent)
+
+    @staticmethod
+    def _request(conversation: ConversationFact, intent: str | None) -> None:
+        if intent in mapping.TASK_INTENTS:
+            conversation.task_open = True
+        elif intent == mapping.THANK_INTENT:
+            conversation.thanked = True
 
     def _bot(self, conversation: ConversationFact, event: EventRecord) -> None:
         if self.last_action in mapping.AGENT_RELAY_ACTIONS:
@@ -265,6 +179,10 @@ class _Builder:
             conversation.bot_answers += 1
             if self.last_turn is not None:
                 self.last_turn.bot_answered = True
+        if event.response in mapping.TASK_DONE_RESPONSES:
+            conversation.task_open = False
+        if (event.response or "").startswith(mapping.CLARIFY_RESPONSE_PREFIX):
+            self._clarified(event.response)
 
     def _action(self, conversation: ConversationFact, event: EventRecord) -> None:
         self._end_action_block()
@@ -322,6 +240,8 @@ class _Builder:
         elif name == mapping.HANDOFF_CASE_SLOT and self.handoff_block is not None:
             if isinstance(value, (int, float)):
                 self.handoff_block.case_id = int(value)
+        elif name == mapping.PENDING_QUESTION_SLOT and value == mapping.CLARIFY_PENDING:
+            self._clarified(None)
         elif name == mapping.CSAT_RATING_SLOT:
             if isinstance(value, str) and value.strip() in RATINGS:
                 conversation.csat_rating = int(value.strip())
@@ -329,7 +249,17 @@ class _Builder:
             elif value == mapping.CSAT_SKIPPED_VALUE and conversation.csat_rating is None:
                 conversation.csat_skipped = True
 
-    # -- knowledge and CSAT -----------------------------------------------------------------
+    # -- knowledge, clarification and CSAT -------------------------------------------------
+    def _clarified(self, response: str | None) -> None:
+        """The bot asked "did you mean ...?" about the last message (a response names the
+        guess: utter_clarify_faq_<topic> is faq/<topic>, utter_clarify_<intent> the intent)."""
+        turn = self.last_turn
+        if turn is None:
+            return
+        turn.clarified = True
+        if response:
+            guess = response[len(mapping.CLARIFY_RESPONSE_PREFIX):]
+            turn.guess = f"faq/{guess[4:]}" if guess.startswith("faq_") else guess
     def _knowledge_answered(self, article_id: str | None) -> None:
         turn = self.kb_turn
         if turn is None:
@@ -384,60 +314,8 @@ class _Builder:
         self._end_action_block()
         done = [c for c in self.conversations if c.customer_turns > 0]
         for conversation in done:
-            _finalise(conversation)
+            finalise(conversation)
         return done
-
-
-def _finalise(conversation: ConversationFact) -> None:
-    for turn in conversation.turns:
-        question = turn.after_answer_of
-        if question is not None:
-            if turn.final_intent == mapping.AFFIRM_INTENT:
-                question.kb_feedback = "helpful"
-            elif turn.final_intent in (mapping.DENY_INTENT, mapping.REQUEST_HUMAN_INTENT):
-                question.kb_feedback = "not_helpful"
-    for turn in conversation.turns:
-        conversation.fallback_turns += int(turn.fallback)
-        conversation.knowledge_answers += int(turn.knowledge == "answered")
-        conversation.knowledge_not_found += int(turn.knowledge == "not_found")
-        conversation.knowledge_helpful += int(turn.kb_feedback == "helpful")
-        conversation.knowledge_not_helpful += int(turn.kb_feedback == "not_helpful")
-    conversation.language = _language(conversation)
-    handoff = conversation.handoff or conversation.inherited_handoff
-    if handoff is not None:
-        if not handoff.connected:
-            conversation.outcome = mapping.HANDOFF_UNAVAILABLE
-        elif handoff.closed_at is not None:
-            conversation.outcome = mapping.AGENT_RESOLVED
-        else:
-            conversation.outcome = mapping.HANDOFF_OPEN
-        if conversation.handoff is not None and handoff.closed_at is not None:
-            conversation.ended_at = max(conversation.ended_at, handoff.closed_at)
-    elif conversation.bot_answers > 0 or conversation.knowledge_helpful > 0:
-        conversation.outcome = mapping.BOT_RESOLVED
-    else:
-        conversation.outcome = mapping.UNRESOLVED
-
-
-def _language(conversation: ConversationFact) -> str:
-    from nordvik.languages import DEFAULT_LANGUAGE, normalize_language
-
-    if conversation._slot_language:
-        code = normalize_language(conversation._slot_language)
-        if code:
-            return code
-    counts = Counter(
-        code for code in (normalize_language(x) for x in conversation._languages) if code
-    )
-    if not counts:
-        return DEFAULT_LANGUAGE
-    top = max(counts.values())
-    # a tie goes to the language of the latest message among the most frequent ones
-    for raw in reversed(conversation._languages):
-        code = normalize_language(raw)
-        if code and counts[code] == top:
-            return code
-    return DEFAULT_LANGUAGE  # pragma: no cover - counts is not empty
 
 
 def build_facts(sender_id: str, events: Iterable[EventRecord]) -> list[ConversationFact]:

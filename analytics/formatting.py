@@ -32,6 +32,8 @@ def kpi_rows(k: Kpis) -> list[tuple[str, str, str]]:
     return [
         ("Conversations", str(k.conversations), f"{k.customer_messages} customer messages"),
         ("Containment", pct(k.containment), f"{k.bot_resolved} resolved by the bot alone"),
+        ("Abandoned", pct(k.abandonment_rate),
+         f"{k.abandoned} left with a task not finished"),
         ("Handoff rate", pct(k.handoff_rate),
          f"{k.handoffs} asked for a person, {k.handoffs_connected} reached one"),
         ("Fallback rate", pct(k.fallback_rate),

@@ -21,11 +21,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from analytics import db
 from analytics.events import EventRecord
-from analytics.facts import ConversationFact, build_facts
+from analytics.fact_model import ConversationFact
+from analytics.facts import build_facts
 
 logger = logging.getLogger(__name__)
 
 _KEY_CHUNK = 400  # keys per IN (...) query (SQLite's variable limit is far above)
+# Raised when the facts' definitions change (2: abandoned conversations, clarified messages);
+# stored as the offset of FACTS_SOURCE, so a consumer that starts recomputes older facts once.
+FACTS_VERSION = 2
+FACTS_SOURCE = "facts-version"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ def _record_row(record: EventRecord, now: float) -> dict[str, object]:
         "type": record.type, "name": record.name, "text": record.text, "intent": record.intent,
         "confidence": record.confidence, "language": record.language,
         "channel": record.channel, "value": record.value, "response": record.response,
-        "received_at": now,
+        "received_at": now, "guess": record.guess,
     }
 
 
@@ -52,6 +57,7 @@ def _from_row(row: object) -> EventRecord:
         key=r["event_key"], sender_id=r["sender_id"], timestamp=float(r["ts"]), type=r["type"],
         name=r["name"], text=r["text"], intent=r["intent"], confidence=r["confidence"],
         language=r["language"], channel=r["channel"], value=r["value"], response=r["response"],
+        guess=r["guess"],
     )
 
 
@@ -89,7 +95,7 @@ def turn_rows(fact: ConversationFact) -> list[dict[str, object]]:
             "intent": t.intent, "final_intent": t.final_intent, "confidence": t.confidence,
             "language": t.language, "channel": t.channel, "fallback": t.fallback,
             "knowledge": t.knowledge, "article_id": t.article_id, "kb_feedback": t.kb_feedback,
-            "bot_answered": t.bot_answered,
+            "bot_answered": t.bot_answered, "guess": t.guess, "clarified": t.clarified,
         }
         for t in fact.turns
     ]
@@ -147,6 +153,20 @@ class FactWriter:
             senders = [s for (s,) in conn.execute(select(db.events.c.sender_id).distinct())]
             for sender in senders:
                 self._recompute(conn, sender, now)
+        return len(senders)
+
+    def ensure_current_facts(self) -> int:
+        """Recompute every sender's facts once after FACTS_VERSION changed; the senders done."""
+        if self.offset(FACTS_SOURCE) >= FACTS_VERSION:
+            return 0
+        now = time.time()
+        with db.transaction(self.engine, write=True) as conn:
+            senders = [s for (s,) in conn.execute(select(db.events.c.sender_id).distinct())]
+            for sender in senders:
+                self._recompute(conn, sender, now)
+            self._move_offset(conn, FACTS_SOURCE, FACTS_VERSION, now)
+        logger.info("analytics: facts of %s senders recomputed (definitions version %s)",
+                    len(senders), FACTS_VERSION)
         return len(senders)
 
     @staticmethod

@@ -2,7 +2,10 @@
 
 Definitions (each rate is None when its denominator is 0):
 - conversations: Rasa sessions with at least one customer message, by their start (UTC);
-- containment: conversations the bot resolved with no person involved / conversations;
+- containment: conversations the bot resolved with no person involved / conversations; resolved
+  means the request was served (analytics/outcomes.py), so a customer who asked for a task and
+  left before it was done is not contained but abandoned;
+- abandonment rate: conversations left with a task asked for and not finished / conversations;
 - handoff rate: conversations in which a person was asked for / conversations;
 - fallback rate: customer messages the bot did not understand / customer messages;
 - knowledge helpfulness: "yes, that helped" / (yes + no) after a knowledge answer;
@@ -112,10 +115,12 @@ class Kpis:
     conversations: int
     customer_messages: int
     bot_resolved: int
+    abandoned: int
     handoffs: int
     handoffs_connected: int
     fallback_messages: int
     containment: float | None
+    abandonment_rate: float | None
     handoff_rate: float | None
     fallback_rate: float | None
     knowledge_answers: int
@@ -180,6 +185,7 @@ def compute(rows: Sequence[ConversationRow]) -> Kpis:
     messages = sum(r.customer_turns for r in rows)
     fallbacks = sum(r.fallback_turns for r in rows)
     resolved = sum(r.outcome == mapping.BOT_RESOLVED for r in rows)
+    abandoned = sum(r.outcome == mapping.ABANDONED for r in rows)
     handoffs = sum(r.handoff_requested for r in rows)
     helpful = sum(r.knowledge_helpful for r in rows)
     not_helpful = sum(r.knowledge_not_helpful for r in rows)
@@ -189,10 +195,12 @@ def compute(rows: Sequence[ConversationRow]) -> Kpis:
         conversations=conversations,
         customer_messages=messages,
         bot_resolved=resolved,
+        abandoned=abandoned,
         handoffs=handoffs,
         handoffs_connected=sum(r.handoff_connected for r in rows),
         fallback_messages=fallbacks,
         containment=_ratio(resolved, conversations),
+        abandonment_rate=_ratio(abandoned, conversations),
         handoff_rate=_ratio(handoffs, conversations),
         fallback_rate=_ratio(fallbacks, messages),
         knowledge_answers=sum(r.knowledge_answers for r in rows),

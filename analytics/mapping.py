@@ -9,7 +9,9 @@ from __future__ import annotations
 
 # --- customer messages --------------------------------------------------------------------
 # Intents that mean "not understood" (a fallback turn).
-FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+NLU_FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_INTENTS = frozenset({NLU_FALLBACK_INTENT, "out_of_scope"})
+FAQ_INTENT = "faq"
 # Intents that are not customer messages: sent by the Slack app through trigger_intent.
 AGENT_MESSAGE_INTENT = "EXTERNAL_agent_message"
 HANDOFF_CLOSED_INTENT = "EXTERNAL_handoff_closed"
@@ -18,6 +20,14 @@ AGENT_MESSAGE_ENTITY = "agent_message"
 AFFIRM_INTENT = "affirm"
 DENY_INTENT = "deny"
 REQUEST_HUMAN_INTENT = "request_human"
+# The customer's thanks: the request counts as served (unless a task was left half done).
+THANK_INTENT = "thank"
+# Requests for a task on the customer's own order; the task is open until TASK_DONE_RESPONSES.
+TASK_INTENTS = frozenset({"check_order_status", "cancel_order", "start_return"})
+# Their forms: a form that becomes active opens the task too ("A10001" alone starts a check).
+TASK_FORMS = frozenset({"order_status_form", "cancel_form", "return_form"})
+# Intents of the rating question: not messages to review.
+CSAT_INTENTS = frozenset({"csat_rating", "csat_skip"})
 
 # --- bot actions ---------------------------------------------------------------------------
 # Actions that mean "the bot did not understand" (a fallback, counted on the turn they answer).
@@ -64,6 +74,11 @@ HANDOFF_ACTIVE_SLOT = "handoff_active"
 HANDOFF_CASE_SLOT = "handoff_case_id"
 CSAT_RATING_SLOT = "csat_rating"
 CSAT_SKIPPED_VALUE = "skipped"
+# The bot asked "did you mean ...?": its responses start with this, and it sets
+# pending_question to CLARIFY_PENDING.
+CLARIFY_RESPONSE_PREFIX = "utter_clarify_"
+PENDING_QUESTION_SLOT = "pending_question"
+CLARIFY_PENDING = "clarify"
 # Only these slots' values are kept by analytics (others may hold e-mails or order numbers).
 KEPT_SLOTS = frozenset({
     *LANGUAGE_SLOTS, KB_ARTICLE_SLOT, "kb_declined", KB_OFFERED_HUMAN_SLOT, HANDOFF_ACTIVE_SLOT,
@@ -74,8 +89,9 @@ KEPT_SLOTS = frozenset({
 KEPT_ENTITIES = frozenset({"csat_rating"})
 
 # --- resolution ----------------------------------------------------------------------------
-# Bot responses after which the customer's question counts as answered by the bot.
-RESOLVING_RESPONSES = frozenset({
+# Bot responses that finish a task: the order's status shown, the cancellation or return done
+# (or refused with its reason). A task asked for and not finished is an abandoned request.
+TASK_DONE_RESPONSES = frozenset({
     # the order's status, one response per status
     "utter_order_pending", "utter_order_paid", "utter_order_packed", "utter_order_shipped",
     "utter_order_in_transit", "utter_order_delayed", "utter_order_delivered",
@@ -86,11 +102,12 @@ RESOLVING_RESPONSES = frozenset({
     "utter_order_not_cancellable_finished", "utter_cancel_kept",
     "utter_return_started", "utter_return_already_open", "utter_return_not_delivered",
     "utter_return_window_closed",
-    # "yes, that helped" after a knowledge answer
-    "utter_kb_glad",
     # earlier names of the same answers
     "utter_order_status", "utter_order_not_shipped_yet",
 })
+# Bot responses after which the customer's question counts as answered by the bot: a finished
+# task, or "yes, that helped" after a knowledge answer.
+RESOLVING_RESPONSES = TASK_DONE_RESPONSES | {"utter_kb_glad"}
 # Responses starting with these prefixes answer too (the FAQ: utter_faq/<topic>).
 RESOLVING_RESPONSE_PREFIXES = ("utter_faq",)
 # A knowledge answer resolves when the customer says it helped (affirm after the answer).
@@ -115,8 +132,11 @@ BOT_RESOLVED = "bot_resolved"          # answered by the bot, no person involved
 AGENT_RESOLVED = "agent_resolved"      # handed off and closed by an agent
 HANDOFF_OPEN = "handoff_open"          # handed off, not closed (yet)
 HANDOFF_UNAVAILABLE = "handoff_unavailable"  # a person was asked for but none could be reached
-UNRESOLVED = "unresolved"              # no answer and no person (left, or only small talk)
-OUTCOMES = (BOT_RESOLVED, AGENT_RESOLVED, HANDOFF_OPEN, HANDOFF_UNAVAILABLE, UNRESOLVED)
+ABANDONED = "abandoned"                # left with a task asked for and not finished, no person
+UNRESOLVED = "unresolved"              # no answer and no person (the answers did not help, or
+                                       # only small talk)
+OUTCOMES = (BOT_RESOLVED, AGENT_RESOLVED, HANDOFF_OPEN, HANDOFF_UNAVAILABLE, ABANDONED,
+            UNRESOLVED)
 
 
 def is_resolving_response(name: str | None) -> bool:

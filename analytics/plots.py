@@ -18,6 +18,7 @@ OUTCOME_COLOURS = {
     mapping.AGENT_RESOLVED: "#1565c0",
     mapping.HANDOFF_OPEN: "#90caf9",
     mapping.HANDOFF_UNAVAILABLE: "#ef6c00",
+    mapping.ABANDONED: "#c62828",
     mapping.UNRESOLVED: "#bdbdbd",
 }
 OUTCOME_LABELS = {
@@ -25,6 +26,7 @@ OUTCOME_LABELS = {
     mapping.AGENT_RESOLVED: "resolved by an agent",
     mapping.HANDOFF_OPEN: "with an agent",
     mapping.HANDOFF_UNAVAILABLE: "no agent reachable",
+    mapping.ABANDONED: "abandoned (left mid-task)",
     mapping.UNRESOLVED: "unresolved",
 }
 PLOTS = ("conversations", "rates", "csat", "handoff_times")
@@ -99,11 +101,12 @@ def conversations_png(report: Report) -> bytes:
 
 def rates_png(report: Report) -> bytes:
     figure, axes = _figure()
-    axes.set_title("Containment, handoff and fallback rates")
+    axes.set_title("Containment, abandoned, handoff and fallback rates")
     if not _empty(axes, report):
         labels = _labels(report)
         series: list[tuple[str, Callable[[Any], float | None], str]] = [
             ("containment", lambda k: k.containment, "#2e7d32"),
+            ("abandoned", lambda k: k.abandonment_rate, "#c62828"),
             ("handoff rate", lambda k: k.handoff_rate, "#1565c0"),
             ("fallback rate (messages)", lambda k: k.fallback_rate, "#ef6c00"),
         ]

@@ -29,8 +29,12 @@ DEFAULT_OUT = REPO_ROOT / "reports" / "kpi.md"
 DEFINITIONS = """\
 - **Conversation**: one Rasa session with at least one customer message, counted on the day it
   started (UTC).
-- **Containment**: conversations the bot resolved with no person involved (an order, cancel,
-  return or FAQ answer, or a knowledge answer the customer said helped), over all conversations.
+- **Containment**: conversations the bot resolved with no person involved, over all
+  conversations. Resolved means the request was served: an order status shown, a cancellation or
+  return done, an FAQ answer, a knowledge answer the customer did not reject, or their thanks.
+- **Abandoned**: conversations in which the customer asked for a task on their order (status,
+  cancel, return) and left before it was finished, with no person involved, over all
+  conversations (for example "where is my order?" and no order number).
 - **Handoff rate**: conversations in which a person was asked for (by the customer, or because
   the bot did not understand twice), over all conversations; "reached one" counts those that
   got to an agent in Slack.

@@ -30,13 +30,14 @@ def loaded(writer: FactWriter, engine: Engine) -> Engine:
 def test_kpis_of_the_crafted_conversations(loaded: Engine) -> None:
     k = kpi_report(loaded, TWO_WEEKS).total
     assert k.conversations == 10
-    # bot_resolved: c01 FAQ, c02 order, c05 helpful article, c09 order
-    assert k.bot_resolved == 4 and k.containment == pytest.approx(0.4)
+    # bot_resolved: c01 FAQ, c02 order, c05 helpful article, c09 order, c10 article not rejected
+    assert k.bot_resolved == 5 and k.containment == pytest.approx(0.5)
+    assert k.abandoned == 0 and k.abandonment_rate == pytest.approx(0.0)
     # a person asked for: c03, c04 (none reachable), c06 (two-stage gave up), c08
     assert k.handoffs == 4 and k.handoff_rate == pytest.approx(0.4)
     assert k.handoffs_connected == 3
-    assert k.outcomes == {"bot_resolved": 4, "agent_resolved": 2, "handoff_open": 1,
-                          "handoff_unavailable": 1, "unresolved": 2}
+    assert k.outcomes == {"bot_resolved": 5, "agent_resolved": 2, "handoff_open": 1,
+                          "handoff_unavailable": 1, "abandoned": 0, "unresolved": 1}
     # customer messages 3+7+4+1+2+5+1+2+5+1 = 31; not understood: c05, c06 twice, c08, c10
     assert (k.customer_messages, k.fallback_messages) == (31, 5)
     assert k.fallback_rate == pytest.approx(5 / 31)

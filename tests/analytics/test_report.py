@@ -33,7 +33,8 @@ def test_report_writes_markdown_and_plots(writer: FactWriter, engine: Engine,
     text = out.read_text()
     assert text.startswith("# Customer service KPIs, 2026-11-02 to 2026-11-15")
     assert "| Conversations | 10 |" in text
-    assert "| Containment | 40.0 % |" in text and "| Handoff rate | 40.0 % |" in text
+    assert "| Containment | 50.0 % |" in text and "| Abandoned | 0.0 % |" in text
+    assert "| Handoff rate | 40.0 % |" in text
     assert "| CSAT mean | 3.67 |" in text
     assert "| First response (median) | 60 s | p90 84 s, n=2 |" in text
     assert "| 我的包裹什麼時候到 | zh | 1 |" in text

@@ -147,7 +147,7 @@ def test_the_overview_tiles_show_the_kpis(lead: TestClient, engine: Engine) -> N
     assert page.status_code == 200
     k = kpi_report(engine, KpiFilter(start=date(2026, 11, 2), end=date(2026, 11, 15))).total
     assert tile(page.text, "conversations") == "10" == str(k.conversations)
-    assert tile(page.text, "containment") == "40.0 %"
+    assert tile(page.text, "containment") == "50.0 %"
     assert tile(page.text, "handoff_rate") == "40.0 %"
     assert tile(page.text, "csat_mean") == "3.67"
     assert tile(page.text, "csat_response_rate") == "75.0 %"
@@ -172,11 +172,11 @@ def test_csv_exports(lead: TestClient) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert response.headers["content-type"].startswith("text/csv")
     assert [r["bucket"] for r in rows] == ["2026-W45", "2026-W46", "total"]
-    assert rows[-1]["conversations"] == "10" and rows[-1]["containment"] == "0.4000"
+    assert rows[-1]["conversations"] == "10" and rows[-1]["containment"] == "0.5000"
     conversations = list(csv.DictReader(io.StringIO(
         lead.get(f"/export/conversations.csv?{RANGE}").text)))
     assert len(conversations) == 10
-    assert sorted(r["outcome"] for r in conversations).count("bot_resolved") == 4
+    assert sorted(r["outcome"] for r in conversations).count("bot_resolved") == 5
 
 
 @pytest.mark.parametrize("query", ["from=yesterday", "from=2026-11-05&to=2026-11-01",

@@ -220,6 +220,30 @@ class Expected:
     swedish: int
 
 
+def _intent(event: dict[str, Any]) -> str:
+    return str((event.get("parse_data") or {}).get("intent", {}).get("name") or "")
+
+
+def served(events: list[dict[str, Any]], responses: list[str]) -> bool:
+    """Contained, as issue 26 defines it: no order task left unfinished, and an FAQ or order
+    answer, a knowledge answer the next message did not reject, or the customer's thanks."""
+    tasks = [i for i, e in enumerate(events) if e.get("event") == "user"
+             and _intent(e) in ("check_order_status", "cancel_order", "start_return")]
+    answers = [i for i, e in enumerate(events) if e.get("event") == "bot"
+               and str((e.get("metadata") or {}).get("utter_action") or "") in ORDER_ANSWERS]
+    if tasks and (not answers or answers[-1] < tasks[-1]):
+        return False
+    for i, event in enumerate(events):
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get(
+                "utter_action") == "utter_kb_answer":
+            following = [_intent(e) for e in events[i:] if e.get("event") == "user"]
+            if not following or following[0] not in ("deny", "request_human"):
+                return True
+    return (any(r.startswith("utter_faq/") or r in ORDER_ANSWERS or r == "utter_kb_glad"
+                for r in responses)
+            or any(e.get("event") == "user" and _intent(e) == "thank" for e in events))
+
+
 def expected_figures(stack: RasaStack, crm: OrderStore, senders: dict[str, str]) -> Expected:
     """From the tracker (Rasa's API) and the store, without the analytics code."""
     conversations = contained = handoffs = swedish = 0
@@ -242,8 +266,7 @@ def expected_figures(stack: RasaStack, crm: OrderStore, senders: dict[str, str])
                 e.get("parse_data") or {}).get("intent", {}).get("name") ==
                 "EXTERNAL_agent_message")
             first_response = float(reply["timestamp"]) - float(handed[0]["timestamp"])
-        elif any(r.startswith("utter_faq/") or r in ORDER_ANSWERS or r == "utter_kb_glad"
-                 for r in responses):
+        elif served(events, responses):
             contained += 1
         languages = [e.get("value") for e in events
                      if e.get("event") == "slot" and e.get("name") == "language"]
