@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from kb_index import dense  # noqa: E402
 from kb_index.articles import load_articles  # noqa: E402
-from kb_index.builder import build, full_plan, write_version  # noqa: E402
+from kb_index.builder import BuildPlan, build, full_plan, write_version  # noqa: E402
 from kb_index.embedder import (  # noqa: E402
     get_embedder,
     limit_query_threads,
@@ -528,8 +528,8 @@ def write_synthetic_version(kb_dir: Path, n: int, model: str, factory: str = "Fl
     plan = full_plan(name, SegmentData.from_rows(rows, vectors, counts, english))
     titles = clustered_vectors(len(articles), dim, rng, clusters=max(len(articles) // 50, 10))
     index = dense.stored_index(factory, ids, vectors)
-    write_version(settings, store, get_embedder(model, precision), name, building, articles, plan,
-                  index, english_embedder=english_embedder, titles=titles)
+    write_version(settings, store, BuildPlan(name, building, articles, plan, index, titles=titles),
+                  get_embedder(model, precision), english_embedder)
     return store.live_path()
 
 

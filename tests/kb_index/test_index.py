@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kb_index import articles as articles_module
-from kb_index import builder, dense
+from kb_index import build_plan, dense, publish, verification
 from kb_index.builder import build, rollback
 from kb_index.errors import (
     BuildError,
@@ -269,8 +269,8 @@ def test_updates_compact_into_one_segment(
     max_dead: float,
     expected: list[int],
 ) -> None:
-    monkeypatch.setattr(builder, "MAX_SEGMENTS", max_segments)
-    monkeypatch.setattr(builder, "MAX_DEAD_SHARE", max_dead)
+    monkeypatch.setattr(build_plan, "MAX_SEGMENTS", max_segments)
+    monkeypatch.setattr(build_plan, "MAX_DEAD_SHARE", max_dead)
     assert _segment_counts_over_updates(settings, len(expected)) == expected
     manifest = LiveIndex(settings).current.manifest
     if expected[-1] == 1:
@@ -494,13 +494,13 @@ def test_an_update_is_verified_against_its_base_without_a_full_load(
     build(settings)
     _edit_gift_cards(settings)
     full_loads: list[Path] = []
-    full_verify = builder.verify
+    full_verify = verification.verify
 
     def counting_verify(path: Path, *args: object, **kwargs: object) -> None:
         full_loads.append(path)
         full_verify(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(builder, "verify", counting_verify)
+    monkeypatch.setattr(verification, "verify", counting_verify)
     result = build(settings, incremental=True)
     assert result.incremental and not full_loads
     live = VersionStore(settings.kb_dir).live_path()
@@ -570,7 +570,7 @@ def test_an_update_whose_version_is_damaged_before_verification_never_goes_live(
             newest = sorted(store.names())[-1]
             damage(store.versions_dir / newest)  # type: ignore[operator]
 
-    monkeypatch.setattr(builder, "_stage", damage_after_rename)
+    monkeypatch.setattr(publish, "stage", damage_after_rename)
     with pytest.raises(BuildError, match="failed verification"):
         build(settings, incremental=True)
     assert store.live_name() == before
@@ -584,19 +584,19 @@ def test_counts_of_live_passages_are_checked_against_every_segment(settings: KbS
     build(settings, incremental=True)
     live = VersionStore(settings.kb_dir).live_path()
     manifest = json.loads((live / "manifest.json").read_text())
-    builder._check_live_passages(live, manifest)
+    verification._check_live_passages(live, manifest)
     # an article placed in a segment that does not hold it, or counted wrong
     moved = json.loads(json.dumps(manifest))
     moved["article_segments"]["gift-cards"] = "s-nowhere"
     with pytest.raises(KnowledgeUnavailable, match="do not match"):
-        builder._check_live_passages(live, moved)
+        verification._check_live_passages(live, moved)
     miscounted = json.loads(json.dumps(manifest))
     miscounted["article_passages"]["returns-policy"] += 1
     miscounted["counts"]["passages"] += 1
     with pytest.raises(KnowledgeUnavailable, match="do not match"):
-        builder._check_live_passages(live, miscounted)
+        verification._check_live_passages(live, miscounted)
     # an article without its passages
     dropped = json.loads(json.dumps(manifest))
     del dropped["article_segments"]["gift-cards"]
     with pytest.raises(KnowledgeUnavailable):
-        builder._check_live_passages(live, dropped)
+        verification._check_live_passages(live, dropped)
