@@ -1,6 +1,9 @@
 """Conversation review: mark a misunderstood customer message with the intent it should have had,
 and export the marks as Rasa NLU training data.
 
+The review report (analytics/review_report.py) lists the messages worth marking;
+`python -m analytics.review --report` prints its counts.
+
 The export writes one YAML file (default `data/nlu/review.yml`, `ANALYTICS_REVIEW_FILE`), which
 the next `make train` picks up with the rest of data/. Nothing retrains here. Messages whose
 text already is a training example are left out (with the intent they have there), so the file
@@ -10,13 +13,16 @@ neutral example address in their place, so the e-mail regex still sees an addres
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +31,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from analytics import db, mapping
-from analytics.settings import AnalyticsError
+from analytics.db import get_engine
+from analytics.kpis import KpiFilter
+from analytics.review_report import render_counts, review_report
+from analytics.settings import AnalyticsError, AnalyticsSettings
 from nordvik.emails import REDACTED
 from nordvik.env import REPO_ROOT
 
@@ -212,3 +221,45 @@ def export(engine: Engine, path: Path, *, data_dir: Path = REPO_ROOT / "data") -
                 written, len(skipped))
     return ExportResult(path=path, written=written, skipped_known=skipped,
                         intents={k: len(v) for k, v in by_intent.items()})
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m analytics.review --report`: the review report's counts (no message text)."""
+    parser = argparse.ArgumentParser(description="Conversation review from the command line.")
+    parser.add_argument("--report", action="store_true", required=True,
+                        help="messages with a fallback, a clarification or a low CSAT, counted "
+                             "by language and guessed intent")
+    parser.add_argument("--from", dest="start", type=_day, help="first day (UTC)")
+    parser.add_argument("--to", dest="end", type=_day, help="last day (UTC), inclusive")
+    parser.add_argument("--low-csat", type=int, choices=range(1, 6), metavar="1-5",
+                        help="a rating this low or lower is low (default ANALYTICS_LOW_CSAT)")
+    args = parser.parse_args(argv)
+    end = args.end or datetime.now(timezone.utc).date()
+    start = args.start or end - timedelta(days=29)
+    try:
+        flt = KpiFilter(start=start, end=end)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        from analytics.migrate import upgrade
+
+        settings = AnalyticsSettings.from_env()
+        upgrade(settings.database_url)
+        found = review_report(get_engine(settings), flt,
+                              low_csat=args.low_csat or settings.low_csat)
+    except AnalyticsError as exc:
+        print(f"review: {exc}", file=sys.stderr)
+        return 1
+    print(render_counts(found))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
