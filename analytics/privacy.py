@@ -1,6 +1,6 @@
 """Customers' data in the analytics tables: erase a customer's conversations, age old ones out.
 
-`store forget` (customer_data.forget, with store/privacy.py) finds the analytics database through
+`store forget` (customer_data.forget, with store.privacy) finds the analytics database through
 `analytics.settings.privacy_database_urls` and erases every row whose `sender_id` names one of
 the customer's conversations (events, conversations, turns, review marks), then redacts the
 address and name in every text column. This module does the same from here, and adds the
