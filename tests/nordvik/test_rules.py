@@ -72,18 +72,20 @@ def test_language_codes(code: object, expected: str | None) -> None:
 
 
 def test_settings_parsing_names_the_variable() -> None:
-    env = {"N": " 7 ", "F": "0.5", "B": "yes", "L": "a, ,b", "BAD": "seven", "C": "Session"}
-    assert env_int(env, "N", 1) == 7
-    assert env_int(env, "MISSING", 3) == 3
-    assert env_float(env, "F", 1.0) == 0.5
-    assert env_bool(env, "B", False) is True
-    assert env_list(env, "L") == ("a", "b")
-    assert env_choice(env, "C", "local", ("local", "session")) == "session"
-    with pytest.raises(SettingsError, match="BAD='seven' is not a whole number"):
-        env_int(env, "BAD", 1)
-    with pytest.raises(SettingsError, match="N=7 must be at most 5"):
-        env_int(env, "N", 1, high=5)
-    with pytest.raises(SettingsError, match="BAD='seven' is not one of"):
-        env_bool(env, "BAD", True)
-    with pytest.raises(SettingsError, match="F='nan' is not a number"):
-        env_float({"F": "nan"}, "F", 1.0)
+    env = {"KB_MAX_K": " 7 ", "KB_MIN_SCORE": "0.5", "STORE_ECHO_SQL": "yes",
+           "SLACK_AGENT_CHANNELS": "a, ,b", "KB_PASSAGE_CHARS": "seven",
+           "DASHBOARD_SECURE_COOKIES": "seven", "WEB_CHAT_STORAGE": "Session"}
+    assert env_int(env, "KB_MAX_K", 1) == 7
+    assert env_int(env, "KB_KEEP_VERSIONS", 3) == 3
+    assert env_float(env, "KB_MIN_SCORE", 1.0) == 0.5
+    assert env_bool(env, "STORE_ECHO_SQL", False) is True
+    assert env_list(env, "SLACK_AGENT_CHANNELS") == ("a", "b")
+    assert env_choice(env, "WEB_CHAT_STORAGE", "local", ("local", "session")) == "session"
+    with pytest.raises(SettingsError, match="KB_PASSAGE_CHARS='seven' is not a whole number"):
+        env_int(env, "KB_PASSAGE_CHARS", 1)
+    with pytest.raises(SettingsError, match="KB_MAX_K=7 must be at most 5"):
+        env_int(env, "KB_MAX_K", 1, high=5)
+    with pytest.raises(SettingsError, match="DASHBOARD_SECURE_COOKIES='seven' is not one of"):
+        env_bool(env, "DASHBOARD_SECURE_COOKIES", True)
+    with pytest.raises(SettingsError, match="KB_MIN_SCORE='nan' is not a number"):
+        env_float({"KB_MIN_SCORE": "nan"}, "KB_MIN_SCORE", 1.0)

@@ -54,6 +54,6 @@ def test_the_test_session_never_uses_the_checkouts_var() -> None:
     assert secrets_dir() == own / "secrets"
     assert token_path() == own / "secrets" / "kb_token"
     assert KbSettings.from_env().kb_dir == own / "kb"
-    value = secret("state_dir_probe", "NO_SUCH_VARIABLE_FOR_THIS_TEST")
+    value = secret("state_dir_probe", "RASA_TOKEN", env={})  # env={}: RASA_TOKEN unset
     assert (own / "secrets" / "state_dir_probe").read_text().strip() == value
     assert not (REPO_ROOT / "var" / "secrets" / "state_dir_probe").exists()
