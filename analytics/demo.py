@@ -5,7 +5,7 @@ driving the real bot through its REST channel (nothing is inserted into any tabl
 
 `make demo-data` runs it against the running services; `make run` starts it in the background
 once the services are up when the analytics database holds no conversation yet
-(`start_if_empty`). Order conversations use real seeded orders (`store.sample_orders`).
+(`demo_wanted`, `start_demo`). Order conversations use real seeded orders (`store.sample_orders`).
 
 A conversation is a list of moves. `Say` types a message; `Press` clicks a button the bot just
 offered (yes, no, a person, a rating, skip) and is left out when the bot offered none, so the
@@ -312,8 +312,13 @@ def run(count: int, seed: int, url: str, wait: float, pause: float) -> int:
     started = time.monotonic()
     for index, conversation in enumerate(conversations):
         sender = f"demo-{run_id}-{conversation.language}-{index:03d}"
+        began = time.monotonic()
         try:
-            messages += run_conversation(client, conversation, sender, pause)
+            said = run_conversation(client, conversation, sender, pause)
+            messages += said
+            logger.info("demo: conversation %s/%s (%s, %s): %s messages in %.1f s", index + 1,
+                        len(conversations), conversation.language, conversation.flow, said,
+                        time.monotonic() - began)
         except urllib.error.HTTPError as exc:
             refused += exc.code == 429
             errors += exc.code != 429
@@ -330,12 +335,16 @@ def run(count: int, seed: int, url: str, wait: float, pause: float) -> int:
     return 0 if errors < len(conversations) else 1
 
 
-def start_if_empty(env: Mapping[str, str], log_dir: Path) -> subprocess.Popen[bytes] | None:
-    """For `make run`: fill an empty analytics database in the background (None: not needed).
-    DEMO_CONVERSATIONS (48) says how many conversations; 0 makes none."""
+def demo_wanted(env: Mapping[str, str]) -> int:
+    """For `make run`: how many demo conversations an empty analytics database gets (0: none,
+    because it holds conversations already, or DEMO_CONVERSATIONS is 0, or it is unusable).
+
+    make run asks this before any service starts: once the bot answers, a customer's first
+    message (the README's `curl`) can reach the database within a second and would make it
+    look used."""
     count = env_int(env, "DEMO_CONVERSATIONS", DEFAULT_CONVERSATIONS, low=0, high=10_000)
     if count == 0:
-        return None
+        return 0
     from analytics.db import AnalyticsUnavailable, make_engine
     from analytics.migrate import upgrade
     from analytics.queries import conversation_count
@@ -346,16 +355,19 @@ def start_if_empty(env: Mapping[str, str], log_dir: Path) -> subprocess.Popen[by
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            if conversation_count(engine) > 0:
-                return None
+            return 0 if conversation_count(engine) > 0 else count
         finally:
             engine.dispose()
     except (AnalyticsError, AnalyticsUnavailable) as exc:
         print(f"run: no demo data: {exc}", flush=True)
-        return None
+        return 0
+
+
+def start_demo(env: Mapping[str, str], log_dir: Path, count: int) -> subprocess.Popen[bytes]:
+    """Make `count` demo conversations in the background through the REST channel."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "demo_data.log"
-    print(f"run: the analytics database is empty: making demo conversations in the "
+    print(f"run: the analytics database is empty: making {count} demo conversations in the "
           f"background through the REST channel (log: {log})", flush=True)
     with open(log, "ab") as out:
         return subprocess.Popen(  # noqa: S603 - fixed argv
@@ -375,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between messages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if hasattr(sys.stdout, "reconfigure"):  # make run sends stdout to a log file: line by line
+        sys.stdout.reconfigure(line_buffering=True)
     return run(args.conversations, args.seed, args.rasa_url or rasa_url(), args.wait,
                args.pause)
 

@@ -210,6 +210,7 @@ def _say_messaging_channels(env: dict[str, str]) -> None:
 
 def _supervise(env: dict[str, str]) -> int:
     """Write the configurations, run supervisord, wait until every service is healthy."""
+    from analytics.demo import demo_wanted, start_demo
     from nordvik.env import SettingsError
     from nordvik.secrets import rasa_api_token, secret
     from runtime import haproxy, supervisor
@@ -237,6 +238,7 @@ def _supervise(env: dict[str, str]) -> int:
         problem = haproxy.check_config(settings, config)
         if problem:
             raise SystemExit(f"run: HAProxy refused {config}: {problem}")
+    demo_count = demo_wanted(env)  # asked before a customer's message can reach the database
     password = secret("supervisor", "SUPERVISOR_PASSWORD", env=env)
     conf = supervisor.write(
         services, run_dir=run_dir, workdir=ROOT, password=password,
@@ -277,9 +279,8 @@ def _supervise(env: dict[str, str]) -> int:
             _say(f"supervisord exited with code {daemon.returncode}")
             return 1
         _print_usage(env, run_dir)
-        from analytics.demo import start_if_empty
-
-        demo = start_if_empty(env, run_dir / "logs")  # an empty dashboard gets demo data
+        if demo_count:  # an empty dashboard gets demo data
+            demo = start_demo(env, run_dir / "logs", demo_count)
         return daemon.wait()
     except KeyboardInterrupt:
         _say("stopping every service")

@@ -48,18 +48,22 @@ def test_make_run_starts_the_demo_only_on_an_empty_database(tmp_path, writer, en
     import os
     import signal
 
-    from analytics.demo import start_if_empty
+    from analytics.demo import demo_wanted, start_demo
     from analytics.events import compact
     from tests.analytics.crafted import all_events
 
-    env = {**os.environ, "ANALYTICS_DATABASE_URL": analytics_url,
+    env = {**os.environ, "ANALYTICS_DATABASE_URL": analytics_url, "DEMO_CONVERSATIONS": "5",
            "RASA_URL": "http://127.0.0.1:9"}  # nothing answers there: the demo just waits
-    process = start_if_empty(env, tmp_path / "logs")
-    assert process is not None
+    count = demo_wanted(env)
+    assert count == 5
+    # a customer's first message lands before the demo starts: the decision already taken
+    # stands (make run asks before the bot answers anyone)
+    writer.ingest([compact(e) for e in all_events()[:40]])
+    process = start_demo(env, tmp_path / "logs", count)
     try:
         assert process.poll() is None  # running in the background; make run does not wait
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    writer.ingest([compact(e) for e in all_events()[:40]])
-    assert start_if_empty(env, tmp_path / "logs") is None
+    assert demo_wanted(env) == 0  # a database with conversations gets none
+    assert demo_wanted({**env, "DEMO_CONVERSATIONS": "0"}) == 0

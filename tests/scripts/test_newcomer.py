@@ -156,7 +156,17 @@ def readme_curl(port: str) -> str:
     return found.group(1) + port + found.group(3).replace("\\\n", " ")
 
 
-def demo_summary(clone: Path, seconds: float) -> str:
+def tails(clone: Path, output: Output, lines: int = 25) -> str:
+    """What a failure needs to be read from CI's output alone: make run's own lines and the
+    end of every service log."""
+    parts = ["--- make run", *output.text().splitlines()[-lines:]]
+    for log in sorted((clone / "var" / "run" / "logs").glob("*.log")):
+        parts += [f"--- {log.name}",
+                  *log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]]
+    return "\n".join(parts)
+
+
+def demo_summary(clone: Path, output: Output, seconds: float) -> str:
     log = clone / "var" / "run" / "logs" / "demo_data.log"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -166,7 +176,8 @@ def demo_summary(clone: Path, seconds: float) -> str:
             if summary:
                 return summary[-1]
         time.sleep(2)
-    raise AssertionError(f"no demo-data summary in {log} after {seconds:.0f} s")
+    raise AssertionError(f"no demo-data summary in {log} after {seconds:.0f} s\n"
+                         + tails(clone, output))
 
 
 def test_the_readme_sequence(
@@ -181,7 +192,7 @@ def test_the_readme_sequence(
     assert status == "200", answer.stdout + answer.stderr
     assert '"text"' in body and SLOW_DOWN["en"] not in body, body
     # 2. the demo data, made meanwhile from the same address, lost no message
-    summary = demo_summary(clone, 600)
+    summary = demo_summary(clone, output, 600)
     assert f"demo: {DEMO_CONVERSATIONS} conversations" in summary
     assert "0 refused, 0 errors" in summary, summary
     sent = int(re.search(r"(\d+) messages", summary).group(1))  # type: ignore[union-attr]
