@@ -34,8 +34,6 @@ from nordvik.env import (
 )
 from nordvik.trackers import tracker_sqlite_path
 
-DEFAULT_QUEUE = "nordvik_analytics"
-DEFAULT_EXCHANGE = "rasa-exchange"  # Rasa's PikaEventBroker default
 DEFAULT_ANALYTICS_DB = "analytics.db"  # in the installation's state folder
 
 
@@ -70,7 +68,7 @@ def tracker_db_path(env: Mapping[str, str] | None = None) -> Path:
 def events_db_path(env: Mapping[str, str] | None = None) -> Path:
     """The SQL event broker's SQLite file: EVENTS_DB, else events.db beside the tracker file."""
     if env_str(env, "EVENTS_DB"):
-        return env_path(env, "EVENTS_DB", "events.db")
+        return env_path(env, "EVENTS_DB")
     return tracker_db_path(env).parent / "events.db"
 
 
@@ -153,8 +151,8 @@ class AnalyticsSettings:
             rabbit = (
                 RabbitSettings.parse(
                     rabbit_url,
-                    env_str(env, "ANALYTICS_QUEUE", DEFAULT_QUEUE),
-                    env_str(env, "ANALYTICS_EXCHANGE", DEFAULT_EXCHANGE),
+                    env_str(env, "ANALYTICS_QUEUE"),
+                    env_str(env, "ANALYTICS_EXCHANGE"),
                 )
                 if rabbit_url else None
             )
@@ -162,12 +160,12 @@ class AnalyticsSettings:
                 database_url=database_url,
                 events_db=events_db_path(values),
                 rabbit=rabbit,
-                poll_seconds=env_float(env, "ANALYTICS_POLL_SECONDS", 1.0, low=0.05, high=60),
-                batch_size=env_int(env, "ANALYTICS_BATCH_SIZE", 500, low=1, high=10_000),
-                review_file=env_path(env, "ANALYTICS_REVIEW_FILE", "data/nlu/review.yml"),
-                low_csat=env_int(env, "ANALYTICS_LOW_CSAT", 2, low=1, high=5),
+                poll_seconds=env_float(env, "ANALYTICS_POLL_SECONDS", low=0.05, high=60),
+                batch_size=env_int(env, "ANALYTICS_BATCH_SIZE", low=1, high=10_000),
+                review_file=env_path(env, "ANALYTICS_REVIEW_FILE"),
+                low_csat=env_int(env, "ANALYTICS_LOW_CSAT", low=1, high=5),
                 sqlite_busy_timeout_ms=env_int(
-                    env, "STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0
+                    env, "STORE_SQLITE_BUSY_TIMEOUT_MS", low=0
                 ),
             )
         except AnalyticsSettingsError:
@@ -185,7 +183,7 @@ class AnalyticsSettings:
 def event_broker_config(env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """For scripts/rasa_env.py: the `event_broker` section, or None with ANALYTICS_EVENTS=0."""
     try:
-        enabled = env_bool(env, "ANALYTICS_EVENTS", True)
+        enabled = env_bool(env, "ANALYTICS_EVENTS")
     except SettingsError as exc:
         raise AnalyticsSettingsError(str(exc)) from exc
     if not enabled:

@@ -30,15 +30,15 @@ class DashboardSettings:
         from nordvik.secrets import secret
 
         try:
-            host = env_str(env, "DASHBOARD_HOST", "127.0.0.1")
+            host = env_str(env, "DASHBOARD_HOST")
             return cls(
                 host=host,
-                port=env_int(env, "DASHBOARD_PORT", 8081, low=1, high=65535),
+                port=env_int(env, "DASHBOARD_PORT", low=1, high=65535),
                 session_secret=secret("dashboard_session", "DASHBOARD_SECRET", env=env),
-                session_hours=env_int(env, "DASHBOARD_SESSION_HOURS", 8, low=1, high=24 * 30),
-                secure_cookies=env_bool(env, "DASHBOARD_SECURE_COOKIES", False),
-                login_max_failures=env_int(env, "DASHBOARD_LOGIN_MAX_FAILURES", 5, low=1),
-                login_window_s=env_int(env, "DASHBOARD_LOGIN_WINDOW_S", 900, low=1),
+                session_hours=env_int(env, "DASHBOARD_SESSION_HOURS", low=1, high=24 * 30),
+                secure_cookies=env_bool(env, "DASHBOARD_SECURE_COOKIES"),
+                login_max_failures=env_int(env, "DASHBOARD_LOGIN_MAX_FAILURES", low=1),
+                login_window_s=env_int(env, "DASHBOARD_LOGIN_WINDOW_S", low=1),
                 analytics=AnalyticsSettings.from_env(env),
             )
         except SettingsError as exc:

@@ -46,7 +46,7 @@ class NluSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> NluSettings:
         encoder = env_str(env, "NLU_ENCODER", "")
         english = env_str(env, "NLU_ENGLISH_ENCODER", "")
-        model = env_str(env, "NLU_EMBEDDING_MODEL", "")
+        model = env_str(env, "NLU_EMBEDDING_MODEL")
         return cls(
             encoder=env_choice(env, "NLU_ENCODER", DEFAULT_ENCODER, ENCODERS) if encoder else None,
             english_encoder=(
@@ -54,10 +54,10 @@ class NluSettings:
                 if english else None
             ),
             model_path=Path(model) if model else None,
-            cache_dir=env_state_path(env, "NLU_CACHE_DIR", "cache/nlu"),
-            cache_enabled=env_bool(env, "NLU_FEATURE_CACHE", True),
-            train_threads=env_int(env, "NLU_TRAIN_THREADS", 2, low=1, high=8),
-            parse_cache_size=env_int(env, "NLU_PARSE_CACHE_SIZE", 2048, low=0, high=1_000_000),
+            cache_dir=env_state_path(env, "NLU_CACHE_DIR"),
+            cache_enabled=env_bool(env, "NLU_FEATURE_CACHE"),
+            train_threads=env_int(env, "NLU_TRAIN_THREADS", low=1, high=8),
+            parse_cache_size=env_int(env, "NLU_PARSE_CACHE_SIZE", low=0, high=1_000_000),
         )
 
     def training_identity(self) -> str:

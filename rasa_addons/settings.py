@@ -32,7 +32,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def default_web_origins(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    port = env_int(env, "WEB_PORT", 8080, low=1, high=65535)
+    port = env_int(env, "WEB_PORT", low=1, high=65535)
     return (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
 
 
@@ -76,16 +76,16 @@ class ChannelSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ChannelSettings:
-        prefix = env_str(env, "RATE_LIMIT_PREFIX", "nordvik")
+        prefix = env_str(env, "RATE_LIMIT_PREFIX")
         if not prefix.replace("_", "").replace("-", "").isalnum():
             raise SettingsError(f"RATE_LIMIT_PREFIX={prefix!r} must be letters, digits, - or _")
         return cls(
             web_origins=web_origins(env),
-            session_messages=env_int(env, "RATE_SESSION_MESSAGES", 20, low=0),
-            session_seconds=env_float(env, "RATE_SESSION_SECONDS", 60.0, low=0.001),
-            client_messages=env_int(env, "RATE_CLIENT_MESSAGES", 60, low=0),
-            client_seconds=env_float(env, "RATE_CLIENT_SECONDS", 60.0, low=0.001),
-            max_message_chars=env_int(env, "MAX_MESSAGE_CHARS", 5000, low=1),
+            session_messages=env_int(env, "RATE_SESSION_MESSAGES", low=0),
+            session_seconds=env_float(env, "RATE_SESSION_SECONDS", low=0.001),
+            client_messages=env_int(env, "RATE_CLIENT_MESSAGES", low=0),
+            client_seconds=env_float(env, "RATE_CLIENT_SECONDS", low=0.001),
+            max_message_chars=env_int(env, "MAX_MESSAGE_CHARS", low=1),
             redis_url=env_str(env, "REDIS_URL") or None,
             rate_limit_prefix=prefix,
             internal_token=rasa_api_token(env),
@@ -104,8 +104,8 @@ class ActionServerSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionServerSettings:
         return cls(
-            host=env_str(env, "ACTION_HOST", "127.0.0.1"),
-            port=env_int(env, "ACTION_PORT", 5055, low=1, high=65535),
+            host=env_str(env, "ACTION_HOST"),
+            port=env_int(env, "ACTION_PORT", low=1, high=65535),
             token=secret("action_server_token", "ACTION_SERVER_TOKEN", env=env),
-            actions_package=env_str(env, "ACTION_PACKAGE", "actions"),
+            actions_package=env_str(env, "ACTION_PACKAGE"),
         )

@@ -42,21 +42,21 @@ class RuntimeSettings:
         if not haproxy and Path("/usr/sbin/haproxy").exists():
             haproxy = "/usr/sbin/haproxy"
         settings = cls(
-            rasa_replicas=env_int(env, "RASA_REPLICAS", 1, low=1, high=MAX_REPLICAS),
-            action_replicas=env_int(env, "ACTION_REPLICAS", 1, low=1, high=MAX_REPLICAS),
-            rasa_host=env_str(env, "RASA_HOST", "127.0.0.1"),
-            rasa_port=env_int(env, "RASA_PORT", 5005, low=1, high=65535),
-            action_port=env_int(env, "ACTION_PORT", 5055, low=1, high=65535),
-            replica_port_offset=env_int(env, "REPLICA_PORT_OFFSET", 100, low=1, high=10000),
+            rasa_replicas=env_int(env, "RASA_REPLICAS", low=1, high=MAX_REPLICAS),
+            action_replicas=env_int(env, "ACTION_REPLICAS", low=1, high=MAX_REPLICAS),
+            rasa_host=env_str(env, "RASA_HOST"),
+            rasa_port=env_int(env, "RASA_PORT", low=1, high=65535),
+            action_port=env_int(env, "ACTION_PORT", low=1, high=65535),
+            replica_port_offset=env_int(env, "REPLICA_PORT_OFFSET", low=1, high=10000),
             haproxy_bin=haproxy,
-            run_dir=env_state_path(env, "RUN_DIR", "run"),
+            run_dir=env_state_path(env, "RUN_DIR"),
             redis_url=env_str(env, "REDIS_URL"),
-            action_threads=env_int(env, "ACTION_THREADS", 8, low=1, high=256),
-            watchdog_interval=env_float(env, "WATCHDOG_INTERVAL", 5.0, low=0.2),
-            watchdog_failures=env_int(env, "WATCHDOG_FAILURES", 3, low=1),
-            watchdog_unhealthy_seconds=env_float(env, "WATCHDOG_UNHEALTHY_SECONDS", 60.0,
+            action_threads=env_int(env, "ACTION_THREADS", low=1, high=256),
+            watchdog_interval=env_float(env, "WATCHDOG_INTERVAL", low=0.2),
+            watchdog_failures=env_int(env, "WATCHDOG_FAILURES", low=1),
+            watchdog_unhealthy_seconds=env_float(env, "WATCHDOG_UNHEALTHY_SECONDS",
                                                  low=0.0),
-            restart_backoff_max=env_float(env, "RESTART_BACKOFF_MAX", 300.0, low=1.0),
+            restart_backoff_max=env_float(env, "RESTART_BACKOFF_MAX", low=1.0),
         )
         settings.check()
         return settings

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, source, state_dir
+from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, env_str, state_dir
 from store.errors import StoreError
 
 
@@ -50,10 +50,10 @@ class VerificationLimits:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> VerificationLimits:
         return cls(
-            window_minutes=env_int(env, "VERIFY_WINDOW_MINUTES", 60, low=1),
-            max_per_order=env_int(env, "VERIFY_MAX_PER_ORDER", 5, low=0),
-            max_per_client=env_int(env, "VERIFY_MAX_PER_CLIENT", 10, low=0),
-            lock_minutes=env_int(env, "VERIFY_LOCK_MINUTES", 60, low=1),
+            window_minutes=env_int(env, "VERIFY_WINDOW_MINUTES", low=1),
+            max_per_order=env_int(env, "VERIFY_MAX_PER_ORDER", low=0),
+            max_per_client=env_int(env, "VERIFY_MAX_PER_CLIENT", low=0),
+            lock_minutes=env_int(env, "VERIFY_LOCK_MINUTES", low=1),
         )
 
 
@@ -72,11 +72,11 @@ class StoreSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
         try:
             return cls(
-                database_url=resolve_database_url(source(env).get("DATABASE_URL"), env),
-                return_window_days=env_int(env, "RETURN_WINDOW_DAYS", 30, low=0),
-                sqlite_busy_timeout_ms=env_int(env, "STORE_SQLITE_BUSY_TIMEOUT_MS", 10_000, low=0),
-                pool_timeout_s=env_int(env, "STORE_POOL_TIMEOUT_S", 10, low=1),
-                echo_sql=env_bool(env, "STORE_ECHO_SQL", False),
+                database_url=resolve_database_url(env_str(env, "DATABASE_URL"), env),
+                return_window_days=env_int(env, "RETURN_WINDOW_DAYS", low=0),
+                sqlite_busy_timeout_ms=env_int(env, "STORE_SQLITE_BUSY_TIMEOUT_MS", low=0),
+                pool_timeout_s=env_int(env, "STORE_POOL_TIMEOUT_S", low=1),
+                echo_sql=env_bool(env, "STORE_ECHO_SQL"),
                 verification_limits=VerificationLimits.from_env(env),
             )
         except SettingsError as exc:

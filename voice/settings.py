@@ -28,7 +28,6 @@ LANGUAGE_ORDER = ("sv", "nb", "en", "zh")  # the menu's order: keypad 1..4
 SPEECH_LANGUAGES = {"en": "en-GB", "sv": "sv-SE", "nb": "nb-NO", "zh": "zh-TW"}
 VOICES = {"en": "Polly.Amy", "sv": "Polly.Astrid", "nb": "Polly.Liv",
           "zh": "Google.cmn-TW-Standard-A"}
-DEFAULT_HOURS = "mon-fri 08:00-18:00; sat 10:00-14:00"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\w{3})(?:-(\w{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
@@ -82,7 +81,7 @@ class VoiceSettings:
         agents = env_str(env, "VOICE_AGENTS_NUMBER")
         if agents and normalize_phone(agents, region="SE") is None:
             raise SettingsError("VOICE_AGENTS_NUMBER is not a phone number")
-        zone = env_str(env, "VOICE_TIMEZONE", "Europe/Stockholm")
+        zone = env_str(env, "VOICE_TIMEZONE")
         try:
             ZoneInfo(zone)
         except (KeyError, ValueError) as exc:
@@ -92,10 +91,10 @@ class VoiceSettings:
             public_url=env_str(env, "VOICE_PUBLIC_URL").rstrip("/"),
             numbers=numbers,
             agents_number=normalize_phone(agents, region="SE") or "" if agents else "",
-            hours=parse_hours(env_str(env, "VOICE_HOURS", DEFAULT_HOURS)),
+            hours=parse_hours(env_str(env, "VOICE_HOURS")),
             timezone=zone,
-            dial_timeout=env_int(env, "VOICE_DIAL_TIMEOUT", 20, low=5, high=120),
-            replay_seconds=env_int(env, "VOICE_REPLAY_SECONDS", 3600, low=60),
+            dial_timeout=env_int(env, "VOICE_DIAL_TIMEOUT", low=5, high=120),
+            replay_seconds=env_int(env, "VOICE_REPLAY_SECONDS", low=60),
         )
 
     def missing(self) -> str | None:
