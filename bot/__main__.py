@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from dotenv import find_dotenv, load_dotenv
+
+from nordvik.env import env_str
 
 
 def main() -> int:
@@ -18,7 +19,7 @@ def main() -> int:
     if missing:
         print(f"Skipping the Slack app: {missing} (see bot/README.md).")
         return 0
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=env_str(None, "LOG_LEVEL"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from bot.app import create_app
 
@@ -31,7 +32,7 @@ def main() -> int:
     else:
         from bot.http_server import EVENTS_PATH, serve
 
-        host = os.environ.get("SLACK_HOST", "127.0.0.1")
+        host = env_str(None, "SLACK_HOST")
         print(f"Slack app: HTTP mode (Bolt's Starlette adapter under uvicorn) on "
               f"http://{host}:{settings.port}{EVENTS_PATH}", flush=True)
         serve(app, settings.signing_secret, host, settings.port)

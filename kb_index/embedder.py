@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from kb_index.errors import KnowledgeError
+from nordvik.env import set_default
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +109,9 @@ class SentenceTransformerEmbedder:
     def _get(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                set_default("HF_HUB_OFFLINE", "1")
+                set_default("TRANSFORMERS_OFFLINE", "1")
+                set_default("TOKENIZERS_PARALLELISM", "false")
                 from sentence_transformers import SentenceTransformer
 
                 try:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kb_index.errors import KnowledgeError, KnowledgeUnavailable
 from kb_index.settings import REPO_ROOT
+from nordvik.env import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class GapSummary:
 
 
 def default_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
+    url = env_str(None, "DATABASE_URL")
     if url:
         return _resolve_sqlite(url)
     return f"sqlite:///{REPO_ROOT / 'var' / 'store.db'}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nordvik.env import set_default
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,8 @@ def default_model_path() -> Path:
 @lru_cache(maxsize=4)
 def load_model(model_path: str) -> Any:
     """Load a sentence-transformers model from a local directory, once per process."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    set_default("HF_HUB_OFFLINE", "1")
+    set_default("TRANSFORMERS_OFFLINE", "1")
     path = Path(model_path)
     if not path.is_dir():
         raise EmbeddingModelError(f"sentence-embedding model directory not found: {path}")

@@ -21,13 +21,14 @@ import asyncio
 import functools
 import inspect
 import logging
-import os
 import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
+
+from nordvik.env import env_int, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,11 @@ def create_app(action_package: str | types.ModuleType = "actions",
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Rasa action server (sync actions in threads)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
-    parser.add_argument("--host", default=os.environ.get("ACTION_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=env_int(None, "ACTION_PORT", low=1, high=65535))
+    parser.add_argument("--host", default=env_str(None, "ACTION_HOST"))
     parser.add_argument("--actions", default="actions", help="package with the actions")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=env_str(None, "LOG_LEVEL"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(args.actions)
     logger.info("action server on http://%s:%s (synchronous actions in %s threads)",

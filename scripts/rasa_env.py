@@ -25,7 +25,6 @@ CLI: `python -m scripts.rasa_env [--out PATH]` writes the file and prints its pa
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Mapping
@@ -36,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from nordvik.env import state_dir
+from nordvik.env import env_int, env_str, source, state_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKER_STORE_CLASS = "rasa_addons.tracker_store.MaskingSQLTrackerStore"
@@ -59,25 +58,25 @@ class RasaSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RasaSettings:
-        env = os.environ if env is None else env
+        env = source(env)
         from nordvik.secrets import secret
         from nordvik.trackers import tracker_sqlite_path
 
         tracker_db = tracker_sqlite_path(env)
-        action_port = env.get("ACTION_PORT") or "5055"
-        prefix = env.get("RASA_LOCK_PREFIX") or "nordvik"
+        action_port = env_int(env, "ACTION_PORT", low=1, high=65535)
+        prefix = env_str(env, "RASA_LOCK_PREFIX")
         if not re.fullmatch(r"[A-Za-z0-9]+", prefix):
             raise EndpointSettingsError(
                 f"RASA_LOCK_PREFIX must be letters and digits only, got {prefix!r}"
             )
         return cls(
             action_server_token=secret("action_server_token", "ACTION_SERVER_TOKEN", env=env),
-            database_url=env.get("DATABASE_URL") or None,
+            database_url=env_str(env, "DATABASE_URL") or None,
             tracker_db=tracker_db,
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=env_str(env, "REDIS_URL") or None,
             lock_key_prefix=prefix,
-            action_server_url=env.get("ACTION_SERVER_URL")
-            or f"http://127.0.0.1:{action_port}/webhook",
+            action_server_url=env_str(env, "ACTION_SERVER_URL",
+                                      f"http://127.0.0.1:{action_port}/webhook"),
         )
 
 
@@ -201,10 +200,10 @@ def rasa_server_argv(
     """
     from rasa_addons.settings import web_origins
 
-    env = os.environ if env is None else env
+    env = source(env)
     return [
         python, "-m", "rasa_addons.rasa_server", "run", "--enable-api",
-        "--port", str(port), "--interface", interface or env.get("RASA_HOST") or "127.0.0.1",
+        "--port", str(port), "--interface", interface or env_str(env, "RASA_HOST"),
         "--model", str(model), "--endpoints", str(endpoints), "--credentials", str(credentials),
         "--cors", *web_origins(env),
     ]

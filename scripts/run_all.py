@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from nordvik.env import env_int, process_env
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -41,13 +43,14 @@ def _step(title: str, argv: Sequence[str], env: dict[str, str]) -> None:
 
 
 def _load_env() -> dict[str, str]:
-    env = dict(os.environ)
+    base = process_env()
+    env = dict(base)
     dotenv = ROOT / ".env"
     if dotenv.exists():
         from dotenv import dotenv_values
 
         for key, value in dotenv_values(dotenv).items():
-            if value is not None and key not in os.environ:
+            if value is not None and key not in base:
                 env[key] = value
         _say("loaded settings from .env")
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -101,21 +104,15 @@ def _live_kb_version(env: dict[str, str]) -> str | None:
     from kb_index.settings import KbSettings
     from kb_index.versions import VersionStore
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return VersionStore(KbSettings.from_env().kb_dir).live_name()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return VersionStore(KbSettings.from_env(env).kb_dir).live_name()
 
 
 def _print_usage(env: dict[str, str], run_dir: Path) -> None:
     from kb_index.auth import token_path
 
-    rasa_port = env.get("RASA_PORT", "5005")
-    web_port = env.get("WEB_PORT", "8080")
-    kb_port = env.get("KB_PORT", "8900")
+    rasa_port = env_int(env, "RASA_PORT", low=1, high=65535)
+    web_port = env_int(env, "WEB_PORT", low=1, high=65535)
+    kb_port = env_int(env, "KB_PORT", low=1, high=65535)
     rest = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
     print(
         f"""
@@ -125,7 +122,7 @@ Nordvik support is running.
   Knowledge search:          curl -H "Authorization: Bearer $(cat {token_path()})" \\
                                "http://localhost:{kb_port}/search?q=return+window"
                              (KB_TOKEN, if set, instead of the file)
-  Analytics dashboard:       http://localhost:{env.get('DASHBOARD_PORT', '8081')}/
+  Analytics dashboard:       http://localhost:{env_int(env, 'DASHBOARD_PORT')}/
                              (first user `lead`, password in var/secrets/dashboard_lead_password)
   Service logs:              {run_dir / 'logs'}/<service>.log
   Service status:            {VENV_BIN / 'supervisorctl'} -c {run_dir / 'supervisord.conf'} status
@@ -170,7 +167,7 @@ def _voice_usage(env: dict[str, str]) -> str:
         return f"Phone (Twilio Voice): not usable ({error})"
     if settings.missing():
         return f"Phone (Twilio Voice): off ({settings.missing()}; see docs/PHONE.md)"
-    base = settings.public_url or f"http://localhost:{env.get('RASA_PORT', '5005')}/webhooks/phone"
+    base = settings.public_url or f"http://localhost:{env_int(env, 'RASA_PORT')}/webhooks/phone"
     return (
         f"Phone (Twilio Voice): set each Twilio number's \"A call comes in\" webhook (HTTP POST) "
         f"to\n  {base}/call  and its call status callback to  {base}/status\n"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
-import os
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 from nlu.embeddings import warming
 from nlu.settings import NluSettings
-from nordvik.env import SettingsError
+from nordvik.env import SettingsError, process_env, source
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
@@ -65,7 +64,7 @@ def fingerprint(root: Path = ROOT, env: Mapping[str, str] | None = None) -> str:
         digest.update(b"\0")
     # the NLU_* settings that change the model; a bad value raises SettingsError, as the
     # training itself would
-    digest.update(NluSettings.from_env(os.environ if env is None else env)
+    digest.update(NluSettings.from_env(source(env))
                   .training_identity().encode())
     return digest.hexdigest()[:16]
 
@@ -149,8 +148,7 @@ def ensure_model(
             "--out", str(models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
             "--force",
         ]
-        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                   TF_CPP_MIN_LOG_LEVEL="2")
+        env = process_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2")
         log_path = models_dir / "last_train.log"
         with open(log_path, "wb") as log:
             output: dict[str, Any] = (
