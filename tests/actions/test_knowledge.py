@@ -21,6 +21,7 @@ from actions.knowledge import (
 )
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.types import Hit
+from message_catalogue.messages import get_catalogue
 from tests.actions.helpers import names, run, slots_of
 from tests.support.trackers import make_tracker
 
@@ -211,7 +212,7 @@ async def test_nothing_personal_is_logged(kb: FakeSearch,
     assert "anna.berg" not in caplog.text and "soffa" not in caplog.text
 
 
-async def test_no_to_the_answer_or_the_guess_asks_to_rephrase() -> None:
+async def test_no_to_the_answer_asks_to_rephrase() -> None:
     tracker = make_tracker(intent="deny", text="no", slots={"pending_question": "kb_helpful",
                                                               "kb_article_id": "returns-sv"})
     messages, events = await run(ActionKnowledgeFeedback(), tracker)
@@ -240,8 +241,6 @@ def test_best_guess_walks_the_ranking() -> None:
 
 
 def test_every_guess_has_its_response() -> None:
-    from message_catalogue.messages import get_catalogue
-
     known = set(get_catalogue().names())
     wanted = {f"utter_clarify_{name}" for name in knowledge.CLARIFIABLE_INTENTS}
     wanted |= {f"utter_clarify_faq_{topic}" for topic in knowledge.FAQ_TOPICS}
@@ -286,3 +285,132 @@ async def test_a_typed_yes_without_a_guess_gets_one_polite_reply() -> None:
     messages, events = await run(ActionAcceptGuess(), tracker)
     assert names(messages) == ["utter_out_of_context_affirm"]
     assert events == []
+
+
+# --- asking instead of guessing (issue 26) ------------------------------------------------------
+
+
+def ranking_of(*ranked: tuple[str, float]) -> list[dict[str, Any]]:
+    return [{"name": name, "confidence": confidence} for name, confidence in ranked]
+
+
+def test_two_close_guesses_are_both_named_and_far_ones_are_not() -> None:
+    close = {"intent_ranking": ranking_of(("nlu_fallback", 0.7), ("check_order_status", 0.28),
+                                          ("cancel_order", 0.22), ("start_return", 0.2))}
+    assert knowledge.clarify_guesses(close) == ["utter_clarify_check_order_status",
+                                                "utter_clarify_cancel_order"]
+    far = {"intent_ranking": ranking_of(("nlu_fallback", 0.7), ("check_order_status", 0.4),
+                                        ("cancel_order", 0.2))}
+    assert knowledge.clarify_guesses(far) == ["utter_clarify_check_order_status"]
+    unsure = {"intent_ranking": ranking_of(("out_of_scope", 0.8), ("complaint", 0.16),
+                                           ("cancel_order", 0.1))}
+    assert knowledge.clarify_guesses(unsure) == ["utter_clarify_complaint"]  # 0.1 < 0.15
+
+
+def test_the_faq_intent_stands_for_its_topics() -> None:
+    """`faq` has its best topic's confidence; a second topic close to it is a second guess,
+    ranked among the other intents by its own share."""
+    selector = {"faq": {"response": {"intent_response_key": "faq/returns_policy"},
+                        "ranking": [{"intent_response_key": "faq/returns_policy",
+                                     "confidence": 0.5},
+                                    {"intent_response_key": "faq/refund_timing",
+                                     "confidence": 0.4},
+                                    {"intent_response_key": "faq/warranty",
+                                     "confidence": 0.1}]}}
+    parse = {"intent_ranking": ranking_of(("nlu_fallback", 0.7), ("faq", 0.3),
+                                          ("start_return", 0.2)),
+             "response_selector": selector}
+    assert knowledge.ranked_guesses(parse)[:3] == [
+        ("utter_clarify_faq_returns_policy", 0.3),
+        ("utter_clarify_faq_refund_timing", pytest.approx(0.24)),
+        ("utter_clarify_start_return", 0.2)]
+    assert knowledge.clarify_guesses(parse) == ["utter_clarify_faq_returns_policy",
+                                                "utter_clarify_faq_refund_timing"]
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "nb", "zh"])
+async def test_two_close_guesses_are_asked_about_with_a_button_each(
+        kb: FakeSearch, language: str) -> None:
+    ranking = ranking_of(("nlu_fallback", 0.5), ("faq", 0.3), ("check_order_status", 0.25))
+    selector = {"faq": {"response": {"intent_response_key": "faq/shipping_times"}}}
+    messages, events = await run(ActionKnowledgeSearch(), question(
+        "leverans?", language=language, ranking=ranking, response_selector=selector,
+        intent="nlu_fallback"))
+    assert names(messages) == ["utter_clarify_two"]
+    catalogue = get_catalogue()
+    shipping = catalogue.render("utter_clarify_faq_shipping_times", language)
+    order = catalogue.render("utter_clarify_check_order_status", language)
+    assert {key: messages[0][key] for key in ("first", "first_payload", "second",
+                                              "second_payload")} == {
+        "first": catalogue.text("utter_clarify_label_faq_shipping_times", language),
+        "first_payload": shipping.buttons[0].payload,  # the topic's question in the language
+        "second": catalogue.text("utter_clarify_label_check_order_status", language),
+        "second_payload": order.buttons[0].payload}  # /check_order_status
+    assert order.buttons[0].payload == "/check_order_status"
+    buttons = catalogue.render("utter_clarify_two", language).buttons
+    assert [b.payload for b in buttons[2:]] == ["/deny", "/request_human"]  # none; a person
+    assert slots_of(events) == {"pending_question": "clarify", "clarify_guess": None}
+
+
+def test_every_guess_has_a_label_in_every_language() -> None:
+    catalogue = get_catalogue()
+    guesses = [f"{name}" for name in knowledge.CLARIFIABLE_INTENTS]
+    guesses += [f"faq_{topic}" for topic in knowledge.FAQ_TOPICS]
+    for guess in guesses:
+        assert catalogue.languages(f"utter_clarify_label_{guess}") == {"en", "sv", "nb", "zh"}
+        for language in ("en", "sv", "nb", "zh"):
+            label, payload = knowledge.guess_choice(f"utter_clarify_{guess}", language)
+            assert label.strip() and payload.strip()
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "nb", "zh"])
+async def test_no_guess_and_no_article_never_ends_on_a_bare_sorry(
+        kb: FakeSearch, language: str) -> None:
+    """The reply asks to rephrase and carries a button for a person, in the language."""
+    ranking = ranking_of(("out_of_scope", 0.9), ("greet", 0.05))
+    messages, events = await run(ActionKnowledgeSearch(), question(
+        "help me to solve an issue with payments", language=language, ranking=ranking))
+    assert names(messages) == ["utter_ask_rephrase"]
+    rendered = get_catalogue().render("utter_ask_rephrase", language)
+    assert [b.payload for b in rendered.buttons] == ["/request_human"]
+    assert slots_of(events) == {"pending_question": "kb_rephrase"}
+
+
+def clarify_tracker(language: str = "sv", answer: str = "nej") -> Any:
+    history = [{"event": "user", "text": "problem med betalningen",
+                "parse_data": {"intent": {"name": "nlu_fallback"}}},
+               {"event": "bot", "text": "Menar du ...?"}]
+    return make_tracker(intent="deny", text=answer, history=history,
+                        slots={"language": language, "pending_question": "clarify",
+                               "clarify_guess": "utter_clarify_faq_payment_methods"})
+
+
+async def test_none_of_these_lists_the_nearest_articles_and_offers_a_person(
+        kb: FakeSearch) -> None:
+    kb.hits = [  # KB_MIN_SCORE 0.5: related from 0.25 up, one line per article
+        Hit("pay", "Betalning", "p1", 0.3, "sv", "https://x/pay", False),
+        Hit("pay", "Betalning", "p2", 0.28, "sv", "https://x/pay", False),
+        Hit("stale", "Gammal", "s", 0.45, "sv", "https://x/stale", True),
+        Hit("far", "Långt bort", "f", 0.2, "sv", "https://x/far", False),
+        Hit("ref", "Återbetalning", "r", 0.26, "sv", "https://x/ref", False),
+    ]
+    messages, events = await run(ActionKnowledgeFeedback(), clarify_tracker())
+    assert names(messages) == ["utter_kb_related", "utter_offer_human"]
+    assert messages[0]["articles"] == ("• Betalning: https://x/pay\n"
+                                       "• Återbetalning: https://x/ref")
+    assert kb.calls == [{"query": "problem med betalningen", "k": 3, "lang": "sv",
+                         "audience": ("public",)}]  # the unclear message, not the "no"
+    assert slots_of(events) == {"clarify_guess": None, "kb_article_id": None,
+                                "pending_question": "human_offer",
+                                "human_offer_reason": "not_understood"}
+
+
+async def test_none_of_these_without_articles_or_service_still_offers_a_person(
+        kb: FakeSearch) -> None:
+    kb.hits = [Hit("far", "Långt bort", "f", 0.2, "sv", "https://x/far", False)]
+    messages, events = await run(ActionKnowledgeFeedback(), clarify_tracker())
+    assert names(messages) == ["utter_offer_human"]
+    kb.error = KnowledgeUnavailable("down")
+    messages, events = await run(ActionKnowledgeFeedback(), clarify_tracker("zh", "都不是"))
+    assert names(messages) == ["utter_offer_human"]
+    assert slots_of(events)["pending_question"] == "human_offer"
