@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -13,6 +12,7 @@ from pathlib import Path
 from kb_index.errors import KnowledgeError
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, LANGUAGES
+from nordvik.env import set_default
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def _quiet_environment() -> None:
         ("TOKENIZERS_PARALLELISM", "false"),
         ("TF_CPP_MIN_LOG_LEVEL", "3"),
     ):
-        os.environ.setdefault(name, value)
+        set_default(name, value)
 
 
 def _parser() -> argparse.ArgumentParser:
