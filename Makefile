@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup setup-web setup-browser run test test-fast lint typecheck seed migrate train kb-build \
-        report demo-data \
+        report demo-data settings \
         bench-chat bench-kb bench-nlu bench-slack bench-mail profile-turn web clean
 
 help: ## List the targets
@@ -76,6 +76,9 @@ report: setup ## reports/kpi.md with PNG plots (FROM=2026-11-01 TO=2026-11-30; d
 
 demo-data: setup ## Demo conversations in four languages through the running bot's REST channel
 	@$(PY) -m analytics.demo
+
+settings: setup ## Every environment variable: name, type, default, services, help (docs/SETTINGS.md)
+	@$(PY) -m nordvik.variables.table
 
 clean: ## Remove generated state (var/, models/); keeps .venv
 	rm -rf var models .pytest_cache .mypy_cache .ruff_cache
