@@ -5,7 +5,9 @@
 - `nordvik.languages`: the four languages, their codes and language detection;
 - `nordvik.text`: text normalisation (full-width characters) and Slack text helpers;
 - `nordvik.ratings`: reading a customer's 1-5 satisfaction rating;
-- `nordvik.env`: reading settings from the environment with clear errors.
+- `nordvik.variables`: the one declaration of every environment variable (type, default,
+  services, help; `make settings`);
+- `nordvik.env`: the only reader of the environment, with clear errors.
 
 Nothing here imports Rasa, Slack, the store or the knowledge index, so every package may use it.
 """

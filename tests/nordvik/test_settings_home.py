@@ -4,6 +4,7 @@ only through nordvik/env.py. These tests scan the project's code (tests/ and ben
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections import Counter
 from pathlib import Path
@@ -204,3 +205,39 @@ def test_the_settings_page_is_current() -> None:
         assert f"| `{variable.name}` |" in page.read_text(encoding="utf-8")
     for linking in ("README.md", "docs/OPERATIONS.md"):
         assert "SETTINGS.md" in (REPO_ROOT / linking).read_text(encoding="utf-8")
+
+
+# fields whose unset value is computed by from_env (a model id, a secret, a parsed schedule)
+DERIVED_FIELDS = {
+    "KbSettings": {"model", "english_model"}, "RuntimeSettings": {"haproxy_bin"},
+    "VoiceSettings": {"hours"}, "MailSettings": {"webhook_token"},
+    "HandoffSettings": {"rasa_token"}, "ChannelSettings": {"internal_token"},
+    "ActionServerSettings": {"token"},
+}
+
+
+def test_a_settings_class_defaults_to_what_an_empty_environment_gives(tmp_path: Path) -> None:
+    """A dataclass field's own default may not drift from the declared default."""
+    from bot.settings import SlackSettings
+    from handoff.relay import HandoffSettings
+    from kb_index.settings import KbSettings
+    from mail.settings import MailSettings
+    from messaging.settings import MessagingSettings
+    from rasa_addons.settings import ActionServerSettings, ChannelSettings
+    from runtime.settings import RuntimeSettings
+    from store.settings import StoreSettings, VerificationLimits
+    from voice.settings import VoiceSettings
+    from web.serve import WebSettings
+
+    env = {"NORDVIK_VAR_DIR": str(state_dir())}  # the folder a bare dataclass defaults to
+    drift = []
+    for settings in (SlackSettings, HandoffSettings, KbSettings, MailSettings, MessagingSettings,
+                     ActionServerSettings, ChannelSettings, RuntimeSettings, StoreSettings,
+                     VerificationLimits, VoiceSettings, WebSettings):
+        bare, read = settings(), settings.from_env(env)
+        skip = DERIVED_FIELDS.get(settings.__name__, set())
+        drift += [f"{settings.__name__}.{field.name}: {getattr(bare, field.name)!r} != "
+                  f"{getattr(read, field.name)!r}" for field in dataclasses.fields(settings)
+                  if field.name not in skip and getattr(bare, field.name) != getattr(
+                      read, field.name)]
+    assert not drift, "\n".join(drift)
