@@ -17,7 +17,7 @@ from analytics import db, mapping
 from analytics.kpis import ConversationRow, KpiFilter, Report, TurnRow, report
 from nordvik.emails import redact_emails
 
-REVIEW_FILTERS = ("fallback", "handoff", "low_csat", "unresolved")
+REVIEW_FILTERS = ("fallback", "handoff", "low_csat", "abandoned", "unresolved")
 MAX_LIST = 500
 
 
@@ -122,6 +122,8 @@ def review_list(engine: Engine, flt: ReviewFilter, limit: int = MAX_LIST) -> lis
         conditions.append(c.handoff_requested.is_(True))
     if "low_csat" in flt.show:
         conditions.append(and_(c.csat_rating.is_not(None), c.csat_rating <= flt.low_csat))
+    if "abandoned" in flt.show:
+        conditions.append(c.outcome == mapping.ABANDONED)
     if "unresolved" in flt.show:
         conditions.append(c.outcome == mapping.UNRESOLVED)
     if conditions:

@@ -33,6 +33,8 @@ def _tiles(k: Kpis) -> list[tuple[str, str, str, str]]:
         ("conversations", "Conversations", str(k.conversations),
          f"{k.customer_messages} customer messages"),
         ("containment", "Containment", pct(k.containment), f"{k.bot_resolved} bot-only"),
+        ("abandoned", "Abandoned", pct(k.abandonment_rate),
+         f"{k.abandoned} left mid-task"),
         ("handoff_rate", "Handoff rate", pct(k.handoff_rate),
          f"{k.handoffs} asked, {k.handoffs_connected} reached"),
         ("fallback_rate", "Fallback rate", pct(k.fallback_rate),
@@ -75,14 +77,14 @@ async def kpis_csv(request: Request) -> Response:
     require(request, (LEAD,))
     flt = kpi_filter(request)
     report = kpi_report(services(request).engine, flt)
-    header = ["bucket", "conversations", "customer_messages", "containment", "handoff_rate",
-              "fallback_rate", "knowledge_helpfulness", "csat_mean", "csat_ratings",
+    header = ["bucket", "conversations", "customer_messages", "containment", "abandonment_rate",
+              "handoff_rate", "fallback_rate", "knowledge_helpfulness", "csat_mean", "csat_ratings",
               "csat_response_rate", "first_response_median_s", "first_response_p90_s",
               "resolution_median_s", "resolution_p90_s"]
     rows: list[list[Any]] = [header]
     for label, k in [(b.label, b.kpis) for b in report.series] + [("total", report.total)]:
         rows.append([label, k.conversations, k.customer_messages, _cell(k.containment),
-                     _cell(k.handoff_rate), _cell(k.fallback_rate),
+                     _cell(k.abandonment_rate), _cell(k.handoff_rate), _cell(k.fallback_rate),
                      _cell(k.knowledge_helpfulness), _cell(k.csat_mean), k.csat_ratings,
                      _cell(k.csat_response_rate), _cell(k.first_response.median, 1),
                      _cell(k.first_response.p90, 1), _cell(k.resolution.median, 1),

@@ -16,10 +16,12 @@ from analytics.queries import (
     review_list,
     transcript,
 )
-from analytics.review import ReviewError, export, mark_message, marks
+from analytics.review import ExportResult, ReviewError, export, mark_message, marks
 from analytics.review import unmark_message as unmark
+from analytics.review_report import REASON_LABELS, REASONS, review_report
+from dashboard.auth import User
 from dashboard.pages import filter_context, filter_query, kpi_filter, page
-from dashboard.security import EVERYONE, HttpProblem, check_csrf, require, safe_next
+from dashboard.security import EVERYONE, LEAD, HttpProblem, check_csrf, require, safe_next
 from dashboard.services import services
 from nordvik.emails import redact_emails
 from nordvik.env import REPO_ROOT
@@ -79,11 +81,20 @@ async def unmark_view(request: Request) -> Response:
     return RedirectResponse(safe_next(str(form.get("next") or ""), "/review"), 303)
 
 
+def _review_page(request: Request, user: User, result: ExportResult | None) -> Response:
+    """The marks and the review report; the report's message texts only for a team lead."""
+    svc = services(request)
+    flt = kpi_filter(request)
+    report = review_report(svc.engine, flt, low_csat=svc.settings.analytics.low_csat)
+    return page(request, "review.html", user, marks=marks(svc.engine),
+                 review_file=display_path(svc.review_file), result=result, report=report,
+                 show_texts=user.role == LEAD, reason_labels=REASON_LABELS, reasons=REASONS,
+                 **filter_context(request, flt))
+
+
 async def review(request: Request) -> Response:
     user = require(request, EVERYONE)
-    svc = services(request)
-    return page(request, "review.html", user, marks=marks(svc.engine),
-                 review_file=display_path(svc.review_file), result=None)
+    return _review_page(request, user, None)
 
 
 async def review_export(request: Request) -> Response:
@@ -95,8 +106,7 @@ async def review_export(request: Request) -> Response:
         result = export(svc.engine, svc.review_file, data_dir=svc.data_dir)
     except ReviewError as exc:
         raise HttpProblem(500, str(exc)) from exc
-    return page(request, "review.html", user, marks=marks(svc.engine),
-                 review_file=display_path(svc.review_file), result=result)
+    return _review_page(request, user, result)
 
 
 def display_path(path: Path) -> str:

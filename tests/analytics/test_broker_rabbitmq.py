@@ -110,7 +110,7 @@ async def test_rasa_publishes_the_consumer_stores_and_a_duplicate_counts_once(
         await asyncio.wait_for(task, 15)
     assert stored(engine) == len(events)
     k = kpi_report(engine, KpiFilter(start=TWO_WEEKS_START, end=TWO_WEEKS_END)).total
-    assert (k.conversations, k.bot_resolved, k.handoffs, k.csat_ratings) == (10, 4, 4, 3)
+    assert (k.conversations, k.bot_resolved, k.handoffs, k.csat_ratings) == (10, 5, 4, 3)
     assert await queue_depth(rabbit) == 0  # everything acknowledged
 
 

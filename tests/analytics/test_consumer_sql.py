@@ -45,7 +45,7 @@ def test_the_sql_broker_stream_becomes_facts(tmp_path: Path, writer: FactWriter,
     assert tail.poll_once() is None
     assert count(engine, db.events) == len(events)
     k = kpi_report(engine, KpiFilter(start=TWO_WEEKS_START, end=TWO_WEEKS_END)).total
-    assert (k.conversations, k.bot_resolved, k.handoffs) == (10, 4, 4)
+    assert (k.conversations, k.bot_resolved, k.handoffs) == (10, 5, 4)
     with sqlite3.connect(broker_file) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
