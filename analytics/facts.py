@@ -251,15 +251,16 @@ class _Builder:
 
     # -- knowledge, clarification and CSAT -------------------------------------------------
     def _clarified(self, response: str | None) -> None:
-        """The bot asked "did you mean ...?" about the last message (a response names the
-        guess: utter_clarify_faq_<topic> is faq/<topic>, utter_clarify_<intent> the intent)."""
+        """The bot asked "did you mean ...?" about the last message; a single-guess response
+        names the guess (mapping.clarify_guess)."""
         turn = self.last_turn
         if turn is None:
             return
         turn.clarified = True
-        if response:
-            guess = response[len(mapping.CLARIFY_RESPONSE_PREFIX):]
-            turn.guess = f"faq/{guess[4:]}" if guess.startswith("faq_") else guess
+        guess = mapping.clarify_guess(response) if response else None
+        if guess:
+            turn.guess = guess
+
     def _knowledge_answered(self, article_id: str | None) -> None:
         turn = self.kb_turn
         if turn is None:

@@ -77,6 +77,10 @@ CSAT_SKIPPED_VALUE = "skipped"
 # The bot asked "did you mean ...?": its responses start with this, and it sets
 # pending_question to CLARIFY_PENDING.
 CLARIFY_RESPONSE_PREFIX = "utter_clarify_"
+# Clarifying responses that name no single guess (two close guesses, a button each; the
+# buttons' labels): the message's guess stays the NLU's best.
+CLARIFY_MANY_RESPONSES = frozenset({"utter_clarify_two"})
+CLARIFY_LABEL_PREFIX = "utter_clarify_label_"
 PENDING_QUESTION_SLOT = "pending_question"
 CLARIFY_PENDING = "clarify"
 # Only these slots' values are kept by analytics (others may hold e-mails or order numbers).
@@ -143,6 +147,16 @@ def is_resolving_response(name: str | None) -> bool:
     if not name:
         return False
     return name in RESOLVING_RESPONSES or name.startswith(RESOLVING_RESPONSE_PREFIXES)
+
+
+def clarify_guess(response: str) -> str | None:
+    """The intent a single-guess clarifying response names: utter_clarify_faq_<topic> is
+    faq/<topic>, utter_clarify_<intent> the intent; None for any other response."""
+    if (not response.startswith(CLARIFY_RESPONSE_PREFIX) or response in CLARIFY_MANY_RESPONSES
+            or response.startswith(CLARIFY_LABEL_PREFIX)):
+        return None
+    guess = response[len(CLARIFY_RESPONSE_PREFIX):]
+    return f"{FAQ_INTENT}/{guess[4:]}" if guess.startswith(f"{FAQ_INTENT}_") else guess
 
 
 def channel_label(name: str) -> str:

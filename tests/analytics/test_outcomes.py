@@ -122,9 +122,16 @@ def test_a_clarified_message_keeps_the_bots_guess() -> None:
     script.slot("pending_question", "clarify").listen()
     script.user("qqq", "nlu_fallback", confidence=0.1).action("action_knowledge_search")
     script.bot("utter_clarify_faq_shipping_times", "Is it about delivery times?").listen()
-    first, second = outcome_of(script).turns
+    script.user("money back when", "nlu_fallback", confidence=0.3)
+    script.events[-2]["parse_data"]["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "start_return", "confidence": 0.2},
+        {"name": "faq", "confidence": 0.19}]
+    script.action("action_knowledge_search").bot("utter_clarify_two", "Returns or refunds?")
+    script.slot("pending_question", "clarify").listen()
+    first, second, two = outcome_of(script).turns
     assert first.clarified and first.guess == "check_order_status"
     assert second.clarified and second.guess == "faq/shipping_times"
+    assert two.clarified and two.guess == "start_return"  # two guesses: the NLU's best
     plain = outcome_of(Script("o16", T0).session().greet()).turns[0]
     assert not plain.clarified and plain.guess == "greet"
 
