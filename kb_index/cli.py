@@ -262,10 +262,10 @@ def _tune_fusion(args: argparse.Namespace, settings: KbSettings) -> int:
     def rank(q: object, weights: FusionWeights | str) -> list[str]:
         mode = weights if isinstance(weights, str) else "hybrid"
         fusion = weights if isinstance(weights, FusionWeights) else None
+        searcher = version if fusion is None else version.with_fusion(fusion)
         return [
             h.article_id
-            for h in version.search(q.query, k=10, audience=AUDIENCES, mode=mode,  # type: ignore[attr-defined]
-                                    fusion=fusion)
+            for h in searcher.search(q.query, k=10, audience=AUDIENCES, mode=mode)  # type: ignore[attr-defined]
         ]
 
     corpora: dict[str, list] = {}

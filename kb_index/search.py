@@ -1,4 +1,5 @@
-"""Querying: a loaded index version, hybrid ranking, and the hot-reloading live index.
+"""Querying: a loaded index version (loaded_version), hybrid ranking, and the hot-reloading
+live index.
 
 Hybrid ranking (see README): the candidates of both retrievers are ranked by weighted
 reciprocal-rank fusion of their articles, preferring the query's language (fusion.py); an
@@ -12,7 +13,7 @@ match.
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from kb_index import dense, segments
+from kb_index import dense
 from kb_index.embedder import Embedder, get_embedder
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
 from kb_index.fusion import FusionWeights
-from kb_index.lexical import LexicalIndex
+from kb_index.loaded_version import LoadedVersion
 from kb_index.nlp import analyze
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, LANGUAGES, Hit
-from kb_index.versions import VersionStore, read_current_manifest
+from kb_index.versions import VersionStore
 from nordvik.languages import detect_language_or_none
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,10 @@ QUERY_CACHE = 1024
 # sample of the version's passages (what an unrelated passage scores for this query with this
 # model), 1 at DENSE_SPREADS (5) times the corpus's spread: the median, over some of its passages,
 # of the distance from the median to the 90th percentile of their cosines with the sample (e5:
-# 0.033, MiniLM: 0.17 on the shipped articles). e5 puts every text at a cosine of about 0.8 to
-# every other (relevant: ~0.88), MiniLM at about 0.1 (relevant: ~0.6); both land on one scale.
-# A spread per query instead made a tightly distributed off-topic question look confident.
-CALIBRATION_SAMPLE = 2048
-SPREAD_PROBES = 64
+# 0.033, MiniLM: 0.17 on the shipped articles; the sample and the spread: loaded_version). e5
+# puts every text at a cosine of about 0.8 to every other (relevant: ~0.88), MiniLM at about 0.1
+# (relevant: ~0.6); both land on one scale. A spread per query instead made a tightly
+# distributed off-topic question look confident.
 DENSE_SPREADS = 5.0
 
 
@@ -71,28 +71,6 @@ class Candidates:
     title: np.ndarray | None = None  # cosine with the candidate's article title (-inf: none)
 
 
-@dataclass(frozen=True)
-class ArticleMeta:
-    id: str
-    title: str
-    language: str
-    audience: str
-    url: str
-    tags: tuple[str, ...]
-    review_by: date
-    content_hash: str
-
-
-def corpus_spread(sample: np.ndarray) -> float:
-    """How far above the median cosine the 90th percentile lies, for a typical passage of the
-    sample against the whole sample (a property of the model and the corpus)."""
-    if len(sample) < 2:
-        return 0.1
-    sims = sample[:SPREAD_PROBES] @ sample.T
-    spread = np.percentile(sims, 90, axis=1) - np.median(sims, axis=1)
-    return max(float(np.median(spread)), 1e-3)
-
-
 def validate_query(
     query: str, k: int, lang: str | None, audience: tuple[str, ...], settings: KbSettings
 ) -> None:
@@ -109,8 +87,8 @@ def validate_query(
         raise InvalidQuery(f"unknown audience {','.join(bad)!r} (expected public and/or internal)")
 
 
-class IndexVersion:
-    """One complete version folder, fully loaded into memory (its segments' live passages)."""
+class IndexVersion(LoadedVersion):
+    """One complete version folder, fully loaded into memory (loaded_version), and searched."""
 
     def __init__(
         self, path: Path, settings: KbSettings, embedder: Embedder | None = None,
@@ -118,86 +96,32 @@ class IndexVersion:
     ) -> None:
         """``only_segments``: load the live passages of these segments only (the verification
         of an update searches its new segment this way; the counts then do not match)."""
-        self.path = path
-        self.settings = settings
-        self.manifest = read_current_manifest(path)
-        self.name = str(self.manifest["version"])
-        self.fusion = FusionWeights.from_manifest(self.manifest.get("fusion"))
+        super().__init__(path, settings, only_segments)
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_cache_lock = threading.Lock()
+        precision = str(self.manifest.get("embed_precision", "float32"))
         self.embedder = embedder or get_embedder(
-            str(self.manifest["model"]), str(self.manifest.get("embed_precision", "float32")),
-            settings.build_threads, settings.query_threads,
+            str(self.manifest["model"]), precision, settings.build_threads,
+            settings.query_threads,
         )
-        articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
-        self.articles = {
-            a["id"]: ArticleMeta(
-                id=a["id"],
-                title=a["title"],
-                language=a["language"],
-                audience=a["audience"],
-                url=a["url"],
-                tags=tuple(a["tags"]),
-                review_by=date.fromisoformat(a["review_by"]),
-                content_hash=a["content_hash"],
-            )
-            for a in articles
-        }
-        data = segments.assemble(
-            path, self.manifest["segments"] if only_segments is None else only_segments,
-            self.manifest["article_segments"],
-            int(self.manifest["dimension"]),
-        )
-        self.n_passages = len(data)
-        self.records = data.records
-        self.ids = data.ids
-        self.row_of_id = {int(pid): i for i, pid in enumerate(self.ids.tolist())}
-        self.vectors = data.vectors
-        # the English model (manifest "english_model"): a second dense vote for English queries
-        self.english_vectors = data.english
         self.english_embedder: Embedder | None = None
         english_model = str(self.manifest.get("english_model", ""))
         if english_model:
             self.english_embedder = english_embedder or get_embedder(
-                english_model, str(self.manifest.get("embed_precision", "float32")),
-                settings.build_threads, settings.query_threads,
+                english_model, precision, settings.build_threads, settings.query_threads,
             )
         self._english_cache: dict[str, np.ndarray] = {}
-        # the main model's vectors of the article titles, in articles.json order
-        titles_path = path / "titles.npy"
-        self.title_vectors = np.load(titles_path) if titles_path.exists() else None
-        if self.manifest.get("dense_file", True):
-            self.index = dense.load_index(path / "dense.faiss")
-        else:  # a Flat index: the live vectors in segment order (dense.kept_in_segments)
-            self.index = dense.build_index(str(self.manifest["index_factory"]), self.ids,
-                                           self.vectors)
-            # the index holds the same rows in the same order: keep one copy, the index's
-            stored = dense.flat_storage(self.index)
-            if stored is not None:
-                self.vectors = stored
-        dense.apply_search_params(self.index, str(self.manifest.get("search_params", "")))
         # a large Flat index is scanned for one query on several threads (dense.ExactSearch)
         self.dense_search = dense.ExactSearch(self.index, settings.search_threads)
         self._helpers = (dense.helper_pool(settings.search_threads - 1)
                          if settings.search_threads > 1 else None)
-        self.lexical = LexicalIndex(data.terms)
-        self.row_article = data.article_ids
-        # per-row filters come from the article the passage belongs to
-        order = {aid: i for i, aid in enumerate(self.articles)}
-        meta = list(self.articles.values())
-        try:
-            self.row_article_no = np.array([order[aid] for aid in data.article_ids], np.int64)
-        except KeyError as exc:
-            raise KnowledgeUnavailable(
-                f"version {self.name}: passage of unknown article {exc.args[0]!r}"
-            ) from exc
-        self.row_lang = np.array([a.language for a in meta])[self.row_article_no] if meta else (
-            np.zeros(0, dtype=str))
-        self.row_audience = np.array([a.audience for a in meta])[self.row_article_no] if meta else (
-            np.zeros(0, dtype=str))
-        sample = np.random.default_rng(0).permutation(self.n_passages)[:CALIBRATION_SAMPLE]
-        self.calibration = np.ascontiguousarray(self.vectors[np.sort(sample)], dtype=np.float32)
-        self.dense_spread = corpus_spread(self.calibration)
+
+    def with_fusion(self, fusion: FusionWeights) -> IndexVersion:
+        """This version ranking hybrid searches with other fusion weights (``kb tune-fusion``
+        tries many); everything else, the query caches too, is shared."""
+        other = copy.copy(self)
+        other.fusion = fusion
+        return other
 
     def dense_scores(self, cos: np.ndarray, qvec: np.ndarray) -> np.ndarray:
         """Cosines of the query with some passages, calibrated to [0, 1]: 0 at the query's
@@ -228,48 +152,6 @@ class IndexVersion:
                 cache[query] = cached
         return cached
 
-    def check_counts(self) -> None:
-        counts = self.manifest["counts"]
-        found = {
-            "articles": len(self.articles),
-            "passages": self.n_passages,
-            "vectors": int(self.vectors.shape[0]),
-            "dense": int(self.index.ntotal),
-            "lexical": int(self.lexical.n_docs),
-            "distinct ids": len(self.row_of_id),
-        }
-        if self.manifest.get("title_vectors"):
-            titles = self.title_vectors
-            found["title vectors"] = -1 if titles is None else int(titles.shape[0])
-        if self.manifest.get("english_model"):
-            english = self.english_vectors
-            found["English vectors"] = -1 if english is None else int(english.shape[0])
-        expected_passages = int(counts["passages"])
-        problems = [
-            f"{key}={value}"
-            for key, value in found.items()
-            if value != (int(counts["articles"]) if key in ("articles", "title vectors")
-                         else expected_passages)
-        ]
-        if problems:
-            raise KnowledgeUnavailable(
-                f"version {self.name}: counts do not match the manifest ({', '.join(problems)})"
-            )
-
-    def _mask(
-        self, lang: str | None, audience: tuple[str, ...], tags: tuple[str, ...]
-    ) -> np.ndarray | None:
-        mask = np.ones(self.n_passages, dtype=bool)
-        if lang:
-            mask &= self.row_lang == lang
-        if set(audience) != set(AUDIENCES):
-            mask &= np.isin(self.row_audience, list(audience))
-        if tags:
-            wanted = set(tags)
-            tagged = np.array([bool(wanted.intersection(a.tags)) for a in self.articles.values()])
-            mask &= tagged[self.row_article_no]
-        return None if mask.all() else mask
-
     def search(
         self,
         query: str,
@@ -279,10 +161,11 @@ class IndexVersion:
         audience: tuple[str, ...] = ("public",),
         tags: tuple[str, ...] = (),
         mode: str = "hybrid",
-        today: date | None = None,
         query_lang: str | None = None,
-        fusion: FusionWeights | None = None,
     ) -> list[Hit]:
+        """The best passage of each of the k best articles for ``query`` among the passages
+        in ``lang``, for ``audience``, with any of ``tags``; ``query_lang``: the query's
+        language when known (else detected)."""
         validate_query(query, k, lang, audience, self.settings)
         if mode not in MODES:
             raise InvalidQuery(f"unknown mode {mode!r}")
@@ -291,7 +174,7 @@ class IndexVersion:
         )
         if scored is None:
             return []
-        weights = fusion or self.fusion
+        weights = self.fusion
         if mode == "dense":
             order, shown = scored.cosine, scored.dense
         elif mode == "lexical":
@@ -304,8 +187,7 @@ class IndexVersion:
             shown = weights.confidence(scored.dense, scored.lexical)
         keep = shown > 0 if mode != "hybrid" else np.ones(len(shown), dtype=bool)
         return self._hits(
-            scored.rows[keep], order[keep], shown[keep], k,
-            today or datetime.now(timezone.utc).date(),
+            scored.rows[keep], order[keep], shown[keep], k, datetime.now(timezone.utc).date()
         )
 
     def candidates(
@@ -323,7 +205,7 @@ class IndexVersion:
         fusion; None when nothing matches the filters."""
         if not self.n_passages:
             return None
-        mask = self._mask(lang, tuple(audience), tuple(t.lower() for t in tags))
+        mask = self.filter_mask(lang, tuple(audience), tuple(t.lower() for t in tags))
         if mask is not None and not mask.any():
             return None
         qlang = query_lang or detect_language_or_none(query) or lang
