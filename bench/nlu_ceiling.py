@@ -9,9 +9,9 @@ It exists to try an idea in minutes instead of a `make bench-nlu` hour. Its figu
 product's: `make bench-nlu` trains the real pipeline through Rasa. The features are config.yml's,
 rebuilt with scikit-learn: word counts (nlu.tokenizers.split_words of the NFKC text) and
 character 1-4-grams within word boundaries, TF-IDF as LinearIntentClassifier weights them
-(nlu.classifiers._tfidf), and e5 "query:" vectors times the classifier's dense_weight, fitted by
-nlu.linear.fit_softmax with config.yml's C. On 2026-11-27 this gave Banking77 0.931 and CLINC150
-0.942 / 0.733 where Rasa's run gave 0.930 and 0.942 / 0.739.
+(nlu.sentence_features.tfidf), and e5 "query:" vectors times the classifier's dense_weight,
+fitted by nlu.linear.fit_softmax with config.yml's C. On 2026-11-27 this gave Banking77 0.931
+and CLINC150 0.942 / 0.733 where Rasa's run gave 0.930 and 0.942 / 0.739.
 
 Variants:
 - `base`: the features above.
@@ -141,7 +141,7 @@ def sparse_features(train: Sequence[str], others: Sequence[Sequence[str]]
     """TF-IDF-weighted word and character n-grams, fitted on `train`."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-    from nlu.classifiers import _tfidf
+    from nlu.sentence_features import tfidf
 
     words = CountVectorizer(analyzer=_words, lowercase=False)
     chars = CountVectorizer(analyzer="char_wb", ngram_range=(1, 4))
@@ -150,7 +150,7 @@ def sparse_features(train: Sequence[str], others: Sequence[Sequence[str]]
     idf = np.asarray(TfidfTransformer(sublinear_tf=True).fit(counts).idf_, dtype=np.float64)
 
     def weigh(matrix: scipy.sparse.spmatrix) -> scipy.sparse.csr_matrix:
-        return _tfidf(scipy.sparse.csr_matrix(matrix, dtype=np.float64), idf)
+        return tfidf(scipy.sparse.csr_matrix(matrix, dtype=np.float64), idf)
 
     rest = []
     for texts in others:

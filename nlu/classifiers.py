@@ -11,7 +11,7 @@
 Sparse sentence features (e.g. CountVectorsFeaturizer counts) are reweighted with a sublinear
 TF-IDF fitted on the training data and scaled to unit length; each dense sentence feature (e.g.
 each encoder's vector from nlu.featurizers.SentenceEmbeddingFeaturizer) is scaled to unit length
-on its own (an all-zero one stays zero) and by `dense_weight`.
+on its own (an all-zero one stays zero) and by `dense_weight` (nlu.sentence_features).
 A multinomial logistic regression (nlu.linear, scikit-learn's objective fitted faster) gives
 calibrated probabilities, so FallbackClassifier can threshold the intent confidence.
 
@@ -19,16 +19,15 @@ Retrieval intents (`faq`): with `retrieval_intents: true` every `faq/<topic>` is
 own. The intent `faq` gets the probability of its most likely topic, the confidence that the
 answer given is the right one, so FallbackClassifier's threshold also sends an unsure topic to
 the knowledge fallback. `parse_data["response_selector"]` is filled exactly as Rasa's
-ResponseSelector fills it (`all_retrieval_intents`, and per retrieval intent `response`
-{responses, confidence, intent_response_key, utter_action} and `ranking`), so `utter_faq`
-(ActionRetrieveResponse) and `rasa test` work unchanged; the topic confidences there are
-conditional on the retrieval intent (they sum to 1 over its topics).
+ResponseSelector fills it (nlu.response_selection), so `utter_faq` and `rasa test` work
+unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -38,31 +37,18 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.constants import (
-    RESPONSE_SELECTOR_PREDICTION_KEY,
-    RESPONSE_SELECTOR_PROPERTY_NAME,
-    RESPONSE_SELECTOR_RANKING_KEY,
-    RESPONSE_SELECTOR_RESPONSES_KEY,
-    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
-    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
-)
+from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import (
-    FEATURE_TYPE_SENTENCE,
-    INTENT,
-    INTENT_RANKING_KEY,
-    INTENT_RESPONSE_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    RESPONSE_IDENTIFIER_DELIMITER,
-    TEXT,
-)
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from nlu.linear import SoftmaxRegression, fit_softmax
+from nlu.response_selection import intent_scores, response_selector, retrieval_parts
+from nlu.sentence_features import sentence_features, sparse_rows, tfidf, unit
 
 logger = logging.getLogger(__name__)
 
@@ -75,79 +61,6 @@ class _FeatureLayout:
     def __init__(self, sparse_dim: int, dense_dim: int) -> None:
         self.sparse_dim = sparse_dim
         self.dense_dim = dense_dim
-
-
-def _sentence_features(message: Message) -> tuple[list[Any], list[np.ndarray]]:
-    """The message's sparse (scipy) and dense sentence features of TEXT, in pipeline order."""
-    sparse: list[Any] = []
-    dense: list[np.ndarray] = []
-    for feature in message.features:
-        if feature.attribute != TEXT or feature.type != FEATURE_TYPE_SENTENCE:
-            continue
-        if feature.is_sparse():
-            sparse.append(feature.features)
-        else:
-            dense.append(np.asarray(feature.features, dtype=np.float32).reshape(-1))
-    return sparse, dense
-
-
-def _sparse_rows(rows: list[list[Any]], width: int) -> scipy.sparse.csr_matrix:
-    """One CSR row per message: its sparse sentence features side by side (as Rasa combines
-    them); a message whose features do not add up to `width` gets an empty row."""
-    indptr = [0]
-    indices: list[np.ndarray] = []
-    data: list[np.ndarray] = []
-    for parts in rows:
-        offset = 0
-        row_indices: list[np.ndarray] = []
-        row_data: list[np.ndarray] = []
-        for part in parts:
-            coo = part.tocoo()
-            row_indices.append(coo.col.astype(np.int64) + offset)
-            row_data.append(coo.data.astype(np.float64))
-            offset += coo.shape[1]
-        if offset == width and row_indices:
-            indices += row_indices
-            data += row_data
-            indptr.append(indptr[-1] + sum(len(i) for i in row_indices))
-        else:
-            indptr.append(indptr[-1])
-    matrix = scipy.sparse.csr_matrix(
-        (
-            np.concatenate(data) if data else np.zeros(0),
-            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
-            np.asarray(indptr, dtype=np.int64),
-        ),
-        shape=(len(rows), width),
-    )
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()  # stored zeros would become log(0) in _tfidf
-    return matrix
-
-
-def _tfidf(matrix: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
-    """scikit-learn's TfidfTransformer(sublinear_tf=True).transform, without its overhead:
-    1 + log(tf), times idf, rows scaled to unit length."""
-    out = matrix.copy()
-    np.log(out.data, out.data)
-    out.data += 1.0
-    out.data *= idf[out.indices]
-    norms = np.sqrt(np.asarray(out.multiply(out).sum(axis=1)).ravel())
-    norms[norms == 0.0] = 1.0
-    out.data /= np.repeat(norms, np.diff(out.indptr))
-    return out
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    """The vector scaled to unit length; an all-zero vector (no features) stays zero."""
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0.0 else vector
-
-
-def _retrieval_parts(label: str) -> tuple[str, str] | None:
-    """("faq", "shipping_times") for "faq/shipping_times"; None for a plain intent."""
-    intent, delimiter, topic = label.partition(RESPONSE_IDENTIFIER_DELIMITER)
-    return (intent, topic) if delimiter and intent and topic else None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -179,22 +92,19 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        *,
-        model: SoftmaxRegression | None = None,
-        tfidf: TfidfTransformer | None = None,
-        layout: _FeatureLayout | None = None,
-        retrieval_intents: list[str] | None = None,
-        responses: dict[str, list[dict[str, Any]]] | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> None:
+        """``state``: what training left, as `persist` writes it (none: untrained)."""
         self.config = {**self.get_default_config(), **config}
         self._validate(self.config)
         self._model_storage = model_storage
         self._resource = resource
-        self.model = model
-        self.tfidf = tfidf
-        self.layout = layout
-        self.retrieval_intents = retrieval_intents or []
-        self.responses = responses or {}
+        state = state or {}
+        self.model: SoftmaxRegression | None = state.get("model")
+        self.tfidf: TfidfTransformer | None = state.get("tfidf")
+        self.layout: _FeatureLayout | None = state.get("layout")
+        self.retrieval_intents: list[str] = state.get("retrieval_intents") or []
+        self.responses: dict[str, list[dict[str, Any]]] = state.get("responses") or {}
 
     @staticmethod
     def _validate(config: dict[str, Any]) -> None:
@@ -236,7 +146,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self, messages: list[Message], *, fit: bool
     ) -> tuple[scipy.sparse.csr_matrix | None, np.ndarray | None]:
         """The TF-IDF-weighted sparse block and the unit-length dense block of the messages."""
-        features = [_sentence_features(message) for message in messages]
+        features = [sentence_features(message) for message in messages]
         if fit:
             sparse_dim = next(
                 (sum(p.shape[1] for p in sparse) for sparse, _ in features if sparse), 0
@@ -253,17 +163,17 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         sparse_block: scipy.sparse.csr_matrix | None = None
         dense_block: np.ndarray | None = None
         if self.layout.sparse_dim:
-            counts = _sparse_rows([sparse for sparse, _ in features], self.layout.sparse_dim)
+            counts = sparse_rows([sparse for sparse, _ in features], self.layout.sparse_dim)
             if fit:
                 self.tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
             assert self.tfidf is not None
-            sparse_block = _tfidf(counts, np.asarray(self.tfidf.idf_, dtype=np.float64))
+            sparse_block = tfidf(counts, np.asarray(self.tfidf.idf_, dtype=np.float64))
         if self.layout.dense_dim:
             dense_block = np.zeros((len(messages), self.layout.dense_dim), dtype=np.float32)
             for row, (_, dense) in enumerate(features):
                 if dense and sum(part.shape[0] for part in dense) == self.layout.dense_dim:
                     # Each encoder's vector at unit length, so none outweighs another.
-                    dense_block[row] = np.concatenate([_unit(part) for part in dense])
+                    dense_block[row] = np.concatenate([unit(part) for part in dense])
             dense_block *= float(self.config["dense_weight"])
         return sparse_block, dense_block
 
@@ -281,7 +191,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             self.responses = {
                 name: list(responses)
                 for name, responses in training_data.responses.items()
-                if (parts := _retrieval_parts(util.template_key_to_intent_response_key(name)))
+                if (parts := retrieval_parts(util.template_key_to_intent_response_key(name)))
                 and parts[0] in self.retrieval_intents
             }
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -321,17 +231,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return messages
 
     def _set_prediction(self, message: Message, classes: list[str], row: np.ndarray) -> None:
-        intents: dict[str, float] = {}
-        topics: dict[str, list[tuple[str, float]]] = {name: [] for name in self.retrieval_intents}
-        for label, probability in zip(classes, row, strict=True):
-            value = float(probability)
-            parts = _retrieval_parts(label)
-            if parts and parts[0] in topics:
-                topics[parts[0]].append((label, value))
-                # The retrieval intent is as likely as its most likely topic: the answer given.
-                intents[parts[0]] = max(intents.get(parts[0], 0.0), value)
-            else:
-                intents[label] = value
+        intents, topics = intent_scores(classes, row, self.retrieval_intents)
         ranking = [
             {"name": name, "confidence": confidence}
             for name, confidence in sorted(intents.items(), key=lambda item: -item[1])
@@ -342,36 +242,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         message.set(INTENT, ranking[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         if self.retrieval_intents:
-            self._set_response_selection(message, topics)
-
-    def _set_response_selection(
-        self, message: Message, topics: dict[str, list[tuple[str, float]]]
-    ) -> None:
-        selector = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
-        selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = list(self.retrieval_intents)
-        ranking_length = int(self.config["ranking_length"])
-        for retrieval_intent, scored in topics.items():
-            if not scored:
-                continue
-            total = sum(value for _, value in scored) or 1.0
-            ordered = sorted(scored, key=lambda item: -item[1])
-            ranking = [
-                {PREDICTED_CONFIDENCE_KEY: value / total, INTENT_RESPONSE_KEY: label}
-                for label, value in (ordered[:ranking_length] if ranking_length else ordered)
-            ]
-            best_key = ordered[0][0]
-            template = util.intent_response_key_to_template_key(best_key)
-            responses = self.responses.get(template) or [{TEXT: best_key}]
-            selector[retrieval_intent] = {
-                RESPONSE_SELECTOR_PREDICTION_KEY: {
-                    RESPONSE_SELECTOR_RESPONSES_KEY: responses,
-                    PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY],
-                    INTENT_RESPONSE_KEY: best_key,
-                    RESPONSE_SELECTOR_UTTER_ACTION_KEY: template,
-                },
-                RESPONSE_SELECTOR_RANKING_KEY: ranking,
-            }
-        message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
+            selector = response_selector(
+                message.get(RESPONSE_SELECTOR_PROPERTY_NAME), self.retrieval_intents, topics,
+                self.responses, ranking_length,
+            )
+            message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
 
     def persist(self) -> None:
         state = {
@@ -399,13 +274,4 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         except (ValueError, FileNotFoundError):
             logger.debug("LinearIntentClassifier has no trained model (no intents to train)")
             return cls(config, model_storage, resource)
-        return cls(
-            config,
-            model_storage,
-            resource,
-            model=state["model"],
-            tfidf=state["tfidf"],
-            layout=state["layout"],
-            retrieval_intents=state.get("retrieval_intents"),
-            responses=state.get("responses"),
-        )
+        return cls(config, model_storage, resource, state)

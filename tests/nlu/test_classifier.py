@@ -154,7 +154,7 @@ def test_feature_assembly_matches_rasas_combination_and_scikit_learns_tfidf() ->
     import scipy.sparse
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    from nlu.classifiers import _sentence_features, _sparse_rows, _tfidf
+    from nlu.sentence_features import sentence_features, sparse_rows, tfidf
 
     rng = np.random.default_rng(3)
     messages = []
@@ -169,19 +169,19 @@ def test_feature_assembly_matches_rasas_combination_and_scikit_learns_tfidf() ->
         message.add_features(Features(rng.normal(size=(1, 3)).astype(np.float32), "sentence",
                                       TEXT, "dense"))
         messages.append(message)
-    rows = [_sentence_features(m)[0] for m in messages]
-    ours = _sparse_rows(rows, 12)
+    rows = [sentence_features(m)[0] for m in messages]
+    ours = sparse_rows(rows, 12)
     rasas = scipy.sparse.vstack([m.get_sparse_features(TEXT)[1].features for m in messages])
     np.testing.assert_allclose(ours.toarray(), rasas.toarray())
-    dense = [np.concatenate(_sentence_features(m)[1]) for m in messages]
+    dense = [np.concatenate(sentence_features(m)[1]) for m in messages]
     np.testing.assert_allclose(np.vstack(dense),
                                np.vstack([m.get_dense_features(TEXT)[1].features
                                           for m in messages]))
     transformer = TfidfTransformer(sublinear_tf=True).fit(rasas)
-    np.testing.assert_allclose(_tfidf(ours, transformer.idf_).toarray(),
+    np.testing.assert_allclose(tfidf(ours, transformer.idf_).toarray(),
                                transformer.transform(rasas).toarray(), rtol=1e-6)
     # a message whose features do not add up to the trained width gets an empty row
-    assert _sparse_rows([rows[0][:1]], 12).nnz == 0
+    assert sparse_rows([rows[0][:1]], 12).nnz == 0
 
 
 def test_each_dense_feature_is_scaled_on_its_own_and_a_zero_one_stays_zero(
