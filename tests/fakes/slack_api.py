@@ -10,7 +10,9 @@ Configure answers per test: ``fake.replies[(channel, ts)] = [messages]`` for
 ``conversations.replies``, ``fake.channel_members[channel]``, ``fake.usergroup_users[group]``,
 ``fake.users[user_id]``, or ``fake.fail[method] = "error_code"`` to make a method fail.
 ``fake.delay[method] = 2.0`` makes a method answer 2 s late (a slow Slack API); the call is
-recorded when it arrives.
+recorded when it arrives. ``fake.hold[method] = threading.Event()`` keeps a method (or
+``"response_url"``) from answering until the test sets the event (at most a minute): a test of
+what happens *while* Slack is slow then checks the order of events, not durations.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class SlackCall:
     at: float
 
 
+HOLD_SECONDS = 60.0
+
+
 class FakeSlackApi:
     """Records calls; thread-safe; start() binds an ephemeral port on 127.0.0.1."""
 
@@ -49,6 +54,7 @@ class FakeSlackApi:
         self.users: dict[str, dict[str, Any]] = {}
         self.fail: dict[str, str] = {}
         self.delay: dict[str, float] = {}
+        self.hold: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
@@ -65,6 +71,7 @@ class FakeSlackApi:
                 if self.path.startswith("/response/"):
                     params["_path"] = self.path
                     fake._record("response_url", params)
+                    fake._held("response_url")
                     self._send(200, b"ok", "text/plain")
                     return
                 method = self.path.rstrip("/").rsplit("/", 1)[-1]
@@ -110,8 +117,14 @@ class FakeSlackApi:
             self.calls.append(SlackCall(method, params, time.perf_counter()))
             self._changed.notify_all()
 
+    def _held(self, method: str) -> None:
+        gate = self.hold.get(method)
+        if gate is not None:
+            gate.wait(HOLD_SECONDS)
+
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._record(method, params)
+        self._held(method)
         if self.delay.get(method):
             time.sleep(self.delay[method])
         if method in self.fail:

@@ -51,12 +51,21 @@ def _rasa_verdict(result: dict[str, Any]) -> bool:
         return False
 
 
+def _validation_seconds(action: RemoteAction) -> float:
+    """The quickest of five timings of 20 rounds of validation: the minimum of repeated
+    samples is what a busy machine disturbs least."""
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for result in VALID * 20:
+            action._validate_action_result(result)
+        samples.append(time.perf_counter() - started)
+    return min(samples)
+
+
 def test_same_verdicts_as_rasa_and_faster() -> None:
     action = RemoteAction("action_x", None)
-    started = time.perf_counter()
-    for result in VALID * 20:
-        action._validate_action_result(result)
-    before = time.perf_counter() - started
+    before = _validation_seconds(action)
     install()
     install()  # idempotent
     for result in VALID:
@@ -65,10 +74,7 @@ def test_same_verdicts_as_rasa_and_faster() -> None:
         assert not _rasa_verdict(result)
         with pytest.raises(ValidationError, match="Failed to validate Action server response"):
             action._validate_action_result(result)
-    started = time.perf_counter()
-    for result in VALID * 20:
-        action._validate_action_result(result)
-    after = time.perf_counter() - started
+    after = _validation_seconds(action)
     assert after < before / 2, (before, after)
 
 
