@@ -17,6 +17,12 @@ detected language. Targets of issue 10: accuracy at least 0.95 (en) and 0.90 (sv
 out-of-scope recall at least 0.80 in each language. Writes reports/nlu_heldout.md; the test
 tests/nlu/test_heldout.py does the same with the project's trained model.
 
+With `--model`, the report also says how often the dialogue would ask "did you mean ...?"
+(issue 26): per language, how many messages reach the knowledge fallback with a guess the bot can
+name (actions.knowledge.clarify_guesses, the dialogue's own rule; it asks when the knowledge
+search finds no answer), how often it names two, and how often its first guess, or one of the
+two, is the message's label.
+
 The held-out set measures only: nothing (data, thresholds, components) is chosen by looking at
 its results (heldout/README.md). The report therefore lists no individual messages.
 """
@@ -322,15 +328,120 @@ def blind_section(blind: BlindScores) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class ClarificationScores:
+    """How the dialogue's "did you mean ...?" would go on one language's messages."""
+
+    messages: int
+    fallback: int  # sent to the knowledge fallback (nlu_fallback or out_of_scope)
+    fired: int  # of those, with a guess to ask about (when the knowledge search finds nothing)
+    two: int  # of those, with two guesses named
+    in_scope_fired: int  # fired on a message an intent or FAQ topic covers
+    first_right: int  # of those, the first guess is the message's label
+    either_right: int  # of those, one of the guesses named is
+    oos: int  # out-of-scope messages
+    oos_fired: int  # of those, asked about (the right answer there is "None of these")
+
+
+def guess_label(guess: str) -> str:
+    """The label a clarifying response stands for: utter_clarify_faq_<topic> is faq/<topic>."""
+    from actions.knowledge import CLARIFY_PREFIX
+
+    name = guess[len(CLARIFY_PREFIX):]
+    return f"faq/{name[len('faq_'):]}" if name.startswith("faq_") else name
+
+
+def score_clarification(examples: Sequence[LabelledText], parses: Sequence[dict[str, Any]]
+                        ) -> dict[str, ClarificationScores]:
+    """Per language (and "all"): the clarification the dialogue would ask for each message's
+    Rasa parse data (same order as `examples`)."""
+    from actions.knowledge import FALLBACK_INTENTS, clarify_guesses
+
+    if len(examples) != len(parses):
+        raise ValueError(f"{len(examples)} examples but {len(parses)} parses")
+    counts: dict[str, Counter[str]] = {}
+    for example, parse in zip(examples, parses, strict=True):
+        for key in (example.language, "all"):
+            c = counts.setdefault(key, Counter())
+            c["messages"] += 1
+            in_scope = example.label != "out_of_scope"
+            c["oos"] += not in_scope
+            if str((parse.get("intent") or {}).get("name")) not in FALLBACK_INTENTS:
+                continue
+            c["fallback"] += 1
+            labels = [guess_label(g) for g in clarify_guesses(parse)]
+            if not labels:
+                continue
+            c["fired"] += 1
+            c["two"] += len(labels) > 1
+            c["oos_fired"] += not in_scope
+            if in_scope:
+                c["in_scope_fired"] += 1
+                c["first_right"] += labels[0] == example.label
+                c["either_right"] += example.label in labels
+    fields = [f.name for f in dataclasses.fields(ClarificationScores)]
+    order = [lang for lang in (*LANGUAGES, "all") if lang in counts]
+    return {lang: ClarificationScores(**{f: counts[lang][f] for f in fields}) for lang in order}
+
+
+def clarification_section(first: dict[str, ClarificationScores],
+                          blind: dict[str, ClarificationScores] | None = None) -> list[str]:
+    """The report's part on asking instead of guessing, for the held-out sets."""
+    def share(part: int, whole: int) -> str:
+        return f"{part / whole:.3f} ({part}/{whole})" if whole else "-"
+
+    def table(scores: dict[str, ClarificationScores]) -> list[str]:
+        languages = list(scores)
+        return [
+            "| | " + " | ".join(languages) + " |",
+            "|---|" + "---|" * len(languages),
+            "| sent to the knowledge fallback | " + " | ".join(
+                share(s.fallback, s.messages) for s in scores.values()) + " |",
+            "| **clarification would fire** (of all messages) | " + " | ".join(
+                share(s.fired, s.messages) for s in scores.values()) + " |",
+            "| two guesses named (of those) | " + " | ".join(
+                share(s.two, s.fired) for s in scores.values()) + " |",
+            "| **first guess right** (in-scope messages asked about) | " + " | ".join(
+                share(s.first_right, s.in_scope_fired) for s in scores.values()) + " |",
+            "| one of the guesses named right (in-scope messages asked about) | " + " | ".join(
+                share(s.either_right, s.in_scope_fired) for s in scores.values()) + " |",
+            "| out-of-scope messages asked about (\"None of these\" is right) | " + " | ".join(
+                share(s.oos_fired, s.oos) for s in scores.values()) + " |",
+        ]
+
+    lines = [
+        "## Asking instead of guessing: \"did you mean ...?\" (issue 26)",
+        "",
+        "A message the NLU sends to the knowledge fallback (`nlu_fallback` or `out_of_scope`) "
+        "is searched in the help articles; when they have no answer, the bot asks about its "
+        "best guess below the fallback (`actions.knowledge.clarify_guesses`: at least "
+        "MIN_GUESS_CONFIDENCE, an intent or FAQ topic it can put into words), naming the second "
+        "best too when it is within CLOSE_GUESS_MARGIN. Below: how often it would ask if the "
+        "search found nothing (an upper bound: the knowledge search answers some of these "
+        "first), and how often the guess named is the message's label, so that the customer's "
+        "\"yes\" (or the guess's button) leads to the right answer. Every message of each set.",
+        "",
+        "heldout/nlu:",
+        "",
+        *table(first),
+        "",
+    ]
+    if blind:
+        lines += ["heldout_blind/nlu (aggregate only):", "", *table(blind), ""]
+    return lines
+
+
 def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = REPORT,
                  unseen: HeldoutResult | None = None,
                  without_diacritics: tuple[HeldoutResult, HeldoutResult] | None = None,
-                 blind: BlindScores | None = None) -> str:
+                 blind: BlindScores | None = None,
+                 clarification: list[str] | None = None) -> str:
     """The report; with `unseen` (the scores of the held-out messages that are not also training
     examples) the targets are judged on those. `without_diacritics`: the scores of the Swedish
     and Norwegian messages that have diacritics, as written and typed without them
     (`typed_without_diacritics`); reported, not a target. `blind`: the blind set's scores, in
-    their own section (`blind_section`)."""
+    their own section (`blind_section`). `clarification`: the lines of
+    `clarification_section`, after it."""
     languages = [lang for lang in (*LANGUAGES, "all") if lang in result.scores]
     header = "| | " + " | ".join(languages) + " |"
     rule = "|---|" + "---|" * len(languages)
@@ -424,6 +535,7 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
     lines += (["Targets missed: " + "; ".join(misses) + "."] if misses
               else ["All targets met."])
     lines += ["", *(blind_section(blind) if blind is not None else [])]
+    lines += clarification or []
     lines += ["## Recall per label, heldout/nlu (right / examples)", "",
               "| label | " + " | ".join(lang for lang in languages if lang != "all") + " |",
               "|---|" + "---|" * (len(languages) - 1)]
@@ -508,8 +620,13 @@ def main(argv: list[str] | None = None) -> int:
     examples = load_examples(HELDOUT)
     blind_examples = load_examples(BLIND)
     texts = texts_to_parse(examples) + [e.text for e in blind_examples]
+    clarification: list[str] | None = None
     if args.model is not None:
-        predictions = predictions_from_parses(asyncio.run(parse_all(args.model, texts)))
+        parses = asyncio.run(parse_all(args.model, texts))
+        predictions = predictions_from_parses(parses)
+        clarification = clarification_section(
+            score_clarification(examples, parses[:len(examples)]),
+            score_clarification(blind_examples, parses[len(texts) - len(blind_examples):]))
         how = "Evaluated with `python -m bench.nlu_heldout --model ...` (Agent.parse_message)."
         model = f"`{args.model.name}`"
     else:
@@ -523,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = score_all(examples, predictions[:first], training)
     blind = score_blind(blind_examples, predictions[first:], training)
     print(write_report(scores.everything, model=model, how=how, unseen=scores.unseen,
-                       without_diacritics=(scores.written, scores.without), blind=blind))
+                       without_diacritics=(scores.written, scores.without), blind=blind,
+                       clarification=clarification))
     return 0
 
 
