@@ -19,11 +19,13 @@ from bench.nlu_heldout import (
     BLIND_CONFIDENT_WRONG_TARGET,
     BLIND_OOS_RECALL_TARGET,
     HELDOUT,
+    clarification_section,
     is_short_reply,
     parse_all,
     predictions_from_parses,
     score_all,
     score_blind,
+    score_clarification,
     text_key,
     texts_to_parse,
     training_keys,
@@ -92,15 +94,20 @@ async def test_heldout_targets_per_language(rasa_model: Path) -> None:  # noqa: 
     examples = load_examples(HELDOUT)
     blind_examples = load_examples(BLIND)
     texts = texts_to_parse(examples)
-    predictions = predictions_from_parses(
-        await parse_all(rasa_model, [*texts, *(e.text for e in blind_examples)]))
+    parses = await parse_all(rasa_model, [*texts, *(e.text for e in blind_examples)])
+    predictions = predictions_from_parses(parses)
+    clarification = clarification_section(
+        score_clarification(examples, parses[:len(examples)]),
+        score_clarification(blind_examples, parses[len(texts):]))
     training = training_keys(ROOT / "data" / "nlu")
     scores = score_all(examples, predictions[:len(texts)], training)
     blind = score_blind(blind_examples, predictions[len(texts):], training)
-    write_report(scores.everything, model=f"`models/{rasa_model.name}` (the project's model)",
-                 how="Written by `tests/nlu/test_heldout.py` (Agent.parse_message).",
-                 unseen=scores.unseen, without_diacritics=(scores.written, scores.without),
-                 blind=blind)
+    report = write_report(
+        scores.everything, model=f"`models/{rasa_model.name}` (the project's model)",
+        how="Written by `tests/nlu/test_heldout.py` (Agent.parse_message).",
+        unseen=scores.unseen, without_diacritics=(scores.written, scores.without),
+        blind=blind, clarification=clarification)
+    assert "clarification would fire" in report  # the section on asking instead of guessing
     assert set(scores.without.scores) == {"sv", "nb", "all"}
     assert scores.without.scores["all"].examples == scores.written.scores["all"].examples
     assert not scores.unseen.misses(), f"{scores.unseen.misses()}; see reports/nlu_heldout.md"
