@@ -29,6 +29,7 @@ from nordvik.env import (
     env_int,
     env_path,
     env_str,
+    resolve_sqlite_url,
     source,
     state_dir,
 )
@@ -47,17 +48,6 @@ class AnalyticsSettingsError(AnalyticsError, SettingsError):
 
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
-
-
-def resolve_sqlite(url: str) -> str:
-    """A relative SQLite path is taken from the repository root, whatever the working directory."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        rest = url[len(prefix):]
-        path_part, sep, query = rest.partition("?")
-        if path_part and path_part != ":memory:" and not Path(path_part).is_absolute():
-            return f"{prefix}{REPO_ROOT / path_part}{sep}{query}"
-    return url
 
 
 def tracker_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -142,7 +132,7 @@ class AnalyticsSettings:
             explicit = env_str(env, "ANALYTICS_DATABASE_URL")
             shared = env_str(env, "DATABASE_URL")
             if explicit:
-                database_url = resolve_sqlite(explicit)
+                database_url = resolve_sqlite_url(explicit)
             elif shared.startswith("postgres"):
                 database_url = shared
             else:

@@ -29,8 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb_index.errors import KnowledgeError, KnowledgeUnavailable
-from kb_index.settings import REPO_ROOT
-from nordvik.env import env_str
+from nordvik.env import env_str, resolve_sqlite_url, state_dir
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +79,12 @@ class GapSummary:
 
 
 def default_database_url() -> str:
+    """The store's database (where the feedback tables live): DATABASE_URL, else the state
+    folder's store.db, as the store itself reads it."""
     url = env_str(None, "DATABASE_URL")
     if url:
-        return _resolve_sqlite(url)
-    return f"sqlite:///{REPO_ROOT / 'var' / 'store.db'}"
-
-
-def _resolve_sqlite(url: str) -> str:
-    """Relative SQLite paths are resolved against the repository root."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        return prefix + str(REPO_ROOT / url[len(prefix) :])
-    return url
+        return resolve_sqlite_url(url)
+    return f"sqlite:///{state_dir() / 'store.db'}"
 
 
 def _normalize(query: str) -> str:
@@ -103,7 +96,7 @@ class FeedbackStore:
 
     def __init__(self, database_url: str | None = None) -> None:
         self.database_url = (
-            _resolve_sqlite(database_url) if database_url else default_database_url()
+            resolve_sqlite_url(database_url) if database_url else default_database_url()
         )
         self._engine: Engine | None = None
         self._lock = threading.Lock()

@@ -178,6 +178,19 @@ def env_state_path(env: Mapping[str, str] | None, name: str, default: str | None
     return state_dir(env) / cast(str, _default(name, str, default))
 
 
+def resolve_sqlite_url(url: str) -> str:
+    """A database URL as every process reads it: a relative SQLite path (``sqlite:///var/x.db``)
+    is taken from the repository root, whatever the working directory; a ``?query`` part is
+    kept; absolute paths, ``:memory:`` and other databases are left as they are."""
+    url = url.strip()
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        path_part, sep, query = url[len(prefix):].partition("?")
+        if path_part and path_part != ":memory:" and not Path(path_part).is_absolute():
+            return f"{prefix}{REPO_ROOT / path_part}{sep}{query}"
+    return url
+
+
 def _check_range(name: str, value: float, low: float | None, high: float | None) -> None:
     if low is not None and value < low:
         raise SettingsError(f"{name}={value} must be at least {low}")

@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nordvik.env import REPO_ROOT, SettingsError, env_bool, env_int, env_str, state_dir
+from nordvik.env import (
+    SettingsError,
+    env_bool,
+    env_int,
+    env_str,
+    resolve_sqlite_url,
+    state_dir,
+)
 from store.errors import StoreError
 
 
@@ -23,14 +30,7 @@ def resolve_database_url(raw: str | None, env: Mapping[str, str] | None = None) 
     """
     if raw is None or raw.strip() == "":
         return f"sqlite:///{default_sqlite_path(env)}"
-    url = raw.strip()
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith("sqlite:////"):
-        rest = url[len(prefix) :]
-        path_part, sep, query = rest.partition("?")
-        if path_part and path_part != ":memory:" and not Path(path_part).is_absolute():
-            url = f"{prefix}{REPO_ROOT / path_part}{sep}{query}"
-    return url
+    return resolve_sqlite_url(raw)
 
 
 @dataclass(frozen=True)

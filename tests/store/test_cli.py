@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from nordvik.env import REPO_ROOT
 from store.cli import main
-from store.settings import REPO_ROOT
 
 
 def test_migrate_seed_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

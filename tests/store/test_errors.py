@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 import store
-from nordvik.env import state_dir
+from nordvik.env import REPO_ROOT, state_dir
 from store.errors import StoreError, StoreUnavailable
 from store.migrate import upgrade
 from store.repository import OrderStore
-from store.settings import REPO_ROOT, StoreSettings, resolve_database_url
+from store.settings import StoreSettings, resolve_database_url
 
 CLOSED_PORT = "postgresql+psycopg2://nordvik:s3cret-pw@127.0.0.1:1/nordvik"
 
