@@ -53,8 +53,8 @@ train: setup ## Train the Rasa model when training data or config changed
 kb-build: setup ## Build the knowledge index (a new version, moved live when verified)
 	@$(VENV)/bin/kb build
 
-bench-chat: setup setup-web ## Capacity with think time (50-500 customers): this tree, the tree before the runtime work, plain rasa init
-	@$(PY) -m bench.chat_latency
+bench-chat: setup setup-web ## Capacity with think time (50-500 customers): this tree, the tree before the runtime work, plain rasa init; CLOSED=1: no think time (1, 10, 50 customers), make run's layout against plain rasa init
+	@$(PY) -m bench.chat_latency $(if $(CLOSED),--closed-loop)
 
 profile-turn: setup ## Profile one customer turn end to end (pyinstrument), before and after: reports/turn_profile_*.txt
 	@$(PY) -m bench.turn_profile

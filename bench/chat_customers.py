@@ -7,6 +7,9 @@ question and a goodbye, in English, Swedish, Norwegian or Chinese (customer i sp
 i mod 4). Between two messages a customer thinks for an exponentially distributed time (mean
 8 s by default) after the bot's reply arrived; each customer starts after a uniform delay over
 one mean think time, so the load ramps in instead of arriving at once.
+
+With a mean think time of 0 the loop is closed with no think time at all: every customer starts
+at once and sends its next message as soon as the reply to the last one has arrived.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ async def _customer(session: aiohttp.ClientSession, rest_url: str, index: int, r
                     outcome: LoadOutcome, check_replies: bool, timeout: float) -> None:
     rng = random.Random(f"{run_id}-{index}")
     language = LANGUAGES[index % len(LANGUAGES)]
-    await asyncio.sleep(rng.uniform(0, think_mean))
+    if think_mean > 0:
+        await asyncio.sleep(rng.uniform(0, think_mean))
     number = 0
     while time.monotonic() < end:
         sender = f"bench-{run_id}-{index}-{number}"
@@ -114,6 +118,8 @@ async def _customer(session: aiohttp.ClientSession, rest_url: str, index: int, r
                 text = " ".join(str(r.get("text", "")) for r in body or [])
                 if expected not in text:
                     outcome.wrong += 1
+            if think_mean <= 0:
+                continue  # closed loop without think time: the next message at once
             think = rng.expovariate(1.0 / think_mean)
             # the level ends at `end`: a customer does not think past it (that would stretch
             # the measured duration and understate the served rate)
@@ -136,3 +142,31 @@ async def run_load(rest_url: str, customers: int, seconds: float, think_mean: fl
         ))
         outcome.seconds = time.monotonic() - started
     return outcome
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    """What one level of customers measured against one system."""
+
+    system: str
+    customers: int
+    seconds: float
+    offered_tps: float
+    turns: int
+    served_tps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    wrong: int
+    lost: int
+    duplicated: int
+    repeat: int = 1  # the round, when the systems alternate
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]

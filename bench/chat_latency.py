@@ -14,7 +14,12 @@ instant), served turns/s, p50/p95/p99 of the turn latency, errors (non-200 or no
 store for each conversation against the messages sent. Capacity is the highest served turns/s
 of a level whose p95 is at most 500 ms. This tree runs every level; the reference systems stop
 climbing once their p95 passes 5 s at 50 customers or more.
-Writes reports/chat_latency.md.
+Writes its section of reports/chat_latency.md.
+
+`--closed-loop` (bench/chat_closed_loop.py) runs N customers with no think time instead (N = 1,
+10, 50 by default), this tree as `make run` starts it on embedded defaults (bench/systems.py
+make_run_layout) against a plain `rasa init`, alternating for --rounds rounds, and writes the
+closed-loop section of the same report with the ratios project / plain and issue 27's figures.
 """
 
 from __future__ import annotations
@@ -31,45 +36,38 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench import chat_think_time
+from bench.chat_customers import LevelResult, percentile
+from bench.chat_think_time import summary, table
+
+if TYPE_CHECKING:
+    from scripts.services import Service
+
+__all__ = ["LevelResult", "RunPlan", "main", "percentile", "run_system"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "chat_latency.md"
-P95_TARGET_MS = 500.0
 GIVE_UP_P95_MS = 5000.0
+CLOSED_LOOP_LEVELS = "1,10,50"
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass(frozen=True)
-class LevelResult:
-    system: str
-    customers: int
+class RunPlan:
+    """What one system runs: its levels and how customers behave, and where."""
+
+    levels: tuple[int, ...]
     seconds: float
-    offered_tps: float
-    turns: int
-    served_tps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    errors: int
-    wrong: int
-    lost: int
-    duplicated: int
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def capacity(results: Sequence[LevelResult]) -> float:
-    """The highest served turns/s among levels with p95 <= 500 ms and no errors or lost turns
-    (0 when none)."""
-    return max((r.served_tps for r in results
-                if r.p95_ms <= P95_TARGET_MS and r.errors == 0 and r.lost == 0), default=0.0)
+    think: float  # mean think time; 0: closed loop with no think time
+    rasa_replicas: int  # the think-time mode's layout (closed loop: make run's defaults)
+    action_replicas: int
+    work: Path
+    project_model: Path | None = None
+    closed_loop: bool = False
+    repeat: int = 1
 
 
 def stored_user_turns(tracker_url: str, prefix: str) -> dict[str, int]:
@@ -125,11 +123,12 @@ class _PgDatabase:
 
 
 def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
-                  seconds: float, think: float, orders: Sequence[tuple[str, str, str]],
+                  plan: RunPlan, orders: Sequence[tuple[str, str, str]],
                   check_replies: bool) -> LevelResult:
     from bench.chat_customers import run_load
 
-    run_id = f"{system}-{customers}-{int(time.time())}"
+    seconds, think = plan.seconds, plan.think
+    run_id = f"{system}-{plan.repeat}-{customers}-{int(time.time())}"
     outcome = asyncio.run(run_load(rest_url, customers, seconds, think, orders, run_id,
                                    check_replies=check_replies))
     stored = stored_user_turns(tracker_url, f"bench-{run_id}-")
@@ -141,18 +140,17 @@ def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
               flush=True)
     return LevelResult(
         system=system, customers=customers, seconds=outcome.seconds,
-        offered_tps=customers / think, turns=len(latencies),
+        offered_tps=customers / think if think > 0 else float("inf"), turns=len(latencies),
         served_tps=(len(latencies) - outcome.errors) / outcome.seconds if outcome.seconds
         else 0.0,  # answered turns only
         p50_ms=statistics.median(latencies) if latencies else float("nan"),
         p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
         errors=outcome.errors, wrong=outcome.wrong, lost=lost, duplicated=duplicated,
+        repeat=plan.repeat,
     )
 
 
-def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
-               rasa_replicas: int, action_replicas: int, work: Path,
-               project_model: Path | None = None) -> tuple[list[LevelResult], str]:
+def run_system(key: str, plan: RunPlan) -> tuple[list[LevelResult], str]:
     from bench import systems
     from tests.support.supervised import (
         StackSpec,
@@ -163,17 +161,25 @@ def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
     )
 
     if key == "project":
-        prepared = systems.project(project_model)
+        prepared = systems.project(plan.project_model)
     else:
         prepared = {"today": systems.today, "plain": systems.plain}[key]()
-    run_dir = work / key
+    run_dir = plan.work / (key if plan.repeat == 1 else f"{key}-{plan.repeat}")
     run_dir.mkdir(parents=True)
     log = run_dir / "setup.log"
     pg_up, redis_up = _services_up()
+    rasa_replicas, action_replicas = plan.rasa_replicas, plan.action_replicas
+    balancer = key == "project"
+    extra_services: tuple[Service, ...] = ()
     results: list[LevelResult] = []
     with ExitStack() as stack:
         env: dict[str, str] = {}
-        if key == "project" and pg_up and redis_up:
+        if key == "project" and plan.closed_loop:
+            made = systems.make_run_layout(run_dir, log, REDIS_URL if redis_up else "")
+            env, layout = dict(made.env), made.describe()
+            rasa_replicas, action_replicas = made.rasa_replicas, made.action_replicas
+            balancer, extra_services = made.balancer, made.services
+        elif key == "project" and pg_up and redis_up:
             url = stack.enter_context(_PgDatabase(f"bench_chat_{os.getpid()}"))
             env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL,
                    "RASA_LOCK_PREFIX": f"bench{os.getpid()}"}
@@ -200,7 +206,7 @@ def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
             rasa_replicas=rasa_replicas if key == "project" else 1,
             action_replicas=(action_replicas if key == "project"
                              else (1 if prepared.has_actions else 0)),
-            balancer=key == "project",
+            balancer=balancer, extra_services=extra_services,
             action_argv=rasa_sdk_action_argv if key == "today" else project_action_argv,
             endpoints=None if key == "project" else plain_endpoints,
         )
@@ -209,14 +215,14 @@ def run_system(key: str, levels: Sequence[int], seconds: float, think: float,
         stack_ = stack.enter_context(supervised_stack(spec))
         print(f"bench-chat: {key} up in {time.monotonic() - started:.0f} s", flush=True)
         asyncio.run(_warm_up(stack_.rest_url, orders))
-        for customers in levels:
-            result = measure_level(key, stack_.rest_url, stack_.tracker_url, customers, seconds,
-                                   think,
+        for customers in plan.levels:
+            result = measure_level(key, stack_.rest_url, stack_.tracker_url, customers, plan,
                                    orders, check_replies=prepared.has_actions)
             results.append(result)
-            print(f"bench-chat: {key} {customers} customers: served {result.served_tps:.1f} "
-                  f"turns/s, p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, errors "
-                  f"{result.errors}, lost {result.lost}", flush=True)
+            print(f"bench-chat: {key} round {plan.repeat}, {customers} customers: served "
+                  f"{result.served_tps:.1f} turns/s, p50 {result.p50_ms:.0f} ms, p95 "
+                  f"{result.p95_ms:.0f} ms, errors {result.errors}, lost {result.lost}",
+                  flush=True)
             if result.p95_ms > GIVE_UP_P95_MS and key != "project" and customers >= 50:
                 # the references stop once saturated; this tree runs every level
                 print(f"bench-chat: {key} saturated; higher levels skipped", flush=True)
@@ -233,91 +239,65 @@ async def _warm_up(rest_url: str, orders: Sequence[tuple[str, str, str]]) -> Non
                    check_replies=False)
 
 
-def table(results: Sequence[LevelResult]) -> str:
-    lines = [
-        "| system | customers | offered turns/s | served turns/s | turns | p50 ms | p95 ms | "
-        "p99 ms | errors | wrong replies | lost turns | duplicated turns |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.system} | {r.customers} | {r.offered_tps:.1f} | {r.served_tps:.1f} | "
-            f"{r.turns} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | {r.p99_ms:.0f} | {r.errors} | "
-            f"{r.wrong} | {r.lost} | {r.duplicated} |"
-        )
-    return "\n".join(lines)
-
-
-def summary(by_system: dict[str, list[LevelResult]]) -> str:
-    caps = {key: capacity(results) for key, results in by_system.items()}
-    lines = ["| system | capacity (turns/s at p95 <= 500 ms) |", "|---|---|"]
-    lines += [f"| {key} | {cap:.1f} |" for key, cap in caps.items()]
-    project = caps.get("project")
-    notes = []
-    if project is not None:
-        for key, label in (("today", "today's"), ("plain", "the plain assistant's")):
-            if key in caps:
-                if caps[key]:
-                    notes.append(f"- project / {label} capacity: **{project / caps[key]:.2f}x**")
-                else:
-                    notes.append(f"- project / {label} capacity: not defined ({key} had no "
-                                 "level with p95 <= 500 ms)")
-    return "\n".join(lines + [""] + notes)
-
-
 def write_report(by_system: dict[str, list[LevelResult]], layouts: dict[str, str], how: str,
-                 seconds: float, think: float, load: tuple[float, float, float]) -> None:
-    every = [r for results in by_system.values() for r in results]
-    text = "\n".join([
-        "# Chat capacity with think time",
-        "",
-        f"Command: `{how}`. Each level runs N simulated customers for {seconds:.0f} s; a customer "
-        f"thinks for an exponential time (mean {think:g} s) after each reply. Conversations: "
-        "greeting, FAQ, \"where is my order?\", order number, e-mail of a seeded order, FAQ, "
-        "goodbye, in English, Swedish, Norwegian and Chinese (customer i speaks language i mod 4).",
-        "",
-        f"Machine: {os.cpu_count()} CPU cores shared with other jobs (load average "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when the run started), Python "
-        f"{platform.python_version()}. The systems ran one after the other, each alone with "
-        "the load generator.",
-        "",
-        *[f"- **{key}**: {layout}" for key, layout in layouts.items()],
-        "",
-        "## Capacity",
-        "",
-        summary(by_system),
-        "",
-        "## Levels",
-        "",
-        table(every),
-        "",
-        "Offered turns/s: customers / mean think time (what they would send if every reply were "
-        "instant). Served turns/s: turns answered / level duration. Errors: non-200 answers or "
-        "none within 60 s. Wrong replies: the reply to the e-mail did not name the order "
-        "(checked only for assistants with the order actions). Lost / duplicated turns: user "
-        "messages in the tracker store per conversation against the messages sent. A reference "
-        "system whose p95 passed 5 s at 50 customers or more did not run the higher levels.",
-        "",
-    ])
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(text, encoding="utf-8")
+                 seconds: float, think: float, load: tuple[float, float, float],
+                 report: Path = REPORT) -> None:
+    """Write the think-time section of `report`; its closed-loop section stays as it is."""
+    _write_section(report, chat_think_time.HEADING,
+                   chat_think_time.section(by_system, layouts, how, seconds, think, load))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="chat capacity with think time")
-    parser.add_argument("--levels", default="25,50,100,200,300,500",
-                        help="concurrent customers per level, comma list")
+def _write_section(report: Path, heading: str, section: str) -> None:
+    from bench.chat_closed_loop import replace_section
+
+    old = report.read_text(encoding="utf-8") if report.exists() else ""
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(replace_section(old, heading, section), encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="chat capacity with think time, or turns per "
+                                     "core in a closed loop (--closed-loop)")
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="customers with no think time, this tree as make run starts it "
+                        "against plain rasa init (defaults: --levels 1,10,50 --systems "
+                        "project,plain --rounds 2)")
+    parser.add_argument("--levels", help="concurrent customers per level, comma list (default "
+                        "25,50,100,200,300,500; closed loop 1,10,50)")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of each level")
-    parser.add_argument("--think", type=float, default=8.0, help="mean think time, seconds")
-    parser.add_argument("--systems", default="project,today,plain")
-    parser.add_argument("--rasa-replicas", type=int, default=2)
-    parser.add_argument("--action-replicas", type=int, default=1)
+    parser.add_argument("--think", type=float, default=8.0,
+                        help="mean think time, seconds (not with --closed-loop)")
+    parser.add_argument("--systems", help="comma list of project, today, plain (default all "
+                        "three; closed loop project,plain)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="closed loop: how many times the systems alternate")
+    parser.add_argument("--rasa-replicas", type=int, default=2,
+                        help="think-time mode; the closed loop uses make run's defaults")
+    parser.add_argument("--action-replicas", type=int, default=1,
+                        help="think-time mode; the closed loop uses make run's defaults")
     parser.add_argument("--keep", type=Path, help="keep the servers' logs in this folder")
     parser.add_argument("--project-model", type=Path,
                         help="this tree's model file (default: trained from the tree if needed)")
-    args = parser.parse_args(argv)
-    levels = [int(x) for x in args.levels.split(",") if x.strip()]
-    keys = [k.strip() for k in args.systems.split(",") if k.strip()]
+    parser.add_argument("--report", type=Path, default=REPORT,
+                        help="report to write its section of (default reports/chat_latency.md)")
+    return parser
+
+
+def _machine(start: tuple[float, float, float], end: tuple[float, float, float]) -> str:
+    return (f"Machine: {os.cpu_count()} CPU cores shared with other jobs (load average "
+            f"{start[0]:.1f} / {start[1]:.1f} / {start[2]:.1f} when the run started, "
+            f"{end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f} when it ended), Python "
+            f"{platform.python_version()}.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    closed = bool(args.closed_loop)
+    levels = tuple(int(x) for x in (args.levels or (CLOSED_LOOP_LEVELS if closed else
+                                                    "25,50,100,200,300,500")).split(",")
+                   if x.strip())
+    systems_ = args.systems or ("project,plain" if closed else "project,today,plain")
+    keys = [k.strip() for k in systems_.split(",") if k.strip()]
     how = "python -m bench.chat_latency " + " ".join(argv if argv is not None else sys.argv[1:])
     load = os.getloadavg()
     by_system: dict[str, list[LevelResult]] = {}
@@ -327,15 +307,31 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             work = args.keep / time.strftime("%Y%m%d-%H%M%S")
             work.mkdir(parents=True)
-        for key in keys:
-            results, layout = run_system(key, levels, args.seconds, args.think,
-                                         args.rasa_replicas, args.action_replicas, work,
-                                         args.project_model)
-            by_system[key], layouts[key] = results, layout
-    print(table([r for rs in by_system.values() for r in rs]))
-    print(summary(by_system))
-    write_report(by_system, layouts, how.strip(), args.seconds, args.think, load)
-    print(f"bench-chat: wrote {REPORT.relative_to(ROOT)}")
+        for repeat in range(1, (max(1, args.rounds) if closed else 1) + 1):
+            for key in keys:
+                plan = RunPlan(levels=levels, seconds=args.seconds,
+                               think=0.0 if closed else args.think,
+                               rasa_replicas=args.rasa_replicas,
+                               action_replicas=args.action_replicas, work=work,
+                               project_model=args.project_model, closed_loop=closed,
+                               repeat=repeat)
+                results, layouts[key] = run_system(key, plan)
+                by_system.setdefault(key, []).extend(results)
+    every = [r for rs in by_system.values() for r in rs]
+    if closed:
+        from bench import chat_closed_loop
+
+        every.sort(key=lambda r: (r.repeat, keys.index(r.system), r.customers))
+        print(chat_closed_loop.levels_table(every))
+        print(chat_closed_loop.ratios_table(every))
+        _write_section(args.report, chat_closed_loop.HEADING, chat_closed_loop.section(
+            every, layouts, how.strip(), args.seconds, _machine(load, os.getloadavg())))
+    else:
+        print(table(every))
+        print(summary(by_system))
+        write_report(by_system, layouts, how.strip(), args.seconds, args.think, load,
+                     args.report)
+    print(f"bench-chat: wrote {args.report}")
     return 0
 
 

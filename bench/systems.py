@@ -10,6 +10,13 @@
 
 Trained models are kept under var/bench/ keyed by what they were trained from, so a second run
 does not train again. Every system gets an order store seeded by its own `store seed`.
+
+`make_run_layout` is what `make run` starts on embedded defaults (the closed-loop bench runs
+"project" so): the replica counts and the balancer of runtime.settings.RuntimeSettings read from
+an empty environment, the SQLite store and tracker, the in-memory lock store, and the services
+around the bot from scripts/services.py (kb serve on a knowledge index built like `make run`'s,
+kb watch, the analytics consumer, the dashboard, the e-mail receiver, the demo store page; no
+Slack app without tokens), each on a free port.
 """
 
 from __future__ import annotations
@@ -17,10 +24,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scripts.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench"
@@ -137,3 +150,93 @@ def seed_store(system: PreparedSystem, database_url: str, log: Path) -> list[tup
 
 def fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+# the services make run starts that the supervised stack of the bench starts itself
+_STACK_SERVICES = ("rasa_", "action_server_", "haproxy")
+
+
+@dataclass(frozen=True)
+class MakeRunLayout:
+    """`make run` on embedded defaults, placed in one run folder on free ports."""
+
+    rasa_replicas: int
+    action_replicas: int
+    balancer: bool  # HAProxy in front of the action servers (make run: whenever installed)
+    env: dict[str, str]
+    services: tuple[Service, ...]  # besides Rasa, the action servers and HAProxy
+    left_out: tuple[str, ...] = ()  # services make run would start that cannot run here, why
+
+    def describe(self) -> str:
+        rasa = "one Rasa server" if self.rasa_replicas == 1 else \
+            f"{self.rasa_replicas} Rasa servers behind HAProxy"
+        actions = (f"{self.action_replicas} action server(s)"
+                   + (" behind HAProxy" if self.balancer else ""))
+        lock = "Redis" if self.env.get("REDIS_URL") else "in-memory"
+        others = ", ".join(s.name for s in self.services) or "nothing else"
+        missing = "".join(f"; left out: {why}" for why in self.left_out)
+        return (f"`make run` on embedded defaults: {rasa}, {actions}, SQLite tracker and order "
+                f"store, {lock} lock store, SQL event broker; also {others}{missing}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def knowledge_index(log: Path) -> Path:
+    """A knowledge index of the shipped articles built by `kb build` as make run builds it,
+    kept in var/bench/ by the articles' fingerprint."""
+    articles = ROOT / "knowledge" / "articles"
+    digest = hashlib.sha256()
+    for path in sorted(articles.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(articles)).encode() + b"\0" + path.read_bytes())
+    folder = CACHE / f"kb-{digest.hexdigest()[:12]}"
+    if not (folder / "LIVE").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        _say(f"building the knowledge index of the shipped articles into {folder}")
+        _run([str(VENV_BIN / "kb"), "build"], ROOT, log, {**_env(ROOT), "KB_DIR": str(folder)})
+    return folder
+
+
+def make_run_layout(run_dir: Path, log: Path, redis_url: str = "") -> MakeRunLayout:
+    """What `make run` starts with no settings of its own, for a bench run in `run_dir`.
+    `redis_url` is used only when the default layout needs a shared lock store (several Rasa
+    servers): make run refuses to start them without one."""
+    from runtime.settings import RuntimeSettings
+    from scripts.run_all import share_secrets
+    from scripts.services import describe
+    from web.serve import BUNDLE_PATH
+
+    defaults = RuntimeSettings.from_env({"REDIS_URL": redis_url} if redis_url else {})
+    if defaults.rasa_replicas == 1:
+        redis_url = ""
+    kb_port, web_port, dashboard_port, mail_port = (_free_port() for _ in range(4))
+    kb_dir = run_dir / "kb"
+    shutil.copytree(knowledge_index(log), kb_dir, symlinks=True)
+    env = {
+        "DATABASE_URL": f"sqlite:///{run_dir / 'store.db'}",
+        "KB_DIR": str(kb_dir), "KB_PORT": str(kb_port), "KB_URL": f"http://127.0.0.1:{kb_port}",
+        "WEB_PORT": str(web_port), "DASHBOARD_PORT": str(dashboard_port),
+        "MAIL_PORT": str(mail_port), "MAIL_SPOOL_DIR": str(run_dir / "mail"),
+        # what make run keeps in var/ goes to the run folder (secrets stay shared)
+        "ANALYTICS_DATABASE_URL": f"sqlite:///{run_dir / 'analytics.db'}",
+        "SMTP_URL": f"file:{run_dir / 'mail' / 'sent'}",
+    }
+    if redis_url:
+        env.update({"REDIS_URL": redis_url, "RASA_LOCK_PREFIX": f"bench{os.getpid()}"})
+    share_secrets(env)  # RASA_TOKEN, MAIL_WEBHOOK_TOKEN, KB_TOKEN, as make run passes them on
+    # no Slack tokens: embedded defaults start no Slack app
+    services = describe(env, defaults, run_dir / "endpoints.yml", run_dir)
+    side = [s for s in services if not s.name.startswith(_STACK_SERVICES)]
+    left_out = []
+    if not BUNDLE_PATH.exists():  # the demo store page exits at once without it
+        side = [s for s in side if s.name != "web"]
+        left_out.append("the demo store page (no widget bundle: make setup-web installs it)")
+        _say(f"leaving out {left_out[-1]}")
+    return MakeRunLayout(rasa_replicas=defaults.rasa_replicas,
+                         action_replicas=defaults.action_replicas,
+                         balancer=defaults.actions_behind_balancer, env=env,
+                         services=tuple(side), left_out=tuple(left_out))
