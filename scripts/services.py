@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from nordvik.env import env_int
 from runtime.settings import RuntimeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +78,8 @@ def action_server_argv(port: int) -> tuple[str, ...]:
 def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
              run_dir: Path) -> list[Service]:
     """Every service of this installation, in start order."""
-    kb_port = env.get("KB_PORT", "8900")
-    web_port = env.get("WEB_PORT", "8080")
+    kb_port = str(env_int(env, "KB_PORT", low=1, high=65535))
+    web_port = str(env_int(env, "WEB_PORT", low=1, high=65535))
     services: list[Service] = [
         Service(
             name="kb_serve", title="knowledge service",
@@ -116,10 +117,10 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
             # behind HAProxy, Sanic takes the customer's address from X-Forwarded-For; a killed
             # replica's conversation lock frees after TICKET_LOCK_LIFETIME (Rasa: 60 s)
             env=(("SANIC_PROXIES_COUNT", "1"),
-                 ("TICKET_LOCK_LIFETIME", env.get("TICKET_LOCK_LIFETIME") or "20"),
+                 ("TICKET_LOCK_LIFETIME", str(env_int(env, "TICKET_LOCK_LIFETIME", low=1))),
                  ) if behind else (),
         ))
-    dashboard_port = env.get("DASHBOARD_PORT", "8081")
+    dashboard_port = str(env_int(env, "DASHBOARD_PORT", low=1, high=65535))
     services += [
         Service(
             name="analytics_consumer", title="analytics consumer",

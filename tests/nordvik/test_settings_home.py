@@ -103,6 +103,37 @@ def test_nothing_outside_the_settings_home_reads_the_environment() -> None:
         offenders)
 
 
+def bypasses(path: Path) -> list[str]:
+    """`mapping.get("NAME", ...)` or `mapping["NAME"]` reads of a declared variable: an
+    environment mapping read past the readers (its default would be a second copy)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        key: ast.expr | None = None
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get" and node.args):
+            key = node.args[0]
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            key = node.slice
+        if (isinstance(key, ast.Constant) and isinstance(key.value, str)
+                and is_declared(key.value)):
+            where = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+            found.append(f"{where}:{node.lineno}: {key.value}")
+    return found
+
+
+def test_no_declared_variable_is_read_past_the_readers() -> None:
+    offenders = [hit for path in project_files() if path != SETTINGS_HOME
+                 for hit in bypasses(path)]
+    assert not offenders, "read these with nordvik.env's readers:\n" + "\n".join(offenders)
+
+
+def test_the_bypass_scan_finds_a_mapping_read(tmp_path: Path) -> None:
+    sample = tmp_path / "scan_sample.py"
+    sample.write_text('port = env.get("KB_PORT", "8900")\nurl = env["DATABASE_URL"]\n'
+                      'path = env.get("PATH")\n', encoding="utf-8")
+    assert [hit.rsplit(": ", 1)[1] for hit in bypasses(sample)] == ["KB_PORT", "DATABASE_URL"]
+
+
 def test_every_name_given_to_the_readers_is_declared() -> None:
     undeclared = [f"{path.relative_to(REPO_ROOT)}:{line}: {reader}({name!r})"
                   for path in project_files() for reader, line, name, _ in reads(path)
