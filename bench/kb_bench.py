@@ -1038,7 +1038,7 @@ def run_update(args: argparse.Namespace) -> None:
             f"loaded), verification against the live version the update was built from (shared "
             f"segments the same files, what was written read back, the new segment loaded and "
             f"searched, live passages counted per article against the manifest: "
-            f"builder.verify_update) and moving the pointer. \"of which embedding\": the "
+            f"verification.verify_update) and moving the pointer. \"of which embedding\": the "
             f"seconds in the models' encode calls (passages, the changed title, English "
             f"passages by the English model). Load average at the end: {load[0]:.1f} / "
             f"{load[1]:.1f} / {load[2]:.1f} (includes this bench).\n\n"
