@@ -6,10 +6,9 @@
 The texts are the assistant's catalogue responses as the turn rendered them (domain/), plus the
 channel's own texts (domain/mail.yml, utter_mail_*): a greeting, a note that the assistant wrote
 the answer (not on an agent's reply), and the signature after an RFC 3676 "-- " line. Chat-only
-parts are
-changed for a mail: buttons become a line of words to reply with, "did that answer your
-question?" is left out (a mail answer needs no yes/no; a reply reaches the assistant anyway), and
-the handoff messages that speak of "this chat" have e-mail versions.
+parts are changed for a mail: buttons become a line of words to reply with, "did that answer
+your question?" is left out (a mail answer needs no yes/no; a reply reaches the assistant
+anyway), and the handoff messages that speak of "this chat" have e-mail versions.
 """
 
 from __future__ import annotations
