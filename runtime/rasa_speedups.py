@@ -18,6 +18,10 @@ reported like a failed action-server call. What goes away is the HTTP round trip
 ways and the action server's share of the 2 cores. The action server still serves the action
 for a Rasa started without the launcher. The actions are imported, not named by a string: this
 module sits above actions/ in the layers (pyproject.toml, [tool.importlinter]).
+
+Both patches touch Rasa's private `RemoteAction` (its `_validate_action_result` is replaced,
+its `run` wrapped), so they hold for the pinned Rasa 3.6.21 and rasa_sdk 3.6.2 only:
+tests/runtime/test_rasa_speedups.py fails on any other version of either.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,27 @@ def test_a_local_action_must_have_the_name_it_is_listed_under(
         monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="is named 'action_broken', not 'action_other'"):
         _local(monkeypatch, {"action_other": Broken})
+
+
+# --- the pinned versions ----------------------------------------------------------------------
+def _pinned(package: str) -> str:
+    lock = (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8")
+    found = re.search(rf"^{re.escape(package)}==(\S+)", lock, re.MULTILINE)
+    assert found, f"{package} is not pinned in requirements/lock.txt"
+    return found.group(1)
+
+
+def test_the_patched_rasa_is_the_pinned_one() -> None:
+    """runtime.rasa_speedups replaces RemoteAction._validate_action_result and wraps
+    RemoteAction.run, both private to Rasa 3.6: any other Rasa or rasa_sdk must be checked by
+    hand (the verdict and local-action tests above) before this pin moves."""
+    import rasa
+    import rasa_sdk
+
+    assert rasa.__version__ == _pinned("rasa"), (
+        f"Rasa {rasa.__version__} is not the pinned {_pinned('rasa')}: re-check "
+        "runtime/rasa_speedups.py against its RemoteAction before moving the pin")
+    assert rasa_sdk.__version__ == _pinned("rasa-sdk"), (
+        f"rasa_sdk {rasa_sdk.__version__} is not the pinned {_pinned('rasa-sdk')}: re-check "
+        "runtime/rasa_speedups.py's local actions before moving the pin")
+    assert {"_validate_action_result", "run"} <= set(vars(RemoteAction))
