@@ -221,13 +221,15 @@ def make_run_layout(run_dir: Path, log: Path, redis_url: str = "") -> MakeRunLay
         "KB_DIR": str(kb_dir), "KB_PORT": str(kb_port), "KB_URL": f"http://127.0.0.1:{kb_port}",
         "WEB_PORT": str(web_port), "DASHBOARD_PORT": str(dashboard_port),
         "MAIL_PORT": str(mail_port), "MAIL_SPOOL_DIR": str(run_dir / "mail"),
-        # what make run keeps in var/ goes to the run folder (secrets stay shared)
+        # what make run keeps in var/ goes to the run folder, secrets too
         "ANALYTICS_DATABASE_URL": f"sqlite:///{run_dir / 'analytics.db'}",
         "SMTP_URL": f"file:{run_dir / 'mail' / 'sent'}",
     }
     if redis_url:
         env.update({"REDIS_URL": redis_url, "RASA_LOCK_PREFIX": f"bench{os.getpid()}"})
-    share_secrets(env)  # RASA_TOKEN, MAIL_WEBHOOK_TOKEN, KB_TOKEN, as make run passes them on
+    # RASA_TOKEN, MAIL_WEBHOOK_TOKEN, KB_TOKEN, as make run passes them on; generated into the
+    # run folder, so a bench (or its test) never leaves a kb_token that makes kb serve demand one
+    share_secrets(env, run_dir / "secrets")
     # no Slack tokens: embedded defaults start no Slack app
     services = describe(env, defaults, run_dir / "endpoints.yml", run_dir)
     side = [s for s in services if not s.name.startswith(_STACK_SERVICES)]

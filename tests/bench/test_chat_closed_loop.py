@@ -106,6 +106,7 @@ def test_project_runs_make_runs_default_layout(tmp_path: Path,
     (index / "LIVE").write_text("v1", encoding="utf-8")
     monkeypatch.setattr(systems, "knowledge_index", lambda log: index)
     monkeypatch.setenv("RASA_REPLICAS", "3")  # the bench's own environment does not count
+    monkeypatch.setenv("NORDVIK_VAR_DIR", str(tmp_path / "state"))
     layout = systems.make_run_layout(tmp_path / "run", tmp_path / "setup.log")
     defaults = RuntimeSettings.from_env({})
     assert (layout.rasa_replicas, layout.action_replicas, layout.balancer) == (
@@ -121,5 +122,8 @@ def test_project_runs_make_runs_default_layout(tmp_path: Path,
     assert (tmp_path / "run" / "kb" / "LIVE").read_text(encoding="utf-8") == "v1"
     assert layout.env["KB_URL"].endswith(":" + layout.env["KB_PORT"])
     assert layout.env["KB_PORT"] != "8900" and "REDIS_URL" not in layout.env
+    assert (tmp_path / "run" / "secrets" / "kb_token").read_text(
+        encoding="utf-8").strip() == layout.env["KB_TOKEN"]
+    assert not (tmp_path / "state" / "secrets" / "kb_token").exists()  # the state folder untouched
     for name in ("DATABASE_URL", "ANALYTICS_DATABASE_URL"):  # nothing written into var/
         assert layout.env[name].startswith(f"sqlite:///{tmp_path / 'run'}")

@@ -111,9 +111,11 @@ def test_kb_serve_refuses_to_listen_beyond_loopback_without_a_token(
     tmp_path: Path, attack_log: AttackLog
 ) -> None:
     attack = attack_log.attack("kb serve without its token")
+    # a state folder of its own: no earlier test's generated kb_token can stand in for one
+    env = {**_env(tmp_path / "kb", tmp_path, None), "NORDVIK_VAR_DIR": str(tmp_path / "state")}
     result = subprocess.run(  # noqa: S603 - fixed argv
         [sys.executable, "-m", "kb_index.cli", "serve", "--host", "0.0.0.0",
-         "--port", str(free_port())], cwd=ROOT, env=_env(tmp_path / "kb", tmp_path, None),
+         "--port", str(free_port())], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=120)
     attack.tried(refused=result.returncode != 0)
     assert result.returncode != 0 and "token" in (result.stderr + result.stdout).lower()
