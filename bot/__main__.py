@@ -6,14 +6,16 @@ import logging
 import sys
 
 from dotenv import find_dotenv, load_dotenv
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot.app import create_app
+from bot.http_server import EVENTS_PATH, serve
+from bot.settings import SlackSettings
 from nordvik.env import env_str
 
 
 def main() -> int:
     load_dotenv(find_dotenv(usecwd=True))  # the .env of the directory it is started in
-    from bot.settings import SlackSettings
-
     settings = SlackSettings.from_env()
     missing = settings.missing()
     if missing:
@@ -21,17 +23,11 @@ def main() -> int:
         return 0
     logging.basicConfig(level=env_str(None, "LOG_LEVEL"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.app import create_app
-
     app = create_app(settings)
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         print("Slack app: Socket Mode")
         SocketModeHandler(app, settings.app_token).start()
     else:
-        from bot.http_server import EVENTS_PATH, serve
-
         host = env_str(None, "SLACK_HOST")
         print(f"Slack app: HTTP mode (Bolt's Starlette adapter under uvicorn) on "
               f"http://{host}:{settings.port}{EVENTS_PATH}", flush=True)

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 
+import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk.signature import SignatureVerifier
@@ -67,8 +68,6 @@ def create_asgi_app(app: App, signing_secret: str) -> Starlette:
 
 def serve(app: App, signing_secret: str, host: str = "127.0.0.1", port: int = 3000) -> None:
     """Serve until interrupted (uvicorn handles SIGINT/SIGTERM gracefully)."""
-    import uvicorn
-
     # ws="none": Slack never opens websockets here, and uvicorn's websocket protocol does not
     # import with the websockets version Rasa pins
     uvicorn.run(create_asgi_app(app, signing_secret), host=host, port=port, ws="none",
@@ -79,8 +78,6 @@ class RunningServer:
     """A uvicorn server in a daemon thread (tests and benches)."""
 
     def __init__(self, app: App, signing_secret: str, host: str, port: int) -> None:
-        import uvicorn
-
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))

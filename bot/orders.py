@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.settings import SlackSettings
 from nordvik.orders import EXAMPLE_ORDER_NUMBER, find_order_number
 from nordvik.text import clip, escape_mrkdwn
+from store.errors import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ def is_agent(client: WebClient, settings: SlackSettings, user_id: str, channel_i
 
 def order_reply(services: Services, text: object) -> dict[str, Any]:
     """The card for the order number in `text`, or a clear answer why there is none."""
-    from store.errors import StoreError, StoreUnavailable
-
     raw = text.strip() if isinstance(text, str) else ""
     if not raw:
         return notice(USAGE)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import redis
 
 from bot.settings import SlackSettings
+from kb_index.client import HttpKnowledgeClient
+from kb_index.feedback import FeedbackStore
 from kb_index.types import KnowledgeSearch
-
-if TYPE_CHECKING:
-    from kb_index.feedback import FeedbackStore
-    from store.repository import OrderStore
+from store import get_store
+from store.repository import OrderStore
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ class RedisEventDedupe:
         self.prefix = prefix
         self._fallback = EventDedupe(ttl_seconds)
         if client is None:
-            import redis
-
             client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._redis = client
 
@@ -72,8 +72,6 @@ class RedisEventDedupe:
         return f"{self.prefix}:slack:event:{event_id}"
 
     def first_time(self, event_id: str) -> bool:
-        import redis
-
         try:
             return bool(self._redis.set(self.key(event_id), b"1", nx=True, ex=self.ttl))
         except redis.RedisError:
@@ -104,8 +102,6 @@ class Services:
     def knowledge(self) -> KnowledgeSearch:
         with self._lock:
             if self._knowledge is None:
-                from kb_index.client import HttpKnowledgeClient
-
                 self._knowledge = HttpKnowledgeClient(self.settings.kb_url)
             return self._knowledge
 
@@ -113,16 +109,12 @@ class Services:
         """The order/CRM store; raises store.errors.StoreUnavailable when it cannot be opened."""
         with self._lock:
             if self._store is None:
-                from store import get_store
-
                 self._store = get_store()
             return self._store
 
     def feedback(self) -> FeedbackStore:
         with self._lock:
             if self._feedback is None:
-                from kb_index.feedback import FeedbackStore
-
                 self._feedback = FeedbackStore()
             return self._feedback
 

@@ -17,6 +17,7 @@ from bot.blocks.suggestions import ReplyTarget, no_match_message, suggestions_me
 from bot.services import Services
 from kb_index.errors import InvalidQuery, KnowledgeError, KnowledgeUnavailable
 from kb_index.types import Hit
+from nordvik.languages import detect_language_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,6 @@ def find_suggestions(services: Services, text: object) -> Suggestions:
 def record_gap(services: Services, query: str, source: str) -> None:
     """Tell editors nothing answered this question; a failure here is logged, not shown."""
     try:
-        from nordvik.languages import detect_language_or_none
-
         language = detect_language_or_none(query) or "unknown"
     except Exception:  # noqa: BLE001 (the language is a nicety; the gap matters)
         logger.exception("language detection failed for a content gap")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, assistant, commands, events, shortcuts, views
+from bot.listeners import actions, assistant, commands, events, handoff, shortcuts, views
 from bot.listeners.middleware import ignore_retried_events
 
 
@@ -15,8 +15,6 @@ def register_listeners(app: App) -> None:
     # --- other listener packages -----------------------------------------------------------
     # Packages that listen to `message` events with matchers register here, before the
     # catch-all message listener below (bot/listeners/handoff: the human-handoff relay).
-    from bot.listeners import handoff
-
     handoff.register(app)
     # ----------------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from handoff.callbacks import log_callback_outcome, logged_blocks
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +29,8 @@ def callback_outcome_button(ack: Callable[..., Any], body: Mapping[str, Any],
         logger.warning("callback outcome button with a malformed case id")
         return None
     agent = str((body.get("user") or {}).get("id") or "unknown")
-    from store.errors import StoreError
-
     try:
         if store is None:
-            from store import get_store
-
             store = get_store()
         outcome = log_callback_outcome(store, int(value), str(action.get("action_id")), agent)
     except StoreError:

@@ -26,6 +26,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import redis
+
+from bot.settings import SlackSettings
+
 logger = logging.getLogger(__name__)
 
 STRIPES = 64
@@ -52,8 +56,6 @@ class ThreadOrder:
         self.ttl = ttl
         self.wait = wait
         if client is None and redis_url:
-            import redis
-
             client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._redis = client
 
@@ -78,8 +80,6 @@ class ThreadOrder:
 
     @contextmanager
     def _shared(self, key: str) -> Iterator[None]:
-        import redis
-
         lock = self._redis.lock(key, timeout=self.ttl, sleep=0.05,  # type: ignore[union-attr]
                                 blocking_timeout=self.wait, thread_local=False)
         try:
@@ -111,8 +111,6 @@ class ThreadOrder:
                                    "(expired or Redis unavailable)", exc_info=True)
 
     def _renew(self, lock: Any, stop: threading.Event) -> None:
-        import redis
-
         while not stop.wait(self.ttl / 3):
             try:
                 lock.reacquire()
@@ -123,8 +121,6 @@ class ThreadOrder:
 @lru_cache(maxsize=1)
 def thread_order() -> ThreadOrder:
     """The process's `ThreadOrder`, shared through Redis when the Slack app's REDIS_URL is set."""
-    from bot.settings import SlackSettings
-
     settings = SlackSettings.from_env()
     try:
         return ThreadOrder(settings.redis_url, settings.redis_prefix)

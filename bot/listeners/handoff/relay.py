@@ -20,6 +20,8 @@ from handoff.relay import (
     RelayError,
     closed_blocks,
 )
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +30,6 @@ RESOLUTIONS = {
     RESOLVE_ACTION_ID: "resolved in chat",
     "handoff_unresolved": "not resolved in chat; follow up by e-mail",
 }
-
-
-def get_store() -> Any:
-    """The CRM store, imported on first use (nothing heavy at import time)."""
-    from store import get_store as store_getter
-
-    return store_getter()
 
 
 def is_agent_reply_in_handoff_thread(event: Mapping[str, Any], settings: HandoffSettings) -> bool:
@@ -63,8 +58,6 @@ def relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
 
 def _relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
                        rasa: RasaConversations | None) -> bool:
-    from store.errors import StoreError
-
     try:
         store = get_store()
         case = store.find_case_by_thread(str(event.get("channel")), str(event.get("thread_ts")))
@@ -111,8 +104,6 @@ def end_handoff_button(ack: Callable[..., Any], body: Mapping[str, Any],
         logger.warning("end-handoff button with a malformed case id")
         return False
     case_id = int(value)
-    from store.errors import StoreError
-
     try:
         return _end_handoff(settings, rasa, case_id, agent, action, channel, thread_ts, message)
     except StoreError:
