@@ -39,7 +39,7 @@ from actions.verification import (
     order_in_hand,
 )
 from nordvik.emails import find_email
-from nordvik.orders import find_order_number, normalize_order_number
+from nordvik.orders import canonical_order_number, find_order_number
 from nordvik.secrets import seal, unseal
 from store.errors import StoreError
 
@@ -90,7 +90,9 @@ class OrderFormValidation(FormValidationAction):
 
     def validate_order_number(self, slot_value: Any, dispatcher: CollectingDispatcher,
                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        number = find_order_number(slot_value)
+        # The one place a form's answer is normalised: an entity arrives canonical already
+        # (nlu.entities), a typed answer (the from_text mapping) enters here.
+        number = canonical_order_number(slot_value) or find_order_number(slot_value)
         if number is None:
             dispatcher.utter_message(response="utter_order_number_invalid")
             return {SLOT_ORDER_NUMBER: None}
@@ -122,7 +124,7 @@ class OrderFormValidation(FormValidationAction):
         if email is None:
             dispatcher.utter_message(response="utter_email_invalid")
             return {SLOT_EMAIL: None}
-        number = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+        number = canonical_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
         if number is None:
             return {SLOT_EMAIL: seal(email, purpose=EMAIL_PURPOSE)}
         if number == slot_text(tracker, SLOT_VERIFIED_ORDER):
@@ -133,7 +135,7 @@ class OrderFormValidation(FormValidationAction):
                           tracker: Tracker) -> dict[str, Any]:
         """The phone channel puts the postcode said or keyed in the e-mail slot, sealed."""
         postcode = unseal(slot_value, purpose=POSTCODE_PURPOSE)
-        number = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+        number = canonical_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
         if postcode is None or number is None:
             dispatcher.utter_message(response="utter_email_invalid")
             return {SLOT_EMAIL: None}

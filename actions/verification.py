@@ -31,7 +31,7 @@ from actions.common import (
     store_unavailable,
 )
 from nordvik.languages import LANGUAGES, normalize_language
-from nordvik.orders import normalize_order_number
+from nordvik.orders import canonical_order_number
 from nordvik.phones import normalize_phone
 from nordvik.secrets import unseal
 from store.errors import StoreError
@@ -169,7 +169,7 @@ def order_in_hand(tracker: Tracker) -> str | None:
     """The order this task is about once verified: the order number asked about if it is the
     verified one, or the verified order when no other number was given; None otherwise."""
     verified = slot_text(tracker, SLOT_VERIFIED_ORDER)
-    asked = normalize_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
+    asked = canonical_order_number(slot_text(tracker, SLOT_ORDER_NUMBER))
     if verified is None or (asked is not None and asked != verified):
         return None
     return verified

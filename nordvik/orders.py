@@ -5,6 +5,11 @@
     normalize_order_number("A1234٥")          -> None       (ASCII digits only)
     find_order_number("我的訂單A12345到哪了")   -> "A12345"   (no spaces needed around it)
     find_order_number("ref XA123456")         -> None
+    canonical_order_number(" a12345 ")        -> None       (a check, never a cleaned copy)
+
+An order number is normalised once, where it enters: the NLU's entity extractor (chat, phone,
+messaging), a form's typed answer, the Slack ``/order`` text, an e-mail's words. Past that point
+every part passes the canonical value on and only checks it with ``canonical_order_number``.
 
 Every part that reads an order number (the store, the actions, the NLU, the Slack app, the
 e-mail channel) uses these functions; nothing else defines the format.
@@ -21,7 +26,7 @@ ORDER_NUMBER_FORMAT = "A[0-9]{5}"
 EXAMPLE_ORDER_NUMBER = "A10234"
 MAX_SCANNED_CHARS = 2000
 
-_FULL = re.compile(rf"{ORDER_NUMBER_FORMAT}", re.ASCII)
+_FULL = re.compile(ORDER_NUMBER_FORMAT, re.ASCII)
 # Not glued to other Latin letters or digits; Chinese characters around it are fine.
 _IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[Aa][0-9]{5}(?![0-9A-Za-z])", re.ASCII)
 
@@ -38,6 +43,11 @@ def normalize_order_number(value: Any) -> str | None:
         return None
     candidate = _nfkc(value).strip().upper()
     return candidate if _FULL.fullmatch(candidate) else None
+
+
+def canonical_order_number(value: object) -> str | None:
+    """`value` when it is an order number in canonical form, else None (never a cleaned copy)."""
+    return value if isinstance(value, str) and _FULL.fullmatch(value) else None
 
 
 def iter_order_numbers(text: Any) -> Iterator[tuple[int, int, str]]:

@@ -25,7 +25,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from nordvik.orders import normalize_order_number
+from nordvik.orders import canonical_order_number
 from nordvik.phones import normalize_phone
 from store.db import session_scope
 from store.models import Customer, Order
@@ -54,7 +54,7 @@ def spoken_postcode(value: object) -> str | None:
 
 
 def order_phone_matches(engine: Engine, order_number: str | None, phone: str | None) -> bool:
-    number = normalize_order_number(order_number)
+    number = canonical_order_number(order_number)
     given = normalize_phone(phone, region=None)
     if number is None:
         return False
@@ -69,7 +69,7 @@ def order_phone_matches(engine: Engine, order_number: str | None, phone: str | N
 
 
 def order_postcode_matches(engine: Engine, order_number: str | None, postcode: object) -> bool:
-    number = normalize_order_number(order_number)
+    number = canonical_order_number(order_number)
     given = spoken_postcode(postcode)
     if number is None:
         return False

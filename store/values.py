@@ -6,24 +6,22 @@ order numbers in the one canonical form.
     canonical_order_number("A10004")       -> "A10004"
     canonical_order_number(" a10004 ")     -> None   (not cleaned here: see below)
 
-The order number is normalised once, where it enters (the NLU's entity, a form's slot, the Slack
-``/order`` text, an e-mail's words: ``nordvik.orders.normalize_order_number`` or
-``find_order_number``), and reaches the store in canonical form. The store only checks that form
-against the shared rule (``nordvik.orders.ORDER_NUMBER_FORMAT``); anything else, junk included,
-takes the not-found path without a query.
+The order number is normalised once, where it enters (see ``nordvik.orders``), and reaches the
+store in canonical form. The store only checks that form
+(``nordvik.orders.canonical_order_number``); anything else, junk included, takes the not-found
+path without a query.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
-from nordvik.orders import ORDER_NUMBER_FORMAT
+from nordvik.orders import canonical_order_number
+
+__all__ = ["MAX_TEXT_LENGTH", "canonical_order_number", "clean_text", "money", "optional_text"]
 
 MAX_TEXT_LENGTH = 5000
-
-_CANONICAL = re.compile(ORDER_NUMBER_FORMAT, re.ASCII)
 
 
 def clean_text(value: object, max_length: int = MAX_TEXT_LENGTH) -> str:
@@ -43,7 +41,3 @@ def optional_text(value: object, max_length: int) -> str | None:
 def money(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
-
-def canonical_order_number(value: object) -> str | None:
-    """`value` when it is an order number in canonical form, else None (never a cleaned copy)."""
-    return value if isinstance(value, str) and _CANONICAL.fullmatch(value) else None

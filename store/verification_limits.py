@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from nordvik.orders import normalize_order_number
+from nordvik.orders import canonical_order_number
 from store.db import session_scope
 from store.models import FailedVerification, utcnow
 from store.settings import VerificationLimits
@@ -64,7 +64,7 @@ def record_failed_verification(
     conversation_id: str, now: datetime | None = None,
 ) -> None:
     """One failed order-number/e-mail check. Nothing is stored without an order or a client."""
-    number = normalize_order_number(order_number) if order_number is not None else None
+    number = canonical_order_number(order_number)
     who = _client(client)
     if number is None and who is None:
         return
@@ -96,7 +96,7 @@ def verification_blocked(
     window = timedelta(minutes=limits.window_minutes)
     lock = timedelta(minutes=limits.lock_minutes)
     since = moment - window - lock
-    number = normalize_order_number(order_number) if order_number is not None else None
+    number = canonical_order_number(order_number)
     if number is not None and limits.max_per_order > 0 and locked_by(
         _times(engine, FailedVerification.order_number, number, since),
         limits.max_per_order, window, lock, moment,

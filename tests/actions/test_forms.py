@@ -298,10 +298,16 @@ async def test_a_full_width_order_number_is_valid(test_store: OrderStore) -> Non
     messages, events = await run(ValidateReturnForm(), tracker)
     assert messages == []
     assert slots_of(events) == {"order_number": "A10012"}
-    full_width = form_tracker(requested="email", slots={"order_number": "Ａ１０００１"},
-                              extracted={"email": ANNA})
-    _, events = await run(ValidateReturnForm(), full_width)
+    # Normalised once, where it entered: later steps take the slot's canonical value as it is
+    # and never verify against anything else.
+    canonical = form_tracker(requested="email", slots={"order_number": "A10001"},
+                             extracted={"email": ANNA})
+    _, events = await run(ValidateReturnForm(), canonical)
     assert slots_of(events)["verified_order"] == IN_TRANSIT
+    unvalidated = form_tracker(requested="email", slots={"order_number": "Ａ１０００１"},
+                               extracted={"email": ANNA})
+    _, events = await run(ValidateReturnForm(), unvalidated)
+    assert "verified_order" not in slots_of(events)
 
 
 # --- the limits across conversations ------------------------------------------------------------
