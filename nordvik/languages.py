@@ -19,6 +19,8 @@ import re
 import threading
 from typing import Any
 
+from lingua import Language, LanguageDetectorBuilder
+
 from nordvik.emails import redact_emails
 from nordvik.text import fold_diacritics, normalize
 
@@ -96,8 +98,6 @@ def _get_detector() -> Any:
     global _detector
     with _lock:
         if _detector is None:
-            from lingua import Language, LanguageDetectorBuilder
-
             _detector = LanguageDetectorBuilder.from_languages(
                 Language.ENGLISH, Language.SWEDISH, Language.BOKMAL, Language.CHINESE
             ).build()

@@ -24,6 +24,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from cryptography.fernet import Fernet, InvalidToken
+
 from nordvik.env import SettingsError, env_str, state_dir
 
 SEALED_PREFIX = "sealed:v1:"
@@ -82,8 +84,6 @@ def _derived(purpose: str, env: Mapping[str, str] | None = None) -> bytes:
 
 def seal(text: str, *, purpose: str, env: Mapping[str, str] | None = None) -> str:
     """`text` encrypted and authenticated (Fernet) for `purpose`, safe to store in a tracker."""
-    from cryptography.fernet import Fernet
-
     token = Fernet(base64.urlsafe_b64encode(_derived(purpose, env))).encrypt(text.encode("utf-8"))
     return SEALED_PREFIX + token.decode("ascii")
 
@@ -92,8 +92,6 @@ def unseal(value: object, *, purpose: str, env: Mapping[str, str] | None = None)
     """The text `seal` was given, or None for anything else (tampered, masked, other purpose)."""
     if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
         return None
-    from cryptography.fernet import Fernet, InvalidToken
-
     fernet = Fernet(base64.urlsafe_b64encode(_derived(purpose, env)))
     try:
         return fernet.decrypt(value[len(SEALED_PREFIX):].encode("ascii")).decode("utf-8")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from nordvik.schema import RevisionChain
 from store.db import describe_url, is_unavailable, make_engine, unavailable_error
 from store.errors import StoreError
+from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ def _engine(target: Engine | str | None) -> tuple[Engine, bool]:
     if isinstance(target, Engine):
         return target, False
     if target is None:
-        from store.settings import StoreSettings
-
         target = StoreSettings.from_env().database_url
     return make_engine(target), True
 

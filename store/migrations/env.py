@@ -5,14 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Engine
 
+from store.db import make_engine
 from store.migrate import CHAIN
 from store.models import Base
+from store.settings import StoreSettings
 
 
 def _engine() -> Engine:
-    from store.db import make_engine
-    from store.settings import StoreSettings
-
     return make_engine(StoreSettings.from_env().database_url)
 
 
