@@ -25,6 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from analytics.db import make_engine
+from analytics.events import compact
+from analytics.ingest import FactWriter
+from analytics.migrate import upgrade as analytics_upgrade
+from store.migrate import upgrade as store_upgrade
+from store.repository import OrderStore
+from tests.analytics.crafted import conversations
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "analytics_contention.md"
 
@@ -38,11 +46,6 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _consumer(url: str, rate: float, stop: Any, counter: Any) -> None:
-    from analytics.db import make_engine
-    from analytics.events import compact
-    from analytics.ingest import FactWriter
-    from tests.analytics.crafted import conversations
-
     writer = FactWriter(make_engine(url))
     template = [e for s in conversations().values() for e in s.events]
     batch, index = 25, 0
@@ -59,8 +62,6 @@ def _consumer(url: str, rate: float, stop: Any, counter: Any) -> None:
 
 
 def _store_writes(url: str, writes: int) -> list[float]:
-    from store.repository import OrderStore
-
     store = OrderStore.from_url(url)
     latencies = []
     for n in range(writes):
@@ -100,9 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=150.0, help="events per second")
     parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    from analytics.migrate import upgrade as analytics_upgrade
-    from store.migrate import upgrade as store_upgrade
-
     load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

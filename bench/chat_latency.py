@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import os
 import platform
+import socket
 import statistics
 import sys
 import tempfile
@@ -38,9 +39,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench import chat_think_time
-from bench.chat_customers import LevelResult, percentile
+from sqlalchemy import create_engine, text
+
+from bench import chat_closed_loop, chat_think_time, systems
+from bench.chat_closed_loop import replace_section
+from bench.chat_customers import LANGUAGES, LevelResult, percentile, run_load
 from bench.chat_think_time import summary, table
+from tests.support.store import ORDERS
+from tests.support.supervised import (
+    StackSpec,
+    plain_endpoints,
+    project_action_argv,
+    rasa_sdk_action_argv,
+    supervised_stack,
+)
 
 if TYPE_CHECKING:
     from scripts.services import Service
@@ -72,8 +84,6 @@ class RunPlan:
 
 def stored_user_turns(tracker_url: str, prefix: str) -> dict[str, int]:
     """sender -> user events in the SQL tracker store, for senders starting with `prefix`."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(tracker_url)
     try:
         with engine.connect() as connection:
@@ -87,8 +97,6 @@ def stored_user_turns(tracker_url: str, prefix: str) -> dict[str, int]:
 
 def _services_up() -> tuple[bool, bool]:
     """(PostgreSQL answers, Redis answers) on their local default ports."""
-    import socket
-
     def answers(port: int) -> bool:
         with socket.socket() as sock:
             sock.settimeout(1)
@@ -112,8 +120,6 @@ class _PgDatabase:
         self._admin("DROP DATABASE IF EXISTS {0} WITH (FORCE)")
 
     def _admin(self, statement: str) -> None:
-        from sqlalchemy import create_engine, text
-
         engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as connection:
@@ -125,8 +131,6 @@ class _PgDatabase:
 def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
                   plan: RunPlan, orders: Sequence[tuple[str, str, str]],
                   check_replies: bool) -> LevelResult:
-    from bench.chat_customers import run_load
-
     seconds, think = plan.seconds, plan.think
     run_id = f"{system}-{plan.repeat}-{customers}-{int(time.time())}"
     outcome = asyncio.run(run_load(rest_url, customers, seconds, think, orders, run_id,
@@ -151,15 +155,6 @@ def measure_level(system: str, rest_url: str, tracker_url: str, customers: int,
 
 
 def run_system(key: str, plan: RunPlan) -> tuple[list[LevelResult], str]:
-    from bench import systems
-    from tests.support.supervised import (
-        StackSpec,
-        plain_endpoints,
-        project_action_argv,
-        rasa_sdk_action_argv,
-        supervised_stack,
-    )
-
     if key == "project":
         prepared = systems.project(plan.project_model)
     else:
@@ -198,8 +193,6 @@ def run_system(key: str, plan: RunPlan) -> tuple[list[LevelResult], str]:
         if prepared.has_actions:
             orders = systems.seed_store(prepared, env["DATABASE_URL"], log)
         else:
-            from tests.support.store import ORDERS
-
             orders = [(o.number, o.email, o.status) for o in ORDERS.values()]
         spec = StackSpec(
             run_dir=run_dir / "run", model=prepared.model, env=env, root=prepared.root,
@@ -233,8 +226,6 @@ def run_system(key: str, plan: RunPlan) -> tuple[list[LevelResult], str]:
 
 async def _warm_up(rest_url: str, orders: Sequence[tuple[str, str, str]]) -> None:
     """One conversation per language, untimed: the first turns load lazily built parts."""
-    from bench.chat_customers import LANGUAGES, run_load
-
     await run_load(rest_url, len(LANGUAGES), 12.0, 0.5, orders, f"warmup-{int(time.time())}",
                    check_replies=False)
 
@@ -248,8 +239,6 @@ def write_report(by_system: dict[str, list[LevelResult]], layouts: dict[str, str
 
 
 def _write_section(report: Path, heading: str, section: str) -> None:
-    from bench.chat_closed_loop import replace_section
-
     old = report.read_text(encoding="utf-8") if report.exists() else ""
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(replace_section(old, heading, section), encoding="utf-8")
@@ -319,8 +308,6 @@ def main(argv: list[str] | None = None) -> int:
                 by_system.setdefault(key, []).extend(results)
     every = [r for rs in by_system.values() for r in rs]
     if closed:
-        from bench import chat_closed_loop
-
         every.sort(key=lambda r: (r.repeat, keys.index(r.system), r.customers))
         print(chat_closed_loop.levels_table(every))
         print(chat_closed_loop.ratios_table(every))

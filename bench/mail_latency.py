@@ -31,6 +31,7 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from scripts.train import ensure_model
 from tests.fakes.slack_api import FakeSlackApi
 from tests.mail.mails import mail
 from tests.mail.sink import SmtpSink
@@ -71,8 +72,6 @@ def send(port: int, sender: str, text: str, number: int) -> tuple[str, float]:
 
 
 def main() -> int:
-    from scripts.train import ensure_model
-
     count = int(os.environ.get("MAIL_BENCH_N", "10"))
     model = Path(os.environ.get("NORDVIK_TEST_MODEL") or ensure_model(quiet=True).model)
     results: dict[str, list[float]] = {}

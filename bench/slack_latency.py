@@ -25,6 +25,17 @@ import time
 import urllib.request
 from pathlib import Path
 
+from slack_sdk import WebClient
+
+from bot.app import create_app
+from bot.http_server import serve_in_thread
+from bot.services import Services, configure
+from bot.settings import SlackSettings
+from kb_index.client import HttpKnowledgeClient
+from kb_index.feedback import FeedbackStore
+from kb_index.settings import KbSettings
+from tests.fakes.slack_api import FakeSlackApi
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
 ACK_TARGET_MS = 50.0
@@ -73,20 +84,12 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    sys.path.insert(0, str(REPO))
-
-    from slack_sdk import WebClient
-
-    from bot.app import create_app
-    from bot.http_server import serve_in_thread
-    from bot.services import Services, configure
-    from bot.settings import SlackSettings
-    from kb_index.builder import build
-    from kb_index.client import HttpKnowledgeClient
-    from kb_index.feedback import FeedbackStore
-    from kb_index.settings import KbSettings
-    from tests.bot.conftest import command_body, event_body, sign
-    from tests.fakes.slack_api import FakeSlackApi
+    from kb_index.builder import build  # noqa: PLC0415 - pulls faiss (~5 s): not for --help
+    from tests.bot.conftest import (  # noqa: PLC0415 - pulls faiss and pytest: not for --help
+        command_body,
+        event_body,
+        sign,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="slack-bench-"))
     kb = dataclasses.replace(KbSettings.from_env(), source=REPO / "knowledge" / "articles",

@@ -30,10 +30,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from scripts.services import Service
+import rasa
+
+from runtime.settings import RuntimeSettings
+from scripts.run_all import share_secrets
+from scripts.services import Service, describe
+from scripts.train import ensure_model
+from web.serve import BUNDLE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench"
@@ -87,8 +91,6 @@ def head_commit() -> str:
 def project(model: Path | None = None) -> PreparedSystem:
     """This tree with its model (trained if its inputs changed), or with `model` if given."""
     if model is None:
-        from scripts.train import ensure_model
-
         _say("training this tree's model if its inputs changed")
         model = ensure_model().model
     return PreparedSystem("project", "this tree", ROOT, model, True, head_commit())
@@ -118,8 +120,6 @@ def today(commit: str = BASELINE_COMMIT) -> PreparedSystem:
 
 def plain() -> PreparedSystem:
     """`rasa init --no-prompt` (it trains as part of init) in var/bench/plain."""
-    import rasa
-
     folder = CACHE / f"plain-rasa-{rasa.__version__}"
     models = sorted((folder / "models").glob("*.tar.gz")) if folder.exists() else []
     if not models:
@@ -205,11 +205,6 @@ def make_run_layout(run_dir: Path, log: Path, redis_url: str = "") -> MakeRunLay
     """What `make run` starts with no settings of its own, for a bench run in `run_dir`.
     `redis_url` is used only when the default layout needs a shared lock store (several Rasa
     servers): make run refuses to start them without one."""
-    from runtime.settings import RuntimeSettings
-    from scripts.run_all import share_secrets
-    from scripts.services import describe
-    from web.serve import BUNDLE_PATH
-
     defaults = RuntimeSettings.from_env({"REDIS_URL": redis_url} if redis_url else {})
     if defaults.rasa_replicas == 1:
         redis_url = ""

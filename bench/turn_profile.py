@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -51,20 +52,22 @@ def _wait(url: str, seconds: float = 180) -> None:
 async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[str, str],
                    out: Path, label: str, rounds: int, speedups: bool = False,
                    local_actions: bool = False) -> None:
-    import logging
-
-    from pyinstrument import Profiler
-    from rasa.core.agent import load_agent
-    from rasa.core.lock_store import InMemoryLockStore
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.core.utils import AvailableEndpoints
-    from rasa.utils.endpoints import EndpointConfig
-    from rasa.utils.log_utils import configure_structlog
+    from pyinstrument import Profiler  # noqa: PLC0415 - only the --child process profiles
+    from rasa.core.agent import load_agent  # noqa: PLC0415 - heavy: rasa, TF; --child only
+    from rasa.core.lock_store import InMemoryLockStore  # noqa: PLC0415 - rasa; --child only
+    from rasa.core.tracker_store import SQLTrackerStore  # noqa: PLC0415 - rasa; --child only
+    from rasa.core.utils import AvailableEndpoints  # noqa: PLC0415 - rasa; --child only
+    from rasa.utils.endpoints import EndpointConfig  # noqa: PLC0415 - rasa; --child only
+    from rasa.utils.log_utils import configure_structlog  # noqa: PLC0415 - rasa; --child only
 
     logging.basicConfig(level=logging.WARNING)
     configure_structlog(logging.WARNING)  # `rasa run` logs at INFO; debug output would dominate
     if speedups:  # what the project's Rasa launcher installs (rasa_addons.rasa_server)
-        from runtime.rasa_speedups import install, install_local_actions
+        # the tree under test's own (first on PYTHONPATH); "today" has no runtime package
+        from runtime.rasa_speedups import (  # noqa: PLC0415 - project tree only; see above
+            install,
+            install_local_actions,
+        )
 
         install()
         if local_actions:
@@ -201,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return child(args)
-    from bench import systems
+    # not at the top: the --child process runs with the tree under test first on PYTHONPATH,
+    # and the "today" tree's bench/ has no systems.py
+    from bench import systems  # noqa: PLC0415 - parent process only; see above
 
     runs: list[tuple[str, bool]] = []
     for key in [k.strip() for k in args.systems.split(",") if k.strip()]:
