@@ -10,7 +10,9 @@ query is embedded for real with the configured model.
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
+import gc
 import json
 import os
 import platform
@@ -18,6 +20,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -30,10 +33,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kb_index import dense  # noqa: E402
-from kb_index.articles import load_articles  # noqa: E402
+from kb_index.articles import load_articles, parse_article  # noqa: E402
 from kb_index.builder import BuildPlan, build, full_plan, write_version  # noqa: E402
 from kb_index.embedder import (  # noqa: E402
     get_embedder,
@@ -42,8 +46,13 @@ from kb_index.embedder import (  # noqa: E402
     resolve_model,
 )
 from kb_index.errors import KnowledgeError  # noqa: E402
-from kb_index.evaluation import LabelledQuery, evaluate, load_qrels  # noqa: E402
-from kb_index.fusion import FusionWeights  # noqa: E402
+from kb_index.evaluation import LabelledQuery, evaluate, in_split, load_qrels  # noqa: E402
+from kb_index.fusion import (  # noqa: E402
+    FusionWeights,
+    fit_fusion,
+    leave_one_corpus_out,
+    loco_table,
+)
 from kb_index.lexical import TermCounts  # noqa: E402
 from kb_index.nlp import analyze  # noqa: E402
 from kb_index.passages import passage_id  # noqa: E402
@@ -85,7 +94,7 @@ def _machine() -> str:
 
 
 def _torch_threads() -> int:
-    import torch
+    import torch  # noqa: PLC0415 - heavy (torch); only a report's machine line needs it
 
     return int(torch.get_num_threads())
 
@@ -136,8 +145,6 @@ def swefaq_corpus(path: Path = SWEFAQ) -> tuple[list[Article], list[LabelledQuer
 def bankfaq_corpus(path: Path = BANKFAQ) -> tuple[list[Article], list[LabelledQuery]]:
     """BankFAQ: a seeded sample of distinct answers as the corpus; every question whose answer
     is in the sample is a query with that one relevant answer."""
-    import csv
-
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["Question"].strip() and r["Answer"].strip()]
     answers = sorted({r["Answer"].strip() for r in rows})
@@ -287,8 +294,6 @@ def _without_diacritics(
 def run_quality(args: argparse.Namespace) -> None:
     """MRR and friends for dense, BM25 and hybrid, per model, on the reporting split of the
     shipped queries (all and per language), SweFAQ dev and BankFAQ; then the fusion report."""
-    from kb_index.evaluation import in_split
-
     rows: list[tuple[str, str, str, int, dict[str, float]]] = []
     notes = []
     rankers: dict[str, dict[str, CachedRanker]] = {}
@@ -378,9 +383,6 @@ def run_quality(args: argparse.Namespace) -> None:
 
 def _report_fusion(rankers: dict[str, CachedRanker], every: dict[str, list[LabelledQuery]]) -> None:
     """Leave-one-corpus-out: fit the fusion on all corpora but one, score the one left out."""
-    from kb_index.evaluation import in_split
-    from kb_index.fusion import fit_fusion, leave_one_corpus_out, loco_table
-
     fitting: dict[str, list[LabelledQuery]] = {}
     held_out: dict[str, list[LabelledQuery]] = {}
     ranker_of: dict[str, CachedRanker] = {}
@@ -631,8 +633,6 @@ def _throughput(
 ) -> float:
     """Searches per second with two clients searching at once (uncached queries), as the
     action server's threads or two kb serve workers would: does the split cost throughput?"""
-    import threading
-
     version = IndexVersion(path, dataclasses.replace(settings, search_threads=threads),
                            like.embedder, like.english_embedder)
     halves = [picks[: len(picks) // 2], picks[len(picks) // 2 :]]
@@ -713,8 +713,6 @@ def memory_probe(path: Path, settings: KbSettings, second_copy: bool) -> dict[st
     reload): resident memory before and after loading the same version a second time.
     ``second_copy`` keeps the row vectors apart from the Flat index, as versions did before
     they shared the index's memory, for comparison in the same run."""
-    import gc
-
     first = IndexVersion(path, settings)  # loads the models too
     first.search("warm up", k=5, audience=AUDIENCES)
     gc.collect()
@@ -767,8 +765,6 @@ def run_memory(args: argparse.Namespace) -> None:
 
 
 def run_ann(args: argparse.Namespace) -> None:
-    import faiss
-
     n, dim, nq = args.ann_n, 384, 200
     rng = np.random.default_rng(7)
     t0 = time.perf_counter()
@@ -913,8 +909,6 @@ def _synthetic_articles(target: Path, n: int) -> list[Path]:
     parsed = []
     for p in templates:
         try:
-            from kb_index.articles import parse_article
-
             parsed.append(parse_article(p))
         except Exception:  # noqa: BLE001 - skip bad templates
             continue

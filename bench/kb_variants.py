@@ -20,6 +20,8 @@ import numpy as np
 
 from bench.kb_bench import BANKFAQ, SWEFAQ, _corpora, _write_report
 from kb_index.evaluation import LabelledQuery, in_split, score_ranking
+from kb_index.lexical import LexicalIndex
+from kb_index.nlp import analyze
 from kb_index.search import IndexVersion
 from kb_index.types import AUDIENCES
 
@@ -97,9 +99,6 @@ def rrf(weights: dict[str, float], k: float = 2.0, other: float = 0.5, beta: flo
 
 def collect(e5: IndexVersion, minilm: IndexVersion, queries: list[LabelledQuery]
             ) -> list[QueryData]:
-    from kb_index.lexical import LexicalIndex
-    from kb_index.nlp import analyze
-
     row_of_mini = minilm.row_of_id
     recs = [e5.records.get(r) for r in range(e5.n_passages)]
     heads = LexicalIndex.build([analyze(" ".join([r["title"], *r["heading_path"]]), r["language"])
