@@ -60,6 +60,7 @@ from bench.nlu_metrics import (
     thresholded_labels,
     top_labels,
 )
+from bench.nlu_project import load_examples
 
 RESULTS = ROOT / "var" / "bench" / "nlu"
 REPORT = ROOT / "reports" / "nlu_benchmark.md"
@@ -202,11 +203,9 @@ def run_project(pipeline: str) -> Path:
 
 
 def _count_examples(data: Path) -> int:
-    from bench.nlu_project import load_examples
-
     if (data / "en").is_dir():
         return len(load_examples(data))
-    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.loading import load_data  # noqa: PLC0415 - rasa (2 s); only non-project data needs it
 
     return len(load_data(str(data)).intent_examples)
 
@@ -232,8 +231,6 @@ def _train_project_model(work: Path) -> tuple[float, float]:
 # --- latency ---------------------------------------------------------------------------------
 
 def latency_texts() -> list[str]:
-    from bench.nlu_project import load_examples
-
     texts = [e.text for e in load_examples(ROOT / "heldout" / "nlu")]
     random.Random(7).shuffle(texts)
     return texts

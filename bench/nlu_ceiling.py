@@ -46,11 +46,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 import yaml
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
 from bench.nlu_benchmark import OOS_RECALL_TARGET, RESULTS, threshold_for_recall
 from bench.nlu_data import DEFAULT_DATASETS, OOS_LABEL, ROOT, Dataset, load_dataset
 from bench.nlu_metrics import score, thresholded_labels
+from nlu.embeddings import sentence_encoder
+from nlu.linear import fit_softmax
+from nlu.text import normalize_with_offsets
+from nordvik.e5 import get_encoder
 
 WORK = RESULTS / "ceiling"
 REPORT = ROOT / "reports" / "nlu_ceiling.md"
@@ -71,7 +76,7 @@ class Split:
 
 def classifier_settings(config: Path = ROOT / "config.yml") -> dict[str, Any]:
     """C and dense_weight of config.yml's LinearIntentClassifier (its defaults where unset)."""
-    from nlu.classifiers import LinearIntentClassifier
+    from nlu.classifiers import LinearIntentClassifier  # noqa: PLC0415 - heavy: a Rasa component (TF)
 
     settings = dict(LinearIntentClassifier.get_default_config())
     pipeline = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
@@ -125,13 +130,11 @@ def mahalanobis_scores(train: np.ndarray, labels: np.ndarray, queries: np.ndarra
 # --- features ----------------------------------------------------------------------------------
 
 def _normalised(texts: Sequence[str]) -> list[str]:
-    from nlu.text import normalize_with_offsets
-
     return [normalize_with_offsets(text)[0] for text in texts]
 
 
 def _words(text: str) -> list[str]:
-    from nlu.tokenizers import split_words
+    from nlu.tokenizers import split_words  # noqa: PLC0415 - heavy: a Rasa component module (TF)
 
     return [word.lower() for word, _, _ in split_words(text)]
 
@@ -139,9 +142,7 @@ def _words(text: str) -> list[str]:
 def sparse_features(train: Sequence[str], others: Sequence[Sequence[str]]
                     ) -> tuple[scipy.sparse.csr_matrix, list[scipy.sparse.csr_matrix]]:
     """TF-IDF-weighted word and character n-grams, fitted on `train`."""
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-
-    from nlu.sentence_features import tfidf
+    from nlu.sentence_features import tfidf  # noqa: PLC0415 - imports rasa; only sparse features need it
 
     words = CountVectorizer(analyzer=_words, lowercase=False)
     chars = CountVectorizer(analyzer="char_wb", ngram_range=(1, 4))
@@ -164,16 +165,12 @@ def _latent_terms(texts: list[str], path: Path) -> scipy.sparse.csr_matrix:
         matrix = scipy.sparse.load_npz(path).tocsr()
         if matrix.shape[0] == len(texts):
             return matrix
-    from nordvik.e5 import get_encoder
-
     matrix = scipy.sparse.csr_matrix(get_encoder().latent_terms(texts), dtype=np.float64)
     scipy.sparse.save_npz(path, matrix)
     return matrix
 
 
 def load_splits(dataset: Dataset, *, latent: bool) -> dict[str, Split]:
-    from nlu.embeddings import sentence_encoder
-
     WORK.mkdir(parents=True, exist_ok=True)
     splits = {}
     for name in ("train", "validation", "test"):
@@ -214,8 +211,6 @@ def _oos_row(name: str, rule: str, splits: dict[str, Split], labels: dict[str, l
 
 def run_dataset(name: str, datasets_dir: Path, *, latent: bool, settings: dict[str, Any]
                 ) -> dict[str, list]:
-    from nlu.linear import fit_softmax
-
     print(f"== {name}", flush=True)
     splits = load_splits(load_dataset(name, datasets_dir), latent=latent)
     train = splits["train"]

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from sklearn.model_selection import StratifiedKFold
 
 from bench.nlu_data import ROOT
 from bench.nlu_project import (
@@ -82,7 +83,7 @@ def with_dense_weight(config: dict[str, Any], weight: float) -> dict[str, Any]:
 def english_encoder_of(config: dict[str, Any], encoder: str, override: str | None) -> str | None:
     """The English encoder a run trains with (None: none), by the featurizer's own rule:
     `override` (NLU_ENGLISH_ENCODER) or the featurizer's `english_encoder`."""
-    from nlu.featurizers import resolve_english_encoder
+    from nlu.featurizers import resolve_english_encoder  # noqa: PLC0415 - heavy: a Rasa component (TF)
 
     featurizer = next((step for step in config["pipeline"] if isinstance(step, dict)
                        and step.get("name") == "nlu.featurizers.SentenceEmbeddingFeaturizer"), {})
@@ -127,8 +128,6 @@ def fallback_setting(config: dict[str, Any]) -> tuple[float, float]:
 
 
 def folds_of(examples: Sequence[LabelledText], folds: int, seed: int) -> list[np.ndarray]:
-    from sklearn.model_selection import StratifiedKFold
-
     strata = [f"{e.label}|{e.language}" for e in examples]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [test for _, test in splitter.split(np.zeros(len(strata)), strata)]

@@ -46,6 +46,8 @@ from typing import Any
 
 import yaml
 
+from actions.context import next_language
+from actions.knowledge import CLARIFY_PREFIX, FALLBACK_INTENTS, clarify_guesses
 from bench.nlu_data import ROOT
 from bench.nlu_project import (
     LANGUAGES,
@@ -56,6 +58,9 @@ from bench.nlu_project import (
     predicted_label,
     score_language,
 )
+from nordvik.emails import normalize_email
+from nordvik.orders import normalize_order_number
+from nordvik.text import fold_diacritics
 
 HELDOUT = ROOT / "heldout" / "nlu"
 BLIND = ROOT / "heldout_blind" / "nlu"
@@ -139,9 +144,6 @@ def unseen_indices(examples: Sequence[LabelledText], training: set[str]) -> list
 
 def _entity_key(entity: str, value: str) -> tuple[str, str]:
     """An entity compared by its canonical value (annotations keep what was typed)."""
-    from nordvik.emails import normalize_email
-    from nordvik.orders import normalize_order_number
-
     if entity == "order_number":
         return entity, normalize_order_number(value) or value
     if entity == "email":
@@ -152,8 +154,6 @@ def _entity_key(entity: str, value: str) -> tuple[str, str]:
 def evaluate(examples: Sequence[LabelledText], predictions: Sequence[dict[str, Any]]
              ) -> HeldoutResult:
     """Scores of bench.nlu_run-style predictions (one per example, same order)."""
-    from actions.context import next_language
-
     if len(examples) != len(predictions):
         raise ValueError(f"{len(examples)} examples but {len(predictions)} predictions")
     by_language: dict[str, list[tuple[LabelledText, dict[str, Any]]]] = {}
@@ -210,8 +210,6 @@ def typed_without_diacritics(
 ) -> tuple[list[int], list[LabelledText]]:
     """The Swedish and Norwegian messages that have diacritics (their indices), and the same
     messages as typed on a keyboard without å, ä, ö, æ or ø (nordvik.text.fold_diacritics)."""
-    from nordvik.text import fold_diacritics
-
     keep = [i for i, e in enumerate(examples)
             if e.language in ("sv", "nb") and fold_diacritics(e.text) != e.text]
     return keep, [dataclasses.replace(examples[i], text=fold_diacritics(examples[i].text))
@@ -345,8 +343,6 @@ class ClarificationScores:
 
 def guess_label(guess: str) -> str:
     """The label a clarifying response stands for: utter_clarify_faq_<topic> is faq/<topic>."""
-    from actions.knowledge import CLARIFY_PREFIX
-
     name = guess[len(CLARIFY_PREFIX):]
     return f"faq/{name[len('faq_'):]}" if name.startswith("faq_") else name
 
@@ -355,8 +351,6 @@ def score_clarification(examples: Sequence[LabelledText], parses: Sequence[dict[
                         ) -> dict[str, ClarificationScores]:
     """Per language (and "all"): the clarification the dialogue would ask for each message's
     Rasa parse data (same order as `examples`)."""
-    from actions.knowledge import FALLBACK_INTENTS, clarify_guesses
-
     if len(examples) != len(parses):
         raise ValueError(f"{len(examples)} examples but {len(parses)} parses")
     counts: dict[str, Counter[str]] = {}
@@ -585,7 +579,7 @@ def predictions_from_parses(parses: Sequence[dict[str, Any]]) -> list[dict[str, 
 
 
 async def parse_all(model: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
-    from rasa.core.agent import Agent
+    from rasa.core.agent import Agent  # noqa: PLC0415 - heavy: rasa, TF; only --model parses in-process
 
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]

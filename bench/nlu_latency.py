@@ -22,8 +22,8 @@ from typing import Any
 
 
 async def _measure(model: Path, texts: list[str], warm_up: int) -> dict[str, Any]:
-    from rasa.core.agent import Agent
-    from rasa.core.channels import UserMessage
+    from rasa.core.agent import Agent  # noqa: PLC0415 - heavy: rasa, TF; not for --help
+    from rasa.core.channels import UserMessage  # noqa: PLC0415 - heavy: rasa; not for --help
 
     started = time.perf_counter()
     processor = Agent.load(str(model)).processor

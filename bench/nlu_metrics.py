@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.metrics import f1_score
 
 from bench.nlu_data import OOS_LABEL
@@ -86,11 +87,10 @@ def plot_confusion(
     gold: Sequence[str], predicted: Sequence[str], title: str, path: Path, count: int = 20
 ) -> None:
     """Heatmap of the confusion matrix restricted to the `count` most-confused classes."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - heavy (matplotlib); only the plots need it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after matplotlib.use("Agg"); plots only
 
     classes = most_confused_classes(gold, predicted, count)
     if not classes:

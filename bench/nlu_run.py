@@ -25,7 +25,7 @@ FALLBACK_INTENT = "nlu_fallback"
 
 
 def _train(config: Path, data: Path, out_dir: Path) -> tuple[Path, float]:
-    from rasa.model_training import train_nlu
+    from rasa.model_training import train_nlu  # noqa: PLC0415 - heavy: rasa, TF; not for --help
 
     started = time.perf_counter()
     model = train_nlu(str(config), str(data), str(out_dir), fixed_model_name="bench")
@@ -36,7 +36,7 @@ def _train(config: Path, data: Path, out_dir: Path) -> tuple[Path, float]:
 
 
 def _load(model: Path) -> Any:
-    from rasa.core.agent import Agent
+    from rasa.core.agent import Agent  # noqa: PLC0415 - heavy: rasa, TF; not for --help
 
     processor = Agent.load(str(model)).processor
     if processor is None:
@@ -45,9 +45,14 @@ def _load(model: Path) -> Any:
 
 
 def _predict(processor: Any, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
-    from rasa.core.channels import UserMessage
-    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
-    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.core.channels import UserMessage  # noqa: PLC0415 - heavy: rasa; not for --help
+    from rasa.engine.constants import (  # noqa: PLC0415 - heavy: rasa; not for --help
+        PLACEHOLDER_MESSAGE,
+        PLACEHOLDER_TRACKER,
+    )
+    from rasa.shared.core.trackers import (  # noqa: PLC0415 - heavy: rasa; not for --help
+        DialogueStateTracker,
+    )
 
     target = processor.model_metadata.nlu_target
     tracker = DialogueStateTracker("bench", [])
