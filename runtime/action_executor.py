@@ -26,9 +26,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import rasa_sdk.endpoint as endpoint
 from rasa_sdk.executor import ActionExecutor
 
 from nordvik.env import env_int, env_str
+from runtime.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +42,6 @@ def action_pool(threads: int | None = None) -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         if threads is None:
-            from runtime.settings import RuntimeSettings
-
             threads = RuntimeSettings.from_env().action_threads
         _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="action")
     return _pool
@@ -72,8 +72,6 @@ class ThreadedActionExecutor(ActionExecutor):
 def create_app(action_package: str | types.ModuleType = "actions",
                cors_origins: str | list[str] | None = None) -> Any:
     """rasa_sdk's Sanic app for `action_package`, built on ThreadedActionExecutor."""
-    import rasa_sdk.endpoint as endpoint
-
     original = endpoint.ActionExecutor
     endpoint.ActionExecutor = ThreadedActionExecutor  # type: ignore[misc]
     try:

@@ -15,6 +15,7 @@ Both frontends answer `/lb-health` themselves (the balancer's own health check).
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,8 +159,6 @@ def write_config(settings: RuntimeSettings, run_dir: Path, *,
 
 def check_config(settings: RuntimeSettings, path: Path) -> str | None:
     """HAProxy's own verdict on the file (`haproxy -c`): None when valid, else its message."""
-    import subprocess
-
     result = subprocess.run(  # noqa: S603 - fixed argv
         [settings.haproxy_bin, "-c", "-q", "-f", str(path)],
         capture_output=True, text=True, check=False,

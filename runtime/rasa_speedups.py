@@ -31,7 +31,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from rasa_sdk import Action
+from jsonschema import ValidationError
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core import events
+from rasa.shared.core.trackers import EventVerbosity
+from rasa.shared.exceptions import RasaException
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.context import ActionTrackContext
 
@@ -48,11 +56,6 @@ LOCAL_ACTIONS: Mapping[str, type[Action]] = {"action_track_context": ActionTrack
 
 def install() -> None:
     """Patch RemoteAction once per process (idempotent)."""
-    from jsonschema import ValidationError
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-    from rasa.shared.constants import DOCS_BASE_URL
-
     if getattr(RemoteAction, _INSTALLED, None) is not None:
         return
     schema = RemoteAction.action_response_format_spec()
@@ -79,8 +82,6 @@ def install() -> None:
 def install_local_actions(actions: Mapping[str, type[Action]] = LOCAL_ACTIONS) -> None:
     """Patch RemoteAction.run to run ``actions`` in this process (idempotent; the first call's
     actions stay)."""
-    from rasa.core.actions.action import RemoteAction
-
     if getattr(RemoteAction, _LOCAL, None) is not None:
         return
     loaded: dict[str, Any] = {}
@@ -105,12 +106,6 @@ def install_local_actions(actions: Mapping[str, type[Action]] = LOCAL_ACTIONS) -
 async def _run_here(remote: Any, action: Any, output_channel: Any, nlg: Any, tracker: Any,
                     domain: Any) -> list[Any]:
     """What RemoteAction.run returns for ``action``, without the action server."""
-    from rasa.shared.core import events
-    from rasa.shared.core.trackers import EventVerbosity
-    from rasa.shared.exceptions import RasaException
-    from rasa_sdk import Tracker
-    from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
-
     state = tracker.current_state(EventVerbosity.ALL)
     needs_domain = (not remote._is_selective_domain_enabled()
                     or domain.does_custom_action_explicitly_need_domain(remote.name()))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from supervisor.xmlrpc import SupervisorTransport
+
 USERNAME = "nordvik"
 SERVICES_FILE = "services.json"
 
@@ -169,8 +171,6 @@ class SupervisorClient:
     """supervisord's XML-RPC API over its unix socket."""
 
     def __init__(self, run_dir: Path, password: str) -> None:
-        from supervisor.xmlrpc import SupervisorTransport
-
         transport = SupervisorTransport(USERNAME, password,
                                         f"unix://{run_dir / 'supervisor.sock'}")
         # the host in this URL is ignored: the transport talks to the unix socket

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nordvik.secrets import secret
 from runtime.settings import RuntimeSettings
 from runtime.supervisor import CheckedService, SupervisorClient, read_services
 
@@ -164,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s watchdog: %(message)s")
     settings = RuntimeSettings.from_env()
-    from nordvik.secrets import secret
-
     client = SupervisorClient(args.run_dir, secret("supervisor", "SUPERVISOR_PASSWORD"))
     dog = Watchdog(client, read_services(args.run_dir), settings.watchdog_failures,
                    settings.restart_backoff_max, settings.watchdog_unhealthy_seconds)
