@@ -24,7 +24,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from rasa_sdk import utils
+from sanic import response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+
+from nordvik.env import SettingsError
 from rasa_addons.settings import ActionServerSettings, is_loopback
+from runtime.action_executor import create_app as create_threaded_app
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +56,6 @@ def token_matches(presented: str | None, expected: str) -> bool:
 
 def _sdk_app(actions_package: str) -> Any:
     """rasa_sdk's app; with runtime.action_executor, synchronous actions run in a thread pool."""
-    try:
-        from runtime.action_executor import create_app as create_threaded_app
-    except ImportError:
-        from rasa_sdk.endpoint import create_app as create_sdk_app
-
-        return create_sdk_app(actions_package, cors_origins=[])
     return create_threaded_app(actions_package, cors_origins=[])
 
 
@@ -72,10 +73,6 @@ def _is_action_call(request: Any) -> bool:
 
 def create_app(settings: ActionServerSettings) -> Any:
     """rasa_sdk's Sanic app for the actions package, with the secret checked on every call."""
-    from sanic import response
-    from sanic.exceptions import SanicException
-    from sanic.request import Request
-
     if not settings.token:
         raise SystemExit("action server: ACTION_SERVER_TOKEN is empty")
     app = _sdk_app(settings.actions_package)
@@ -117,11 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--actions", help="actions package (default: actions)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
     args = parser.parse_args(argv)
-
-    from rasa_sdk import utils
-
-    from nordvik.env import SettingsError
-
     try:
         settings = ActionServerSettings.from_env()
     except SettingsError as exc:

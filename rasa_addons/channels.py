@@ -40,13 +40,21 @@ from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+import engineio
+import socketio
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    UserMessage,
+    decode_bearer_token,
+)
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from nordvik.languages import normalize_language
 from rasa_addons import replay
 from rasa_addons.action_server import token_matches
 from rasa_addons.clients import client_address, client_pseudonym, message_language
@@ -91,8 +99,6 @@ def clean_text(value: object, max_chars: int) -> str:
 def language_hint(*sources: object) -> str | None:
     """The page language the client sent (widget customData / metadata) as one of the four
     languages (en, sv, nb, zh), or None when it sent none or another one."""
-    from nordvik.languages import normalize_language
-
     for source in sources:
         if isinstance(source, dict):
             language = normalize_language(source.get("language"))
@@ -229,9 +235,6 @@ def _socketio_server(**options: Any) -> Any:
     refuse the polling transport, and the widget never connects. The origin check itself stays
     with engine.io, since browsers apply no CORS to WebSockets.
     """
-    import engineio
-    import socketio
-
     class OriginCheckingEngine(engineio.AsyncServer):  # type: ignore[misc]
         cors_headers_from_rasa = False
 
@@ -309,8 +312,6 @@ class SocketIOChannel(SocketIOInput):
 
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
             if self.jwt_key:
-                from rasa.core.channels.channel import decode_bearer_token
-
                 token = auth.get("token") if isinstance(auth, dict) else None
                 if not token or not decode_bearer_token(token, self.jwt_key, self.jwt_algorithm):
                     return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from nordvik.languages import DEFAULT_LANGUAGE, detect_language_or_none, normalize_language
 from nordvik.secrets import pseudonym
 from nordvik.text import normalize
 
@@ -36,8 +37,6 @@ def client_pseudonym(address: str) -> str:
 
 def message_language(text: str, hinted: object = None) -> str:
     """The customer's language: the widget's page language when it sent one, else detected."""
-    from nordvik.languages import DEFAULT_LANGUAGE, detect_language_or_none, normalize_language
-
     return (
         normalize_language(hinted)
         or detect_language_or_none(normalize(text[:_LANGUAGE_SAMPLE]))

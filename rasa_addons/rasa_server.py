@@ -58,7 +58,7 @@ class SecretToken(str):
 def constant_time_token_check() -> None:
     """Make rasa.server's `requires_auth` compare the API token in constant time (idempotent;
     before rasa.server.create_app runs)."""
-    import rasa.server
+    import rasa.server  # noqa: PLC0415 - heavy (Rasa); scripts/run_all imports this for api_token
 
     original: Callable[..., Any] = rasa.server.requires_auth
     if getattr(original, _PATCHED, False):
@@ -78,12 +78,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                          "RASA_JWT_SECRET or var/secrets, not from the command line")
     if args[:1] == ["run"] and args[1:2] != ["actions"]:
         args += secret_arguments()
-        from runtime.rasa_speedups import install, install_local_actions
+        from runtime import rasa_speedups  # noqa: PLC0415 - heavy: imports Rasa and the actions
 
-        install()  # one cached validator for action-server responses (same verdicts)
-        install_local_actions()  # action_track_context without a round trip (same events)
+        rasa_speedups.install()  # one cached validator for action-server responses (same verdicts)
+        rasa_speedups.install_local_actions()  # action_track_context, no round trip (same events)
         constant_time_token_check()
-    from rasa.__main__ import main as rasa_main
+    from rasa.__main__ import main as rasa_main  # noqa: PLC0415 - heavy: Rasa's whole CLI
 
     sys.argv = ["rasa", *args]
     rasa_main()

@@ -24,6 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
 from rasa_addons.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
@@ -130,8 +133,6 @@ class RedisRateLimiter:
 
     def __init__(self, redis_url: str, prefix: str = "nordvik",
                  fallback: MemoryRateLimiter | None = None, timeout: float = 0.5) -> None:
-        import redis.asyncio as aioredis
-
         self._client: Any = aioredis.Redis.from_url(
             redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
@@ -145,8 +146,6 @@ class RedisRateLimiter:
         return f"{self._prefix}:ratelimit:{limit.scope}:{digest}"
 
     async def hit(self, limits: Sequence[Limit]) -> Decision:
-        from redis.exceptions import RedisError
-
         active = [limit for limit in limits if limit.active]
         if not active:
             return ALLOWED

@@ -29,7 +29,9 @@ import time
 from collections import defaultdict
 from typing import Any, Protocol
 
+import socketio
 from rasa.core.channels.socketio import SocketIOOutput
+from redis import asyncio as aioredis
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +101,6 @@ class RedisWidgetState:
 
     def __init__(self, redis_url: str, prefix: str = "nordvik", client: Any = None) -> None:
         if client is None:
-            from redis import asyncio as aioredis
-
             client = aioredis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._redis = client
         self._prefix = prefix
@@ -156,8 +156,6 @@ def client_manager(redis_url: str | None) -> Any:
     (python-socketio's in-process manager)."""
     if not redis_url:
         return None
-    import socketio
-
     return socketio.AsyncRedisManager(redis_url, channel="nordvik-socketio")
 
 
