@@ -37,6 +37,9 @@ from messaging.settings import MessagingSettings
 from messaging.signatures import meta_verify_challenge
 from messaging.turns import Conversations
 from messaging.whatsapp import WhatsAppPlatform
+from rasa_addons.ratelimit import Limit, create_limiter
+from rasa_addons.settings import ChannelSettings
+from store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -115,10 +118,6 @@ class MessagingInput(InputChannel):
 
     @cached_property
     def conversations(self) -> Conversations:
-        from rasa_addons.ratelimit import Limit, create_limiter
-        from rasa_addons.settings import ChannelSettings
-        from store.settings import StoreSettings
-
         limits = ChannelSettings.from_env()
         return Conversations(
             self.platform, ContactStore(StoreSettings.from_env().database_url),

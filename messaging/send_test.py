@@ -27,6 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from handoff.relay import HandoffSettings
 from messaging.contacts import conversation_id_for
 from messaging.settings import PLATFORMS, MessagingSettings
 from messaging.signatures import line_signature, meta_signature, twilio_signature
@@ -124,8 +125,6 @@ def bot_replies_since(base_url: str, token: str, conversation: str, since: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    from handoff.relay import HandoffSettings
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("text", nargs="?", default="Hello! What are your opening hours?")
     parser.add_argument("--platform", choices=("all", *PLATFORMS), default="all")

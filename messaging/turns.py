@@ -33,6 +33,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from handoff.relay import HandoffSettings
+from handoff.service import forward_customer_message, note_in_thread
+from message_catalogue.messages import get_catalogue
 from messaging.contacts import Contact, ContactStore, conversation_id_for
 from messaging.formatting import Outgoing, choice_for, pending_choices, shape, split_text
 from messaging.platform import Delivery, Inbound, Platform
@@ -42,6 +47,8 @@ from nordvik.secrets import pseudonym
 from nordvik.text import clip
 from rasa_addons.messages import slow_down
 from rasa_addons.ratelimit import Limit, RateLimiter
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +79,6 @@ def _language(slots: Mapping[str, Any]) -> str:
 
 def _record(conversation: str, channel: str, direction: str, text: str,
             customer_id: int | None) -> None:
-    from store import get_store
-    from store.errors import StoreError
-
     if not text.strip():
         return
     try:
@@ -143,8 +147,6 @@ class Conversations:
     # --- a webhook's message ------------------------------------------------------------------
 
     async def handle(self, agent: Any, item: Inbound, on_new_message: OnNewMessage) -> None:
-        from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-
         name = self.platform.name
         if item.message_id and not await asyncio.to_thread(
                 self.contacts.first_time, conversation_id_for(name, item.user_id), name,
@@ -201,11 +203,6 @@ class Conversations:
     async def not_text(self, agent: Any, contact: Contact, item: Inbound) -> None:
         """A sticker, image, voice note, location...: recorded, noted for an agent during a
         handoff, and answered politely in the conversation's language."""
-        from handoff.relay import HandoffSettings
-        from handoff.service import forward_customer_message
-        from message_catalogue.messages import get_catalogue
-        from store.errors import StoreError
-
         conversation, name = contact.conversation_id, self.platform.name
         slots, _ = await self._slots(agent, conversation)
         language = _language(slots)
@@ -244,10 +241,6 @@ class Conversations:
 
     async def deliver_later(self, agent: Any, conversation: str,
                             messages: Sequence[Mapping[str, Any]]) -> Delivery:
-        from handoff.relay import HandoffSettings
-        from handoff.service import note_in_thread
-        from store.errors import StoreError
-
         contact = await asyncio.to_thread(self.contacts.get, conversation)
         if contact is None:
             logger.warning("no %s contact for conversation %s; reply not sent",
