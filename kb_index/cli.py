@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
+from kb_index.articles import load_articles
+from kb_index.auth import create_token
 from kb_index.errors import KnowledgeError
+from kb_index.evaluation import evaluate, fold_votes, in_split, load_qrels, markdown_table
+from kb_index.feedback import FeedbackStore
+from kb_index.fusion import FusionWeights, fit_fusion, leave_one_corpus_out, loco_table
+from kb_index.openapi import openapi_document
 from kb_index.settings import KbSettings
 from kb_index.types import AUDIENCES, LANGUAGES
+from kb_index.versions import VersionStore
 from nordvik.env import set_default
 
 logger = logging.getLogger(__name__)
@@ -98,15 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: KbSettings) -> int:
-    import dataclasses
-
     if getattr(args, "source", None):
         settings = dataclasses.replace(settings, source=args.source.resolve())
     command = args.command
     if command in ("build", "update"):
         return _build(settings, args.strict, command == "update")
     if command == "watch":
-        from kb_index.watch import watch
+        from kb_index.watch import watch  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
         logging.getLogger("kb_index").setLevel(logging.INFO)
         print(f"watching {settings.source} every {args.interval:g} s (Ctrl-C stops)")
@@ -119,8 +127,6 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
     if command == "tune-fusion":
         return _tune_fusion(args, settings)
     if command == "versions":
-        from kb_index.versions import VersionStore
-
         infos = VersionStore(settings.kb_dir).infos()
         if not infos:
             print(f"no versions in {settings.kb_dir}")
@@ -132,15 +138,13 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
             )
         return 0
     if command == "rollback":
-        from kb_index.builder import rollback
+        from kb_index.builder import rollback  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
         print(f"live version is now {rollback(settings, args.version)}")
         return 0
     if command == "stale":
         return _stale(settings)
     if command == "gaps":
-        from kb_index.feedback import FeedbackStore
-
         gaps = FeedbackStore().gaps()
         print("| count | language | last seen | sources | question |\n|---|---|---|---|---|")
         for g in gaps:
@@ -148,40 +152,30 @@ def _run(args: argparse.Namespace, settings: KbSettings) -> int:
                   f"{','.join(g.sources)} | {g.query} |")
         return 0
     if command == "votes":
-        from kb_index.feedback import FeedbackStore
-
         print("| article | helpful | not helpful | last vote |\n|---|---|---|---|")
         for v in FeedbackStore().votes():
             print(f"| {v.article_id} | {v.helpful} | {v.not_helpful} | "
                   f"{v.last_seen:%Y-%m-%d %H:%M} |")
         return 0
     if command == "serve":
-        from urllib.parse import urlparse
-
-        from kb_index.service import serve
+        from kb_index.service import serve  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
         default = urlparse(settings.url)
         serve(settings, args.host or settings.host, args.port or default.port or 8900)
         return 0
     if command == "token":
-        from kb_index.auth import create_token
-
         path = create_token()
         print(f"token in {path} (mode 0600): kb serve requires it, clients here send it; "
               f"KB_TOKEN overrides it")
         return 0
     if command == "openapi":
-        import json
-
-        from kb_index.openapi import openapi_document
-
         print(json.dumps(openapi_document(settings), indent=1))
         return 0
     raise KnowledgeError(f"unknown command {command}")
 
 
 def _build(settings: KbSettings, strict: bool, incremental: bool) -> int:
-    from kb_index.builder import build
+    from kb_index.builder import build  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
     result = build(settings, strict=strict, incremental=incremental, progress=True)
     for problem in result.problems:
@@ -198,7 +192,7 @@ def _build(settings: KbSettings, strict: bool, incremental: bool) -> int:
 
 
 def _search(args: argparse.Namespace, settings: KbSettings) -> int:
-    from kb_index.search import LiveIndex
+    from kb_index.search import LiveIndex  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
     audience = tuple(a for a in args.audience.split(",") if a) or AUDIENCES
     tags = tuple(t for t in args.tags.split(",") if t)
@@ -218,15 +212,12 @@ def _search(args: argparse.Namespace, settings: KbSettings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
-    from kb_index.evaluation import evaluate, fold_votes, in_split, load_qrels, markdown_table
-    from kb_index.search import LiveIndex
+    from kb_index.search import LiveIndex  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
     queries = in_split([q for path in args.qrels for q in load_qrels(path)], args.split)
     if not queries:
         raise KnowledgeError(f"no queries in split {args.split!r}")
     if args.votes:
-        from kb_index.feedback import FeedbackStore
-
         queries = fold_votes(queries, FeedbackStore().helpful_pairs())
     version = LiveIndex(settings).current
     results = {}
@@ -249,10 +240,8 @@ def _eval(args: argparse.Namespace, settings: KbSettings) -> int:
 
 
 def _tune_fusion(args: argparse.Namespace, settings: KbSettings) -> int:
-    from kb_index.builder import apply_fusion
-    from kb_index.evaluation import in_split, load_qrels
-    from kb_index.fusion import FusionWeights, fit_fusion, leave_one_corpus_out, loco_table
-    from kb_index.search import LiveIndex
+    from kb_index.builder import apply_fusion  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
+    from kb_index.search import LiveIndex  # noqa: PLC0415 - heavy (faiss); after _quiet_environment, not for --help
 
     queries = in_split([q for path in args.qrels for q in load_qrels(path)], args.split)
     if not queries:
@@ -305,8 +294,6 @@ def _tune_fusion(args: argparse.Namespace, settings: KbSettings) -> int:
 
 
 def _stale(settings: KbSettings) -> int:
-    from kb_index.articles import load_articles
-
     today = datetime.now(timezone.utc).date()
     articles, problems = load_articles(settings.source)
     stale = sorted((a for a in articles if a.is_stale(today)), key=lambda a: a.review_by)

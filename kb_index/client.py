@@ -10,7 +10,9 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from kb_index.errors import InvalidQuery, KnowledgeUnavailable
+from kb_index.auth import configured_token
+from kb_index.errors import InvalidQuery, KnowledgeError, KnowledgeUnavailable
+from kb_index.settings import KbSettings
 from kb_index.types import Hit
 
 logger = logging.getLogger(__name__)
@@ -30,8 +32,6 @@ class HttpKnowledgeClient:
 
     @classmethod
     def from_env(cls, timeout: float = 2.0) -> HttpKnowledgeClient:
-        from kb_index.settings import KbSettings
-
         return cls(KbSettings.from_env().url, timeout=timeout)
 
     def search(
@@ -93,10 +93,6 @@ class HttpKnowledgeClient:
 
 
 def _configured_token() -> str:
-    from kb_index.auth import configured_token
-    from kb_index.errors import KnowledgeError
-    from kb_index.settings import KbSettings
-
     try:
         return configured_token(KbSettings.from_env())
     except KnowledgeError as exc:

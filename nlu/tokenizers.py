@@ -52,7 +52,7 @@ def _segmenter() -> Any:
     global _jieba
     with _jieba_lock:
         if _jieba is None:
-            import jieba
+            import jieba  # noqa: PLC0415 - heavy (~1 s import); only Han text needs it
 
             jieba.setLogLevel(logging.WARNING)
             segmenter = jieba.Tokenizer()
