@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -48,9 +48,15 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from mail.parsing import parse_mail
 from mail.payload import payload_for
 from mail.settings import MailSettings
+from mail.smtp import SendError, deliver, recipients_of
 from mail.spool import Spool, SpoolError
+from nordvik.env import SettingsError, env_str
 from nordvik.secrets import pseudonym
 from nordvik.text import clip
+from rasa_addons.ratelimit import Limit, create_limiter
+from rasa_addons.settings import ChannelSettings, is_loopback
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +102,6 @@ def deliver_to_channel(payload: dict[str, Any], settings: MailSettings) -> Deliv
 
 def open_case(subject: str, conversation_id: str | None = None) -> int | None:
     """A case for a mail nobody will see otherwise; None when the store is down (logged)."""
-    from store import get_store
-    from store.errors import StoreError
-
     try:
         return int(get_store().open_case(subject=subject[:300], channel="email",
                                          conversation_id=conversation_id, status="open").id)
@@ -168,9 +171,6 @@ class MailWorker:
     @property
     def limiter(self) -> Any:
         if self._limiter is None:
-            from rasa_addons.ratelimit import create_limiter
-            from rasa_addons.settings import ChannelSettings
-
             self._limiter = create_limiter(ChannelSettings.from_env())
         return self._limiter
 
@@ -230,8 +230,6 @@ class MailWorker:
             await asyncio.to_thread(self._move, mail_id, "parked", reason=details, case=case)
             return "parked"
         if not meta.get("counted"):
-            from rasa_addons.ratelimit import Limit
-
             key = pseudonym(mail.sender, purpose="mail-sender")
             decision = await self.limiter.hit([Limit(
                 "mail_sender", key, self.settings.sender_messages, self.settings.sender_seconds)])
@@ -275,8 +273,6 @@ class MailWorker:
         return "parked"
 
     def retry_outbox(self, now: float) -> None:
-        from mail.smtp import SendError, deliver, recipients_of
-
         for mail_id in self.spool.ids("outbox"):
             stored = self.spool.read(mail_id, "outbox")
             if float(stored.meta.get("next_attempt") or 0) > now:
@@ -346,8 +342,6 @@ class Receiver:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from nordvik.env import SettingsError, env_str
-
     parser = argparse.ArgumentParser(prog="python -m mail",
                                      description="The SMTP receiver of the e-mail channel.")
     parser.add_argument("--host", help="interface (default MAIL_HOST, 127.0.0.1)")
@@ -362,12 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mail: {exc}", file=sys.stderr)
         return 2
     if args.host or args.port:
-        from dataclasses import replace
-
         settings = replace(settings, host=args.host or settings.host,
                            port=args.port or settings.port)
-    from rasa_addons.settings import is_loopback
-
     if not is_loopback(settings.host):
         logger.warning("MAIL_HOST=%s is not loopback: make sure only your mail server can "
                        "reach it", settings.host)

@@ -21,6 +21,8 @@ from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from mail.settings import MailSettings
+
 
 def build(sender: str, recipient: str, subject: str, text: str,
           in_reply_to: str | None = None) -> EmailMessage:
@@ -50,8 +52,6 @@ def find_reply(folder: Path, message_id: str, since: float) -> EmailMessage | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mail.settings import MailSettings
-
     settings = MailSettings.from_env()
     parser = argparse.ArgumentParser(prog="python -m mail.send_test", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -33,6 +33,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from handoff.relay import HandoffSettings
 from nordvik.emails import normalize_email
 from nordvik.env import (
     REPO_ROOT,
@@ -43,6 +44,7 @@ from nordvik.env import (
     env_str,
     state_dir,
 )
+from nordvik.secrets import secret
 
 DEFAULT_FROM = "Nordvik Home <support@nordvik.example>"
 SMTP_SCHEMES = ("smtp", "smtps")
@@ -124,9 +126,6 @@ class MailSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
-        from handoff.relay import HandoffSettings
-        from nordvik.secrets import secret
-
         recipients = tuple(r.lower() for r in env_list(env, "MAIL_RECIPIENTS",
                                                         ("support@nordvik.example",)))
         for recipient in recipients:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mail.settings import MailSettings
+
 FOLDERS = ("incoming", "done", "skipped", "held", "parked", "outbox")
 PURGEABLE = ("done", "skipped")
 
@@ -168,8 +170,6 @@ class Spool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mail.settings import MailSettings
-
     parser = argparse.ArgumentParser(prog="python -m mail.spool",
                                      description="The stored mails of the e-mail channel.")
     commands = parser.add_subparsers(dest="command", required=True)
