@@ -25,18 +25,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from handoff.callbacks import callback_blocks
 from handoff.relay import HandoffSettings, TranscriptLine, language_label
 from nordvik.emails import redact_emails
+from store import get_store
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
 CALL_CHANNEL = "phone"
 MAX_RECORD_CHARS = 5000
-
-
-def _store() -> Any:
-    from store import get_store
-
-    return get_store()
 
 
 class CallRecords:
@@ -61,7 +56,7 @@ class CallRecords:
             return None
 
     def _thread_of(self, case_id: int | None) -> tuple[str, str] | None:
-        case = _store().get_case(case_id) if case_id else None
+        case = get_store().get_case(case_id) if case_id else None
         if case is None or not case.slack_thread_ts:
             return None
         return (case.slack_channel or self.handoff.channel, case.slack_thread_ts)
@@ -78,7 +73,7 @@ class CallRecords:
 
     def callback(self, conversation_id: str, case_id: int | None, phone: str | None,
                  language: str, order_number: str | None) -> int | None:
-        crm = _store()
+        crm = get_store()
         try:
             thread = self._thread_of(case_id)
             subject = f"Phone callback: {phone or 'withheld number'}, {language_label(language)}"
@@ -103,7 +98,7 @@ class CallRecords:
 
     def rating(self, conversation_id: str, rating: int) -> None:
         try:
-            _store().record_csat(conversation_id=conversation_id, rating=rating)
+            get_store().record_csat(conversation_id=conversation_id, rating=rating)
         except StoreError:
             logger.exception("phone rating not stored")
 
@@ -114,7 +109,7 @@ class CallRecords:
         lines += [f"{line.speaker}: {line.text}" for line in transcript]
         text = redact_emails("\n".join(lines))[:MAX_RECORD_CHARS]
         try:
-            _store().record_interaction(conversation_id=conversation_id, channel=CALL_CHANNEL,
+            get_store().record_interaction(conversation_id=conversation_id, channel=CALL_CHANNEL,
                                         direction="in", text=text, order_number=order_number)
         except StoreError:
             logger.exception("phone call not recorded")

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import redis
 from twilio.request_validator import RequestValidator
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ class RedisReplayGuard:
     def __init__(self, redis_url: str, seconds: int, prefix: str = "nordvik",
                  client: Any = None) -> None:
         if client is None:
-            import redis
-
             client = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         self.client = client
