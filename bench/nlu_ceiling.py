@@ -54,8 +54,8 @@ from bench.nlu_data import DEFAULT_DATASETS, OOS_LABEL, ROOT, Dataset, load_data
 from bench.nlu_metrics import score, thresholded_labels
 from nlu.embeddings import sentence_encoder
 from nlu.linear import fit_softmax
-from nlu.text import normalize_with_offsets
 from nordvik.e5 import get_encoder
+from nordvik.text import normalize_with_offsets
 
 WORK = RESULTS / "ceiling"
 REPORT = ROOT / "reports" / "nlu_ceiling.md"

@@ -29,9 +29,9 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.text import normalize_with_offsets, original_span
 from nordvik.emails import iter_emails
 from nordvik.orders import iter_order_numbers
+from nordvik.text import normalize_with_offsets, original_span
 
 logger = logging.getLogger(__name__)
 

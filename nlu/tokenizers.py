@@ -2,8 +2,8 @@
 
     - name: nlu.tokenizers.MultilingualTokenizer
 
-The text is NFKC-normalised first (full-width `Ａ１２３４５` becomes `A12345`, nlu.text). Runs of
-Han characters are segmented with jieba (its bundled dictionary, loaded lazily, once per
+The text is NFKC-normalised first (full-width `Ａ１２３４５` becomes `A12345`, nordvik.text).
+Runs of Han characters are segmented with jieba (its bundled dictionary, loaded lazily, once per
 process); everything else is split into words of letters and digits, keeping e-mail addresses,
 decimals and words joined by an apostrophe or hyphen whole. An order number glued to Chinese
 ("我的訂單A12345到哪了") becomes its own token. Token texts are the normalised words; their
@@ -31,8 +31,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.text import normalize_with_offsets, original_span
-from nordvik.text import fold_diacritics
+from nordvik.text import fold_diacritics, normalize_with_offsets, original_span
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.text import normalize_with_offsets, original_span
 from nlu.tokenizers import MultilingualTokenizer, split_words
-from nordvik.text import fold_diacritics, normalize
+from nordvik.text import fold_diacritics, normalize, normalize_with_offsets, original_span
 
 
 def _tokens(text: str) -> list[Token]:
