@@ -211,33 +211,75 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[tuple[str, bool]] = []
     for key in [k.strip() for k in args.systems.split(",") if k.strip()]:
         if key != "project":
-            runs.append((key, False))
+            runs.append((key, key.startswith("at:")))
         else:
             runs += [(key, local) for local in
                      {"on": (True,), "off": (False,), "both": (False, True)}[args.local_actions]]
+    results: list[tuple[str, float]] = []
     for key, local in runs:
-        prepared = (systems.project(args.project_model) if key == "project"
-                    else systems.today())
-        suffix = "_remote" if key == "project" and not local else ""
-        out = REPORTS / f"turn_profile_{key}{suffix}.txt"
-        how = (", action_track_context in the Rasa server" if local
-               else ", every action over HTTP" if key == "project" else "")
-        print(f"profile-turn: {prepared.title}{how} ({prepared.model.name})", flush=True)
-        argv_child = [sys.executable, str(Path(__file__).resolve()), "--child",
-                      "--root", str(prepared.root), "--model", str(prepared.model),
-                      "--out", str(out),
-                      "--label", f"{prepared.title}{how}, commit {prepared.commit}",
-                      "--rounds", str(args.rounds)]
-        if key == "project":
-            argv_child.append("--threaded-actions")
-            if local:
-                argv_child.append("--local-actions-child")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(prepared.root), str(ROOT)]),
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        subprocess.run(argv_child, cwd=prepared.root, env=env, check=True)  # noqa: S603
-        print(f"profile-turn: wrote {out.relative_to(ROOT)}", flush=True)
+        results.append(_profile_system(systems, args, key, local))
+    if len(results) > 1:
+        _write_comparison(results, args.systems)
     return 0
+
+
+def _prepare(systems: Any, args: argparse.Namespace, key: str) -> Any:
+    if key == "project":
+        return systems.project(args.project_model)
+    if key.startswith("at:"):  # an earlier commit of this tree, run the way make run runs it
+        return systems.today(key[len("at:"):])
+    return systems.today()
+
+
+def _profile_system(systems: Any, args: argparse.Namespace, key: str,
+                    local: bool) -> tuple[str, float]:
+    """Profile one system in a child process; (its title, ms per turn)."""
+    prepared = _prepare(systems, args, key)
+    launcher = key == "project" or key.startswith("at:")
+    name = key.replace(":", "_")
+    suffix = "_remote" if key == "project" and not local else ""
+    out = REPORTS / f"turn_profile_{name}{suffix}.txt"
+    how = (", action_track_context in the Rasa server" if local
+           else ", every action over HTTP" if launcher else "")
+    print(f"profile-turn: {prepared.title}{how} ({prepared.model.name})", flush=True)
+    argv_child = [sys.executable, str(Path(__file__).resolve()), "--child",
+                  "--root", str(prepared.root), "--model", str(prepared.model),
+                  "--out", str(out),
+                  "--label", f"{prepared.title}{how}, commit {prepared.commit}",
+                  "--rounds", str(args.rounds)]
+    if launcher:
+        argv_child.append("--threaded-actions")
+        if local:
+            argv_child.append("--local-actions-child")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(prepared.root), str(ROOT)]),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(argv_child, cwd=prepared.root, env=env, check=True,  # noqa: S603
+                          stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="", flush=True)
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"profile-turn: wrote {out.relative_to(ROOT)}", flush=True)
+    return f"{prepared.title}{how}, commit {prepared.commit}", float(measured["ms_per_turn"])
+
+
+def _write_comparison(results: list[tuple[str, float]], systems_arg: str) -> None:
+    """reports/turn_profile_compare.md: ms per turn of every system profiled in this run, in the
+    order they ran (alternate the systems to spread the machine's noise over both)."""
+    lines = ["# Turn profile: ms per turn, systems profiled in one run", "",
+             f"Command: `python -m bench.turn_profile --systems {systems_arg}` (in-process agent, "
+             "SQLite tracker store, real action server; see the module's docstring). Load "
+             f"average at the end: {os.getloadavg()[0]:.1f}.", "",
+             "| # | system | ms per turn |", "|---|---|---|"]
+    lines += [f"| {i} | {title} | {ms:.1f} |" for i, (title, ms) in enumerate(results, 1)]
+    by_title: dict[str, list[float]] = {}
+    for title, ms in results:
+        by_title.setdefault(title, []).append(ms)
+    lines += ["", "| system | runs | mean ms per turn | min |", "|---|---|---|---|"]
+    lines += [f"| {title} | {len(values)} | {sum(values) / len(values):.1f} | {min(values):.1f} |"
+              for title, values in by_title.items()]
+    text = "\n".join(lines) + "\n"
+    (REPORTS / "turn_profile_compare.md").write_text(text, encoding="utf-8")
+    print(text, flush=True)
 
 
 if __name__ == "__main__":
