@@ -27,10 +27,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from analytics.db import AnalyticsUnavailable, get_engine
 from analytics.events import BadEvent, EventRecord, compact, parse_message
 from analytics.ingest import FactWriter, IngestResult
+from analytics.migrate import upgrade
 from analytics.settings import AnalyticsError, AnalyticsSettings, RabbitSettings
 
 logger = logging.getLogger(__name__)
@@ -145,8 +147,6 @@ class RabbitConsumer:
         self.ready = asyncio.Event()
 
     def connection_url(self) -> str:
-        from urllib.parse import quote
-
         scheme = "amqps" if self.rabbit.url.startswith("amqps") else "amqp"
         return (f"{scheme}://{quote(self.rabbit.username, safe='')}:"
                 f"{quote(self.rabbit.password, safe='')}@{self.rabbit.host}:{self.rabbit.port}/"
@@ -154,7 +154,7 @@ class RabbitConsumer:
 
     async def declare(self, channel: Any) -> Any:
         """The same exchange and queue Rasa's PikaEventBroker declares, bound together."""
-        import aio_pika
+        import aio_pika  # noqa: PLC0415 - optional: only the RABBITMQ_URL source needs it
 
         exchange = await channel.declare_exchange(self.rabbit.exchange,
                                                   type=aio_pika.ExchangeType.FANOUT)
@@ -163,7 +163,7 @@ class RabbitConsumer:
         return queue
 
     async def run(self, stop: asyncio.Event) -> None:
-        import aio_pika
+        import aio_pika  # noqa: PLC0415 - optional: only the RABBITMQ_URL source needs it
 
         connection = await aio_pika.connect_robust(self.connection_url())
         try:
@@ -251,8 +251,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from analytics.migrate import upgrade
-
     try:
         settings = AnalyticsSettings.from_env()
         upgrade(settings.database_url)

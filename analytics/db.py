@@ -28,6 +28,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import false
 
 from analytics.settings import AnalyticsError, AnalyticsSettings
+from store.db import WRITE_OPTION, describe_url, is_unavailable
+from store.db import make_engine as store_engine
+from store.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +177,6 @@ class AnalyticsUnavailable(AnalyticsError):
 
 def make_engine(database_url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
     """An engine like the store's: SQLite in WAL mode with a busy timeout, writers queue."""
-    from store.db import make_engine as store_engine
-    from store.errors import StoreUnavailable
-
     try:
         return store_engine(database_url, busy_timeout_ms=busy_timeout_ms)
     except StoreUnavailable as exc:
@@ -195,16 +195,12 @@ def get_engine(settings: AnalyticsSettings | None = None) -> Engine:
 
 
 def describe(engine: Engine) -> str:
-    from store.db import describe_url
-
     return describe_url(engine.url)
 
 
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """One transaction; SQLite writers take the write lock up front (BEGIN IMMEDIATE)."""
-    from store.db import WRITE_OPTION, is_unavailable
-
     try:
         with engine.connect() as conn:
             if write:

@@ -29,9 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics.db import AnalyticsUnavailable, make_engine
+from analytics.migrate import upgrade
+from analytics.queries import conversation_count
 from analytics.rest_client import RestClient
+from analytics.settings import AnalyticsError, AnalyticsSettings
 from nordvik.env import REPO_ROOT, env_int, env_str
 from nordvik.secrets import rasa_api_token
+from store import get_store
+from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 DEFAULT_CONVERSATIONS = 48
@@ -280,9 +286,6 @@ def run_conversation(client: RestClient, conversation: Conversation, sender: str
 
 
 def _orders() -> list[Order]:
-    from store import get_store
-    from store.errors import StoreError
-
     try:
         return get_store().sample_orders(per_status=3)
     except StoreError:
@@ -345,11 +348,6 @@ def demo_wanted(env: Mapping[str, str]) -> int:
     count = env_int(env, "DEMO_CONVERSATIONS", DEFAULT_CONVERSATIONS, low=0, high=10_000)
     if count == 0:
         return 0
-    from analytics.db import AnalyticsUnavailable, make_engine
-    from analytics.migrate import upgrade
-    from analytics.queries import conversation_count
-    from analytics.settings import AnalyticsError, AnalyticsSettings
-
     try:
         settings = AnalyticsSettings.from_env(env)
         upgrade(settings.database_url)

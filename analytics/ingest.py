@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from analytics import db
-from analytics.events import EventRecord
+from analytics.events import EventRecord, compact
 from analytics.fact_model import ConversationFact
 from analytics.facts import build_facts
 
@@ -206,6 +206,4 @@ class FactWriter:
 
 def ingest_raw(writer: FactWriter, raws: Iterable[dict[str, object]]) -> IngestResult:
     """Compact and ingest raw broker events (tests and tools)."""
-    from analytics.events import compact
-
     return writer.ingest([compact(dict(raw)) for raw in raws])

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from analytics import mapping
 from analytics.kpis import Report
 
@@ -34,13 +36,11 @@ PLOTS = ("conversations", "rates", "csat", "handoff_times")
 
 def np_max(values: object) -> float:
     """The largest value, NaN ignored."""
-    import numpy
-
     return float(numpy.nanmax(numpy.asarray(values, dtype=float)))
 
 
 def _figure(width: float = 8.0, height: float = 3.4) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415 - heavy (seconds to load); only drawing needs it
 
     figure = Figure(figsize=(width, height), dpi=100)
     axes = figure.add_subplot(1, 1, 1)
@@ -50,7 +50,7 @@ def _figure(width: float = 8.0, height: float = 3.4) -> tuple[Any, Any]:
 
 
 def _png(figure: Any) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - heavy; only drawing needs it
 
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
@@ -138,7 +138,7 @@ def csat_png(report: Report) -> bytes:
         axes.bar(scores, [total.csat_distribution.get(s, 0) for s in scores],
                  color=["#c62828", "#ef6c00", "#fbc02d", "#7cb342", "#2e7d32"])
         axes.set_xticks(scores)
-        from matplotlib.ticker import MaxNLocator
+        from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 - heavy; only drawing needs it
 
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("rating")

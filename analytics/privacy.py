@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from analytics import db
+from analytics.db import get_engine
 from analytics.settings import AnalyticsError
 
 _CHUNK = 400
@@ -48,8 +49,6 @@ def forget_senders(engine: Engine, senders: Iterable[str]) -> ErasedRows:
 
 def purge_before(engine: Engine, cutoff: float) -> ErasedRows:
     """Erase the senders whose last event is older than `cutoff` (UNIX seconds)."""
-    from sqlalchemy import func
-
     e = db.events.c
     with db.transaction(engine) as conn:
         old = [s for (s,) in conn.execute(
@@ -65,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
     forget = sub.add_parser("forget", help="erase these senders' conversations")
     forget.add_argument("senders", nargs="+")
     args = parser.parse_args(argv)
-    from analytics.db import get_engine
-
     try:
         engine = get_engine()
         if args.command == "purge":

@@ -19,6 +19,7 @@ from analytics import mapping, plots
 from analytics.db import describe, get_engine
 from analytics.formatting import DASH, duration, kpi_rows, number, pct
 from analytics.kpis import KpiFilter, Kpis, Report
+from analytics.migrate import upgrade
 from analytics.queries import kpi_report
 from analytics.settings import AnalyticsError, AnalyticsSettings
 from nordvik.env import REPO_ROOT
@@ -161,8 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        from analytics.migrate import upgrade
-
         settings = AnalyticsSettings.from_env()
         upgrade(settings.database_url)
         path = write_report(get_engine(settings), flt, args.out)

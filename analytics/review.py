@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from analytics import db, mapping
 from analytics.db import get_engine
 from analytics.kpis import KpiFilter
+from analytics.migrate import upgrade
 from analytics.review_report import render_counts, review_report
 from analytics.settings import AnalyticsError, AnalyticsSettings
 from nordvik.emails import REDACTED
@@ -248,8 +249,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        from analytics.migrate import upgrade
-
         settings = AnalyticsSettings.from_env()
         upgrade(settings.database_url)
         found = review_report(get_engine(settings), flt,

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from nordvik.env import (
     REPO_ROOT,
@@ -98,8 +98,6 @@ class RabbitSettings:
     def broker_config(self) -> dict[str, Any]:
         """Rasa's `event_broker` endpoint for its PikaEventBroker."""
         scheme = urlsplit(self.url).scheme
-        from urllib.parse import quote
-
         return {
             "type": "pika",
             "url": f"{scheme}://{self.host}:{self.port}/{quote(self.vhost, safe='')}",

@@ -6,8 +6,14 @@ import argparse
 import logging
 import sys
 
+import uvicorn
+
+from analytics.migrate import upgrade
 from analytics.settings import AnalyticsError
+from dashboard.app import create_app
 from dashboard.auth import UserStore
+from dashboard.settings import DashboardSettings
+from nordvik.secrets import secret, secrets_dir
 
 FIRST_USER = "lead"
 
@@ -15,8 +21,6 @@ FIRST_USER = "lead"
 def ensure_first_user(users: UserStore) -> None:
     """With no user at all, create the team lead `lead`; its password comes from
     DASHBOARD_LEAD_PASSWORD, else it is generated once into var/secrets/dashboard_lead_password."""
-    from nordvik.secrets import secret, secrets_dir
-
     if users.count():
         return
     users.add(FIRST_USER, "lead", secret("dashboard_lead_password", "DASHBOARD_LEAD_PASSWORD"))
@@ -33,12 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    import uvicorn
-
-    from analytics.migrate import upgrade
-    from dashboard.app import create_app
-    from dashboard.settings import DashboardSettings
-
     try:
         settings = DashboardSettings.from_env()
         upgrade(settings.analytics.database_url)

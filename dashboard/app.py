@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from analytics.db import get_engine
 from dashboard import content, overview, review_pages
 from dashboard.auth import LoginThrottle, UserStore
 from dashboard.security import (
@@ -41,6 +42,8 @@ from dashboard.security import (
 )
 from dashboard.services import Services, services
 from dashboard.settings import DashboardSettings
+from kb_index.settings import KbSettings
+from nordvik.env import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +112,9 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: DashboardSettings | None = None, *, engine: Engine | None = None,
                kb_source: Path | None = None, domain_dir: Path | None = None,
                data_dir: Path | None = None) -> Starlette:
-    from analytics.db import get_engine
-    from nordvik.env import REPO_ROOT
-
     settings = settings or DashboardSettings.from_env()
     engine = engine or get_engine(settings.analytics)
     if kb_source is None:
-        from kb_index.settings import KbSettings
-
         kb_source = KbSettings.from_env().source
     state = Services(
         settings=settings, engine=engine, users=UserStore(engine),

@@ -16,6 +16,9 @@ from analytics.queries import kpi_report
 from dashboard.pages import filter_context, kpi_filter, page
 from dashboard.security import EVERYONE, require
 from dashboard.services import services
+from kb_index.articles import load_articles
+from kb_index.errors import KnowledgeError
+from kb_index.feedback import FeedbackStore
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +37,6 @@ async def content(request: Request) -> Response:
 
 
 def _feedback() -> tuple[list[Any], list[Any], str | None]:
-    from kb_index.errors import KnowledgeError
-    from kb_index.feedback import FeedbackStore
-
     store = FeedbackStore()
     try:
         return store.gaps()[:50], store.votes()[:50], None
@@ -62,9 +62,6 @@ def _articles(source: Path | None) -> tuple[dict[str, ArticleLink], list[Article
                                             str | None]:
     if source is None:
         return {}, [], None
-    from kb_index.articles import load_articles
-    from kb_index.errors import KnowledgeError
-
     today = datetime.now(timezone.utc).date()
     try:
         loaded, _problems = load_articles(source)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from analytics.settings import AnalyticsError, AnalyticsSettings
 from nordvik.env import SettingsError, env_bool, env_int, env_str
+from nordvik.secrets import secret
 
 
 class DashboardError(AnalyticsError):
@@ -27,8 +28,6 @@ class DashboardSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardSettings:
-        from nordvik.secrets import secret
-
         try:
             host = env_str(env, "DASHBOARD_HOST")
             return cls(

@@ -17,7 +17,9 @@ import argparse
 import getpass
 import sys
 
-from analytics.settings import AnalyticsError
+from analytics.db import get_engine
+from analytics.migrate import upgrade
+from analytics.settings import AnalyticsError, AnalyticsSettings
 from dashboard.auth import ROLES, UserError, UserStore
 
 
@@ -31,10 +33,6 @@ def _password(from_stdin: bool) -> str:
 
 
 def _store() -> UserStore:
-    from analytics.db import get_engine
-    from analytics.migrate import upgrade
-    from analytics.settings import AnalyticsSettings
-
     settings = AnalyticsSettings.from_env()
     upgrade(settings.database_url)
     return UserStore(get_engine(settings))

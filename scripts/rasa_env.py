@@ -35,7 +35,11 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from analytics.settings import event_broker_config
 from nordvik.env import env_int, env_str, source, state_dir
+from nordvik.secrets import secret
+from nordvik.trackers import tracker_sqlite_path
+from rasa_addons.settings import web_origins
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKER_STORE_CLASS = "rasa_addons.tracker_store.MaskingSQLTrackerStore"
@@ -59,9 +63,6 @@ class RasaSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RasaSettings:
         env = source(env)
-        from nordvik.secrets import secret
-        from nordvik.trackers import tracker_sqlite_path
-
         tracker_db = tracker_sqlite_path(env)
         action_port = env_int(env, "ACTION_PORT", low=1, high=65535)
         prefix = env_str(env, "RASA_LOCK_PREFIX")
@@ -158,8 +159,6 @@ def event_broker_section(env: Mapping[str, str] | None = None) -> dict[str, Any]
     """Rasa's `event_broker` for the analytics consumer; analytics/settings.py owns its variables:
     RABBITMQ_URL gives Rasa's Pika broker, else its SQL broker writes a SQLite file (EVENTS_DB,
     default events.db beside TRACKER_DB); ANALYTICS_EVENTS=0 turns it off."""
-    from analytics.settings import event_broker_config
-
     config = event_broker_config(env)
     return {"event_broker": config} if config else {}
 
@@ -198,8 +197,6 @@ def rasa_server_argv(
     The token is not on this command line: rasa_addons.rasa_server adds it from RASA_TOKEN /
     var/secrets when it starts (and RASA_JWT_SECRET as --jwt-secret when set).
     """
-    from rasa_addons.settings import web_origins
-
     env = source(env)
     return [
         python, "-m", "rasa_addons.rasa_server", "run", "--enable-api",

@@ -25,7 +25,22 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from nordvik.env import env_int, process_env
+from dotenv import dotenv_values
+
+from analytics.demo import demo_wanted, start_demo
+from kb_index.auth import TOKEN_ENV, TOKEN_NAME, token_path
+from kb_index.settings import KbSettings
+from kb_index.versions import VersionStore
+from mail.settings import MailSettings
+from messaging.settings import channel_status
+from nordvik.env import SettingsError, env_int, process_env
+from nordvik.secrets import rasa_api_token, secret
+from rasa_addons.rasa_server import api_token
+from runtime import haproxy, supervisor
+from runtime.settings import RuntimeSettings
+from scripts.rasa_env import write_endpoints
+from scripts.services import describe, skipped
+from voice.settings import VoiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -47,8 +62,6 @@ def _load_env() -> dict[str, str]:
     env = dict(base)
     dotenv = ROOT / ".env"
     if dotenv.exists():
-        from dotenv import dotenv_values
-
         for key, value in dotenv_values(dotenv).items():
             if value is not None and key not in base:
                 env[key] = value
@@ -101,15 +114,10 @@ def _wait_until_answering(port: int, token: str, daemon: subprocess.Popen[bytes]
 
 
 def _live_kb_version(env: dict[str, str]) -> str | None:
-    from kb_index.settings import KbSettings
-    from kb_index.versions import VersionStore
-
     return VersionStore(KbSettings.from_env(env).kb_dir).live_name()
 
 
 def _print_usage(env: dict[str, str], run_dir: Path) -> None:
-    from kb_index.auth import token_path
-
     rasa_port = env_int(env, "RASA_PORT", low=1, high=65535)
     web_port = env_int(env, "WEB_PORT", low=1, high=65535)
     kb_port = env_int(env, "KB_PORT", low=1, high=65535)
@@ -141,9 +149,6 @@ Press Ctrl-C to stop everything.
 
 def _mail_usage(env: dict[str, str]) -> str:
     """How to send the e-mail receiver a test mail (mail/send_test.py)."""
-    from mail.settings import MailSettings
-    from nordvik.env import SettingsError
-
     try:
         settings = MailSettings.from_env(env)
     except SettingsError as error:
@@ -158,9 +163,6 @@ def _mail_usage(env: dict[str, str]) -> str:
 
 def _voice_usage(env: dict[str, str]) -> str:
     """The phone channel's webhook URL for Twilio (voice/, docs/PHONE.md), or why it is off."""
-    from nordvik.env import SettingsError
-    from voice.settings import VoiceSettings
-
     try:
         settings = VoiceSettings.from_env(env)
     except SettingsError as error:
@@ -184,10 +186,6 @@ def share_secrets(env: dict[str, str], directory: Path | None = None) -> None:
     - MAIL_WEBHOOK_TOKEN: the e-mail receiver's secret for the channel's webhook.
     - KB_TOKEN: kb serve answers no request without it (but /healthz); the action servers, the
       Slack app and `kb` commands send it."""
-    from kb_index.auth import TOKEN_ENV, TOKEN_NAME
-    from nordvik.secrets import secret
-    from rasa_addons.rasa_server import api_token
-
     env.setdefault("RASA_TOKEN", api_token(env, directory))
     env.setdefault("MAIL_WEBHOOK_TOKEN", secret("mail_webhook_token", "MAIL_WEBHOOK_TOKEN",
                                                 env=env, directory=directory))
@@ -197,8 +195,6 @@ def share_secrets(env: dict[str, str], directory: Path | None = None) -> None:
 def _say_messaging_channels(env: dict[str, str]) -> None:
     """Which messaging channels (messaging/, docs/MESSAGING.md) are on, and why the others are
     not (they run inside the Rasa server: nothing to supervise)."""
-    from messaging.settings import channel_status
-
     for platform, off in channel_status(env):
         _say(f"{platform} channel on: /webhooks/{platform}/webhook (try: python -m "
              f"messaging.send_test --platform {platform})" if off is None
@@ -207,14 +203,6 @@ def _say_messaging_channels(env: dict[str, str]) -> None:
 
 def _supervise(env: dict[str, str]) -> int:
     """Write the configurations, run supervisord, wait until every service is healthy."""
-    from analytics.demo import demo_wanted, start_demo
-    from nordvik.env import SettingsError
-    from nordvik.secrets import rasa_api_token, secret
-    from runtime import haproxy, supervisor
-    from runtime.settings import RuntimeSettings
-    from scripts.rasa_env import write_endpoints
-    from scripts.services import describe, skipped
-
     try:
         settings = RuntimeSettings.from_env(env)
     except SettingsError as error:

@@ -28,8 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.settings import SlackSettings
 from nordvik.env import env_int
 from runtime.settings import RuntimeSettings
+from scripts.rasa_env import action_server_argv as launcher_argv
+from scripts.rasa_env import rasa_server_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -60,8 +63,6 @@ class Service:
 def rasa_argv(env: Mapping[str, str], port: int, host: str, endpoints: Path) -> tuple[str, ...]:
     """One Rasa server (every replica is started the same way): the HTTP API behind its token,
     CORS for the widget's origins only (scripts.rasa_env.rasa_server_argv)."""
-    from scripts.rasa_env import rasa_server_argv
-
     return tuple(rasa_server_argv(env, port=port, interface=host, endpoints=endpoints,
                                   model="models", credentials="credentials.yml", python=PYTHON))
 
@@ -70,8 +71,6 @@ def action_server_argv(port: int) -> tuple[str, ...]:
     """One action server: rasa_sdk's app with synchronous actions run in a thread pool
     (runtime.action_executor), on loopback, every call checked for the shared secret
     (rasa_addons.action_server)."""
-    from scripts.rasa_env import action_server_argv as launcher_argv
-
     return tuple(launcher_argv(port, python=PYTHON))
 
 
@@ -144,8 +143,6 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
         health_url=f"http://127.0.0.1:{web_port}/", priority=500,
         public_url=f"http://localhost:{web_port}/",
     ))
-    from bot.settings import SlackSettings
-
     slack = SlackSettings.from_env(env)
     if not slack.missing():
         services.append(Service(
@@ -158,7 +155,5 @@ def describe(env: Mapping[str, str], settings: RuntimeSettings, endpoints: Path,
 
 def skipped(env: Mapping[str, str]) -> list[str]:
     """Services left out, and why (printed by `make run`)."""
-    from bot.settings import SlackSettings
-
     missing = SlackSettings.from_env(env).missing()
     return [f"the Slack app: {missing} (see bot/README.md)"] if missing else []

@@ -7,8 +7,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Engine
 
-from analytics.db import metadata
+from analytics.db import make_engine, metadata
 from analytics.migrate import CHAIN
+from analytics.settings import AnalyticsSettings
 
 
 def _only_analytics(obj: Any, name: str | None, type_: str, reflected: bool,
@@ -20,9 +21,6 @@ def _only_analytics(obj: Any, name: str | None, type_: str, reflected: bool,
 
 
 def _engine() -> Engine:
-    from analytics.db import make_engine
-    from analytics.settings import AnalyticsSettings
-
     return make_engine(AnalyticsSettings.from_env().database_url)
 
 
