@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from nordvik.env import env_str
@@ -26,15 +25,10 @@ from rasa_addons.action_server import token_matches
 _PATCHED = "_nordvik_constant_time"
 
 
-def api_token(env: Mapping[str, str] | None = None, directory: Path | None = None) -> str:
-    """The token of Rasa's HTTP API (`?token=`): nordvik.secrets.rasa_api_token."""
-    return rasa_api_token(env, directory)
-
-
 def secret_arguments(env: Mapping[str, str] | None = None) -> list[str]:
     # One "--name=value" argument each: a secret may start with "-" (token_urlsafe), which
     # argparse would take for an option after a separate "--auth-token".
-    extra = [f"--auth-token={api_token(env)}"]
+    extra = [f"--auth-token={rasa_api_token(env)}"]
     jwt_secret = env_str(env, "RASA_JWT_SECRET")
     if jwt_secret:
         extra += [f"--jwt-secret={jwt_secret}", "--jwt-method", "HS256"]
@@ -58,7 +52,7 @@ class SecretToken(str):
 def constant_time_token_check() -> None:
     """Make rasa.server's `requires_auth` compare the API token in constant time (idempotent;
     before rasa.server.create_app runs)."""
-    import rasa.server  # noqa: PLC0415 - heavy (Rasa); scripts/run_all imports this for api_token
+    import rasa.server  # noqa: PLC0415 - heavy (Rasa, TF): the launcher loads it, not an import of this module
 
     original: Callable[..., Any] = rasa.server.requires_auth
     if getattr(original, _PATCHED, False):

@@ -35,7 +35,6 @@ from mail.settings import MailSettings
 from messaging.settings import channel_status
 from nordvik.env import SettingsError, env_int, process_env
 from nordvik.secrets import rasa_api_token, secret
-from rasa_addons.rasa_server import api_token
 from runtime import haproxy, supervisor
 from runtime.settings import RuntimeSettings
 from scripts.rasa_env import write_endpoints
@@ -186,7 +185,7 @@ def share_secrets(env: dict[str, str], directory: Path | None = None) -> None:
     - MAIL_WEBHOOK_TOKEN: the e-mail receiver's secret for the channel's webhook.
     - KB_TOKEN: kb serve answers no request without it (but /healthz); the action servers, the
       Slack app and `kb` commands send it."""
-    env.setdefault("RASA_TOKEN", api_token(env, directory))
+    env.setdefault("RASA_TOKEN", rasa_api_token(env, directory))
     env.setdefault("MAIL_WEBHOOK_TOKEN", secret("mail_webhook_token", "MAIL_WEBHOOK_TOKEN",
                                                 env=env, directory=directory))
     env.setdefault(TOKEN_ENV, secret(TOKEN_NAME, TOKEN_ENV, env=env, directory=directory))
