@@ -34,6 +34,8 @@ KEEP_OLD_MODELS = 2
 WARM_CACHE_ARGS = ("-m", "nlu.warm_cache", "--config", "config.yml", "--domain", "domain",
                    "--data", "data")
 WARM_CACHE_SECONDS = 900.0  # nlu.warm_cache gets this long; the featurizer does the rest
+LOG_NAME = "last_train.log"  # in the models folder: Rasa's own output of the last training
+LOG_TAIL_LINES = 40  # shown when a quiet training fails
 
 
 class TrainingFailed(RuntimeError):
@@ -149,25 +151,42 @@ def ensure_model(
             "--force",
         ]
         env = process_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2")
-        log_path = models_dir / "last_train.log"
+        log_path = models_dir / LOG_NAME
         with open(log_path, "wb") as log:
             output: dict[str, Any] = (
                 {"stdout": log, "stderr": subprocess.STDOUT} if quiet else {}
             )
             returncode = _train_with_warm_cache(argv, env, output)
         if returncode != 0 or not target.exists():
-            where = f"see {log_path}" if quiet else "see the output above"
+            where = (f"its last lines, from {log_path}:\n{log_tail(log_path)}" if quiet
+                     else "see the output above")
             raise TrainingFailed(f"rasa train failed (exit {returncode}); {where}")
         _prune(models_dir, target)
         return TrainOutcome(target, trained=True, seconds=time.monotonic() - started)
 
 
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines of a training log (progress bars' carriage returns folded)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return f"(the log could not be read: {error.strerror})"
+    kept = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+    return "\n".join(kept[-lines:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the Rasa model if its inputs changed.")
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"show Rasa's own output instead of keeping it in models/{LOG_NAME}")
     args = parser.parse_args(argv)
+    if args.force or not model_path().exists():
+        where = "below" if args.verbose else f"in models/{LOG_NAME}"
+        print(f"train: training the model (about 3 minutes on 2 cores; Rasa's output {where})",
+              flush=True)
     try:
-        outcome = ensure_model(force=args.force)
+        outcome = ensure_model(force=args.force, quiet=not args.verbose)
     except (TrainingFailed, SettingsError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 1
