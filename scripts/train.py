@@ -181,11 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true",
                         help=f"show Rasa's own output instead of keeping it in models/{LOG_NAME}")
     args = parser.parse_args(argv)
-    if args.force or not model_path().exists():
-        where = "below" if args.verbose else f"in models/{LOG_NAME}"
-        print(f"train: training the model (about 3 minutes on 2 cores; Rasa's output {where})",
-              flush=True)
     try:
+        if args.force or not model_path().exists():
+            where = "below" if args.verbose else f"in models/{LOG_NAME}"
+            print(f"train: training the model (about 3 minutes on 2 cores; Rasa's output "
+                  f"{where})", flush=True)
         outcome = ensure_model(force=args.force, quiet=not args.verbose)
     except (TrainingFailed, SettingsError) as error:
         print(f"train: {error}", file=sys.stderr)
