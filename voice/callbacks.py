@@ -1,4 +1,4 @@
-"""What a call does outside Rasa: Slack notes, callback cases, the rating, the call's record.
+"""What a call does outside Rasa: Slack notes, callback cases, the call's record.
 
 - Transfer (in hours): the handoff's Slack thread (posted by the handoff action with the
   caller's language, the verified order and the transcript) gets a note that the call is on
@@ -8,7 +8,8 @@
   (sv)"), linked to the verified order; the handoff case (if any) is closed pointing at it. The
   handoff's Slack thread (or a new post in the handoff channel) gets the callback card with
   buttons to log the call's outcome (handoff/callbacks.py; the Slack app records it).
-- Rating: the keypad rating goes to the CRM's CSAT.
+- Not the rating: a keypad rating is the dialogue's (voice/channel.py), and its action stores it
+  in the CRM's CSAT, once.
 - Record: every call is one interaction on channel `phone` with its outcome and transcript.
 
 Phone numbers go to the CRM and to the agents' Slack thread, never to a log line.
@@ -95,12 +96,6 @@ class CallRecords:
                 logger.exception("callback case %s not linked to its Slack post", case.id)
         logger.info("callback case %s opened for a phone call (language %s)", case.id, language)
         return int(case.id)
-
-    def rating(self, conversation_id: str, rating: int) -> None:
-        try:
-            get_store().record_csat(conversation_id=conversation_id, rating=rating)
-        except StoreError:
-            logger.exception("phone rating not stored")
 
     def record_call(self, conversation_id: str, *, language: str, outcome: str,
                     transcript: Sequence[TranscriptLine], order_number: str | None) -> None:

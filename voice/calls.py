@@ -4,7 +4,7 @@
     menu     -> the menu's answer (keypad 1-4 or the language's name said) -> greeting
     gather   -> what the caller said or keyed goes to Rasa; the replies are said (speech.py)
     dial     -> how the transfer to the agents ended: rating, or a callback if nobody answered
-    csat     -> the keypad rating, then goodbye
+    csat     -> the keypad rating (to the conversation in Rasa, see below), then goodbye
     end      -> goodbye without a rating
     status   -> the call ended (Twilio's status callback): the call's record if not yet written
 
@@ -14,6 +14,12 @@ recognised), `m` how many times in a row nothing usable was heard, `k` what was 
 number or a postcode: keypad digits mean those), `c1`..`c9` the payloads of spoken choices.
 Silence or speech that is not understood gets ONE re-prompt; the next miss hands the call to a
 person (in hours) or a callback, so a caller never loops.
+
+The rating the channel asks itself (after an answered transfer, or a goodbye with no rating due)
+is the dialogue's rating all the same: the question is `Assistant.ask_rating` when it is put, the
+key `Assistant.rate` (voice/channel.py runs the dialogue's own rating actions), so the analytics
+count it and the CRM stores it once, like a rating given in chat. If that fails, the caller
+still hears the thanks and goodbye; the failure is logged without the caller's details.
 """
 
 from __future__ import annotations
@@ -98,12 +104,17 @@ class CallTurn:
 
 
 class Assistant(Protocol):
-    """The Rasa side (voice/channel.py): one turn, the slots, the transcript."""
+    """The Rasa side (voice/channel.py): one turn, the slots, the rating the channel asks."""
 
     async def turn(self, conversation_id: str, text: str,
                    metadata: dict[str, Any]) -> list[dict[str, Any]]: ...
 
     async def slots(self, conversation_id: str) -> dict[str, Any]: ...
+
+    async def ask_rating(self, conversation_id: str) -> None: ...
+
+    async def rate(self, conversation_id: str, rating: int,
+                   metadata: dict[str, Any]) -> None: ...
 
 
 class CallEffects(Protocol):
@@ -113,8 +124,6 @@ class CallEffects(Protocol):
 
     def callback(self, conversation_id: str, case_id: int | None, phone: str | None,
                  language: str, order_number: str | None) -> int | None: ...
-
-    def rating(self, conversation_id: str, rating: int) -> None: ...
 
 
 def conversation_id(call_sid: str) -> str:
@@ -208,7 +217,7 @@ class CallFlow:
         spoken = speak_messages(self.catalogue, messages, language)
         lines = lines_in(language, spoken.lines)
         if names & END_RESPONSES:
-            return CallTurn(self._rating_page(lines, language, step))
+            return CallTurn(await self._rating_page(conv, lines, language, step))
         misses = 1 if names & NOT_UNDERSTOOD or not spoken.lines else 0
         asked = ("order" if names & ASKS_ORDER else
                  "postcode" if names & ASKS_POSTCODE else "")
@@ -266,21 +275,36 @@ class CallFlow:
     # ------------------------------------------------------------------ the end of the call
 
     async def dial(self, request: CallRequest) -> CallTurn:
+        conv = conversation_id(request.call_sid)
         if request.dial_status == "completed":
-            return CallTurn(self._rating_page([], request.language, request.step + 1))
-        slots = await self.assistant.slots(conversation_id(request.call_sid))
+            return CallTurn(await self._rating_page(conv, [], request.language,
+                                                    request.step + 1))
+        slots = await self.assistant.slots(conv)
         return self._callback(request, _int(request.get("case")), slots.get("verified_order"))
 
-    def _rating_page(self, lines: Sequence[Line], language: str, step: int) -> str:
+    async def _rating_page(self, conv: str, lines: Sequence[Line], language: str,
+                           step: int) -> str:
+        """The keypad rating question; the conversation records that it was asked."""
+        try:
+            await self.assistant.ask_rating(conv)
+        except Exception as error:  # noqa: BLE001 - the caller is asked all the same
+            logger.warning("rating question of a phone call not in the conversation: %s",
+                           type(error).__name__)
         ask = [*lines, self._say("utter_phone_csat", language)]
         return gather_page(ask, language=language, digits_only=True, num_digits=1,
                            action=url("csat", language, step),
                            fallback=url("end", language, step))
 
-    def csat(self, request: CallRequest) -> CallTurn:
+    async def csat(self, request: CallRequest) -> CallTurn:
         digits = request.digits.strip()
         if len(digits) == 1 and digits in "12345":
-            self.effects.rating(conversation_id(request.call_sid), int(digits))
+            try:
+                await self.assistant.rate(conversation_id(request.call_sid), int(digits),
+                                          self.metadata(request))
+            except Exception as error:  # noqa: BLE001 - thanks and goodbye all the same
+                # the type only: a message could quote the tracker (what the caller said)
+                logger.warning("keypad rating of a phone call not recorded: %s",
+                               type(error).__name__)
         return self.end(request)
 
     def end(self, request: CallRequest) -> CallTurn:

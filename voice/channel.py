@@ -15,6 +15,19 @@ been seen before (voice/security.py): otherwise 403, nothing said, nothing run. 
 TWILIO_AUTH_TOKEN the channel is off: 503. Answers are TwiML (voice/calls.py, voice/twiml.py).
 The caller's number, proven by the signed request, travels in the message metadata `phone`
 (E.164; absent when withheld) for the order check by caller ID (actions/verification.py).
+
+The rating the channel asks itself (after an answered transfer, or a goodbye with no rating due:
+voice/calls.py) goes through the dialogue's own rating actions, run by the Rasa agent this
+channel is served by: `action_ask_csat` when the question is put, then the key as the rating
+button's message (`/csat_rating{"csat_rating": "4"}`, logged like any message of the call) and
+`action_submit_csat`, which stores it in the CRM (the only writer of ratings, so one row) and
+whose events are what the analytics count (asked, then the rating: analytics/facts.py). Why not
+send the key through the dialogue as a message: after a transfer the handoff is still active, and
+the rules forward a rating to the agent's Slack thread; and why not write the events here: the
+stream would say that action_submit_csat ran when it did not, and the CRM row would need a second
+writer. So the channel picks the two actions itself (policy "phone_channel" in the event stream)
+and, as Rasa ends every turn, listens after each: no follow-up (the comment question) is left
+pending in a call that is over. Under the conversation's lock, like a message.
 """
 
 from __future__ import annotations
@@ -29,6 +42,8 @@ from rasa.core.channels.channel import (
     OutputChannel,
     UserMessage,
 )
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -48,6 +63,15 @@ STATE_KEYS = ("l", "n", "m", "k", "s", "case", *(f"c{d}" for d in range(1, 10)))
 MAX_FIELD_CHARS = 2000
 TWIML = "text/xml"
 MAX_REMEMBERED_CALLS = 10_000  # calls whose record is written (the status callback comes last)
+# The dialogue's rating (actions/csat.py, domain/csat.yml), by name: the channel imports no actions.
+ASK_RATING = "action_ask_csat"
+SUBMIT_RATING = "action_submit_csat"
+RATING_BUTTON = '/csat_rating{{"csat_rating": "{rating}"}}'
+CHANNEL_POLICY = "phone_channel"  # who chose those actions, in the event stream
+
+
+class AssistantUnavailable(RuntimeError):
+    """The Rasa agent is not (yet) there to record the rating."""
 
 
 class PhoneOutput(CollectingOutputChannel):
@@ -92,6 +116,38 @@ class RasaAssistant:
     async def events(self, conversation_id: str) -> list[dict[str, Any]]:
         tracker = await self._tracker(conversation_id)
         return [event.as_dict() for event in tracker.events] if tracker is not None else []
+
+    def _ready_agent(self) -> Any:
+        agent = self.channel.agent
+        if agent is None or not agent.is_ready():
+            raise AssistantUnavailable("no Rasa agent")
+        return agent
+
+    async def ask_rating(self, conversation_id: str) -> None:
+        """The rating question as the dialogue asks it (its words are the phone's own)."""
+        agent = self._ready_agent()
+        async with agent.lock_store.lock(conversation_id):
+            await _run_action(agent, conversation_id, ASK_RATING, PhoneOutput())
+
+    async def rate(self, conversation_id: str, rating: int, metadata: dict[str, Any]) -> None:
+        """The keyed rating as the rating button's message, answered by the rating action."""
+        agent = self._ready_agent()
+        output = PhoneOutput()
+        message = UserMessage(RATING_BUTTON.format(rating=rating), output, conversation_id,
+                              input_channel="phone", metadata=metadata)
+        async with agent.lock_store.lock(conversation_id):
+            tracker = await agent.processor.log_message(message, should_save_tracker=False)
+            tracker = await agent.processor.run_action_extract_slots(output, tracker)
+            await agent.processor.save_tracker(tracker)
+            await _run_action(agent, conversation_id, SUBMIT_RATING, output)
+
+
+async def _run_action(agent: Any, conversation_id: str, action: str,
+                      output: OutputChannel) -> None:
+    """One action of the dialogue for the conversation, then listening, as a turn ends."""
+    tracker = await agent.execute_action(conversation_id, action, output, CHANNEL_POLICY, 1.0)
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME, policy=CHANNEL_POLICY, confidence=1.0))
+    await agent.processor.save_tracker(tracker)
 
 
 class VoiceInput(InputChannel):
@@ -242,7 +298,7 @@ async def run_step(flow: CallFlow, call: CallRequest, step: str) -> CallTurn:
     if step == "dial":
         return await flow.dial(call)
     if step == "csat":
-        return flow.csat(call)
+        return await flow.csat(call)
     if step == "end":
         return flow.end(call)
     # status: the call is over; its record is written (once) unless the flow already did

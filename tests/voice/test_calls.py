@@ -10,7 +10,8 @@ import pytest
 from message_catalogue.messages import get_catalogue
 from nordvik.secrets import unseal
 from tests.voice.twiml_rules import check_twiml
-from voice.calls import CallFlow, CallRequest, CallTurn
+from voice.calls import CallFlow, CallRequest, CallTurn, conversation_id
+from voice.channel import RasaAssistant, VoiceInput
 from voice.player import read_page
 from voice.settings import VoiceSettings, parse_hours
 
@@ -22,6 +23,7 @@ class Assistant:
     def __init__(self, replies: list[list[dict[str, Any]]]) -> None:
         self.replies = replies
         self.heard: list[tuple[str, dict[str, Any]]] = []
+        self.ratings: list[tuple[Any, ...]] = []  # what reached the dialogue's rating
 
     async def turn(self, conversation_id: str, text: str,
                    metadata: dict[str, Any]) -> list[dict[str, Any]]:
@@ -30,6 +32,22 @@ class Assistant:
 
     async def slots(self, conversation_id: str) -> dict[str, Any]:
         return {"handoff_case_id": 7.0, "verified_order": "A10001"}
+
+    async def ask_rating(self, conversation_id: str) -> None:
+        self.ratings.append(("asked", conversation_id))
+
+    async def rate(self, conversation_id: str, rating: int, metadata: dict[str, Any]) -> None:
+        self.ratings.append(("rated", conversation_id, rating, metadata["language"]))
+
+
+class DownAssistant(Assistant):
+    """Rasa's tracker store (or the agent) gone at the end of the call."""
+
+    async def ask_rating(self, conversation_id: str) -> None:
+        raise ConnectionError(f"tracker store down ({conversation_id}, +46701112233)")
+
+    async def rate(self, conversation_id: str, rating: int, metadata: dict[str, Any]) -> None:
+        raise ConnectionError(f"tracker store down ({conversation_id}, +46701112233)")
 
 
 class Effects:
@@ -44,15 +62,13 @@ class Effects:
         self.done.append(("callback", case_id, phone, language, order_number))
         return 8
 
-    def rating(self, conversation_id: str, rating: int) -> None:
-        self.done.append(("rating", rating))
-
 
 def flow(replies: list[list[dict[str, Any]]], *, hours: str = "mon-sun 00:00-24:00",
-         agents: str = "+46812345699") -> tuple[CallFlow, Assistant, Effects]:
+         agents: str = "+46812345699",
+         assistant_class: type[Assistant] = Assistant) -> tuple[CallFlow, Assistant, Effects]:
     settings = VoiceSettings(auth_token="t", numbers=NUMBERS, agents_number=agents,
                              hours=parse_hours(hours))
-    assistant, effects = Assistant(replies), Effects()
+    assistant, effects = assistant_class(replies), Effects()
     return CallFlow(settings, get_catalogue(), assistant, effects), assistant, effects
 
 
@@ -158,16 +174,50 @@ async def test_choices_by_keypad_and_zero_for_a_person() -> None:
     assert assistant.heard[-1][0] == "/request_human"
 
 
-async def test_goodbye_asks_the_keypad_rating() -> None:
-    call, _, effects = flow([[{"utter_action": "utter_goodbye", "text": "Bye"}]])
+async def test_goodbye_asks_the_keypad_rating_and_the_dialogue_records_it() -> None:
+    call, assistant, effects = flow([[{"utter_action": "utter_goodbye", "text": "Bye"}]])
     turn = checked(await call.gather(request({"l": "sv", "n": "5"}, speech="hej då")), "sv")
     page = read_page(200, "https://x.example/webhooks/phone/gather", turn.twiml)
     assert page.gather_action and "/csat" in page.gather_action
     assert page.gathers[0]["input"] == "dtmf"
-    done = checked(call.csat(request({"l": "sv", "n": "6"}, digits="5")), "sv")
-    assert effects.done == [("rating", 5)] and done.outcome == "resolved"
-    checked(call.csat(request({"l": "sv", "n": "6"}, digits="9")), "sv")
-    assert effects.done == [("rating", 5)]
+    conv = conversation_id("CA1")
+    assert assistant.ratings == [("asked", conv)]
+    done = checked(await call.csat(request({"l": "sv", "n": "6"}, digits="5")), "sv")
+    assert assistant.ratings == [("asked", conv), ("rated", conv, 5, "sv")]
+    assert done.outcome == "resolved" and effects.done == []  # nothing stored by the channel
+    checked(await call.csat(request({"l": "sv", "n": "6"}, digits="9")), "sv")
+    assert assistant.ratings[-1] == ("rated", conv, 5, "sv")  # 9 is no rating
+
+
+@pytest.mark.parametrize("lang", ["sv", "zh"])
+async def test_rasa_or_the_store_down_the_caller_still_hears_thanks_and_goodbye(
+        lang: str, caplog: pytest.LogCaptureFixture) -> None:
+    call, _, _ = flow([], assistant_class=DownAssistant)
+    asked = checked(await call.dial(request({"l": lang, "n": "4"}, dial_status="completed")),
+                    lang)
+    assert get_catalogue().text("utter_phone_csat", lang) in read_page(200, "u", asked.twiml).text
+    done = checked(await call.csat(request({"l": lang, "n": "5"}, digits="4")), lang)
+    page = read_page(200, "u", done.twiml)
+    assert page.hangup and page.text == get_catalogue().text("utter_phone_csat_thanks", lang)
+    assert done.outcome == "resolved"
+    logged = [r.getMessage() for r in caplog.records if r.name == "voice.calls"]
+    assert len(logged) == 2 and "rating" in logged[1] and "ConnectionError" in logged[1]
+    assert not any("+4670" in text or "phone-" in text for text in caplog.messages)
+
+
+async def test_no_rasa_agent_the_caller_still_hears_thanks_and_goodbye(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def never(_: Any) -> None:
+        raise AssertionError("no message goes to Rasa")
+
+    call, _, _ = flow([])
+    call.assistant = RasaAssistant(VoiceInput(call.settings), never)  # served before Rasa is up
+    await call.dial(request({"l": "nb", "n": "4"}, dial_status="completed"))
+    done = checked(await call.csat(request({"l": "nb", "n": "5"}, digits="3")), "nb")
+    page = read_page(200, "u", done.twiml)
+    assert page.hangup and page.text == get_catalogue().text("utter_phone_csat_thanks", "nb")
+    assert [r.getMessage().rsplit(": ", 1)[1] for r in caplog.records
+            if r.name == "voice.calls"] == ["AssistantUnavailable", "AssistantUnavailable"]
 
 
 async def test_dial_not_answered_becomes_a_callback() -> None:
@@ -175,6 +225,14 @@ async def test_dial_not_answered_becomes_a_callback() -> None:
     turn = checked(await call.dial(request({"l": "en", "n": "4", "case": "7"},
                                            dial_status="no-answer")), "en")
     assert turn.outcome == "callback" and effects.done[0][:2] == ("callback", 7)
+    assert _ratings(call) == []  # nobody answered: no rating question
     answered = checked(await call.dial(request({"l": "en", "n": "4"},
                                                dial_status="completed")), "en")
     assert 'action="csat?' in answered.twiml
+    assert _ratings(call) == [("asked", conversation_id("CA1"))]
+
+
+def _ratings(call: CallFlow) -> list[tuple[Any, ...]]:
+    assistant = call.assistant
+    assert isinstance(assistant, Assistant)
+    return assistant.ratings
