@@ -3,6 +3,8 @@ and a call that checks Twilio's TwiML rules on every page it gets."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +13,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from analytics.events import EventRecord, compact
+from analytics.facts import ConversationFact, build_facts
 from store.models import Customer, Order
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
@@ -86,6 +90,24 @@ def voice_stack(tmp: Path, crm: OrderStore, slack: FakeSlackApi, hours: str,
     with start_rasa_stack(tmp, str(crm.engine.url), voice_env(slack, hours),
                           model=model) as stack:
         yield stack
+
+
+def broker_events(stack: RasaStack) -> dict[str, list[EventRecord]]:
+    """The calls' events as the analytics consume them (Rasa's SQL event broker), per sender."""
+    events_db = Path(stack.env["TRACKER_DB"]).parent / "events.db"
+    with sqlite3.connect(events_db) as db:
+        rows = db.execute("SELECT sender_id, data FROM events WHERE sender_id LIKE 'phone-%' "
+                          "ORDER BY id").fetchall()
+    by_sender: dict[str, list[EventRecord]] = {}
+    for sender, data in rows:
+        by_sender.setdefault(sender, []).append(compact(json.loads(data)))
+    return by_sender
+
+
+def analytics_facts(stack: RasaStack, sender: str | None = None) -> list[ConversationFact]:
+    """The analytics' conversation facts of the calls (of one conversation, if given)."""
+    return [fact for each, events in broker_events(stack).items()
+            if sender in (None, each) for fact in build_facts(each, events)]
 
 
 class Call(CallPlayer):

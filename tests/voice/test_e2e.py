@@ -26,9 +26,11 @@ from tests.voice.support import (
     PERSON,
     POSTCODE,
     Call,
+    analytics_facts,
     order_status,
     voice_stack,
 )
+from voice.calls import conversation_id
 from voice.speech import spoken_order_number
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -138,11 +140,20 @@ def test_a_person_in_hours_is_a_dial_with_its_slack_thread(
     assert WHERE[lang] in blocks  # the transcript so far
     rating = call.dial_ended("completed")
     assert say("utter_phone_csat", lang) in rating.text
-    assert call.press("4").hangup
+    before = len(slack.posts())
+    done = call.press("4")
+    assert done.hangup and done.text == say("utter_phone_csat_thanks", lang)
+    conv = conversation_id(call.fields["CallSid"])
     with Session(crm.engine, future=True) as session:
-        ratings = session.execute(select(CsatFeedback.rating).where(
-            CsatFeedback.conversation_id.like("phone-%"))).scalars().all()
-    assert 4 in ratings
+        rows = session.execute(select(CsatFeedback).where(
+            CsatFeedback.conversation_id == conv)).scalars().all()
+        # once, by the dialogue's rating action (it knows the verified customer)
+        assert [(row.rating, row.customer_id is not None) for row in rows] == [(4, True)]
+    facts = analytics_facts(stack, conv)  # what the dashboard's CSAT figure counts
+    assert [(f.channel, f.language, f.csat_asked, f.csat_rating) for f in facts] == [
+        ("phone", lang, True, 4)]
+    # the handoff is still active, yet the key is no message for the agent's thread
+    assert not any("csat" in str(post) for post in slack.posts()[before:])
 
 
 THANKS = {"en": "thanks", "sv": "tack", "nb": "takk", "zh": "謝謝"}
@@ -195,11 +206,6 @@ def test_a_return_started_by_phone(stack: RasaStack, crm: OrderStore, lang: str)
 def test_calls_are_the_phone_channel_in_the_analytics(stack: RasaStack) -> None:
     """The event stream (Rasa's SQL event broker, what analytics consumes): a call is a
     conversation on channel "phone", in its language, with its keypad rating."""
-    import json
-    import sqlite3
-
-    from analytics.events import compact
-    from analytics.facts import build_facts
     from analytics.mapping import channel_label
 
     caller = CALLERS["nb"]
@@ -209,14 +215,7 @@ def test_calls_are_the_phone_channel_in_the_analytics(stack: RasaStack) -> None:
     call.press(caller.status_order[1:])
     call.say(THANKS["nb"])
     call.press("3")
-    events_db = Path(stack.env["TRACKER_DB"]).parent / "events.db"
-    with sqlite3.connect(events_db) as db:
-        rows = db.execute("SELECT sender_id, data FROM events WHERE sender_id LIKE 'phone-%' "
-                          "ORDER BY id").fetchall()
-    by_sender: dict[str, list] = {}
-    for sender, data in rows:
-        by_sender.setdefault(sender, []).append(compact(json.loads(data)))
-    facts = [fact for sender, events in by_sender.items() for fact in build_facts(sender, events)]
+    facts = analytics_facts(stack)
     rated = [fact for fact in facts if fact.csat_rating == 3]
     assert rated and all(fact.channel == "phone" for fact in facts)
     assert rated[0].language == "nb" and channel_label("phone") == "phone"
