@@ -214,17 +214,19 @@ def forward_customer_message(conversation_id: str, channel: str, text: str,
     return "delivered"
 
 
-def note_in_thread(conversation_id: str, text: str, settings: HandoffSettings) -> bool:
+def note_in_thread(conversation_id: str, text: str, settings: HandoffSettings,
+                   blocks: Sequence[dict[str, Any]] | None = None) -> bool:
     """Post a note for the agent (not the customer's words: a delivery problem, say) into the
-    conversation's open handoff thread. False when there is none or Slack failed; StoreError
-    propagates."""
+    conversation's open handoff thread, with `blocks` when given (`text` is their fallback).
+    False when there is none or Slack failed; StoreError propagates."""
     case = _store().find_open_handoff(conversation_id)
     if case is None or not case.slack_thread_ts:
         return False
+    extra: dict[str, Any] = {"blocks": list(blocks)} if blocks else {}
     try:
         settings.slack_client().chat_postMessage(
             channel=case.slack_channel or settings.channel, thread_ts=case.slack_thread_ts,
-            text=text, unfurl_links=False,
+            text=text, unfurl_links=False, **extra,
         )
     except (SlackApiError, SlackClientError, OSError):
         logger.exception("note for case %s not posted to Slack", case.id)

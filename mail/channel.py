@@ -11,6 +11,15 @@ a reply mailed, a person asked, or nothing). 401 without the secret, 400 for a b
 mail, 503 while the Rasa model or a database is not ready (the receiver retries). The route is
 not Rasa's token-protected HTTP API: it has its own secret, shared only with the receiver.
 
+"Send it by e-mail" (an agent's reply a messaging app's window kept from the customer; the Slack
+app calls it when the agent presses the button under the note, handoff/undelivered.py):
+
+    POST /webhooks/email/undelivered     Authorization: Bearer <Rasa's API token>
+    {"reply_id": 12, "agent": "U123"}  ->  {"outcome": "sent" | "queued" | ..., ...}
+
+mail/undelivered.py sends it. 401 without the token, 400 for a bad body, 503 while the store is
+unreachable, 502 when the mail could be neither sent nor kept in the outbox.
+
 Outbound: for `POST /conversations/{id}/trigger_intent?output_channel=latest` (the Slack app
 relaying an agent's reply, or closing the handoff) Rasa asks `get_output_channel()`. That
 collects the turn's messages and, once the turn is over (the conversation's lock is free
@@ -34,7 +43,10 @@ from mail.inbound import MailConversations
 from mail.output import MailOutput, reply_case_id
 from mail.payload import InvalidPayload, MailPayload
 from mail.settings import MailSettings
+from mail.spool import SpoolError
 from mail.threads import ThreadStoreUnavailable
+from mail.undelivered import InvalidRequest, UndeliveredMail, parse_request
+from nordvik.secrets import rasa_api_token
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -97,6 +109,7 @@ class EmailInput(InputChannel):
     def __init__(self, settings: MailSettings | None = None) -> None:
         self._settings = settings
         self._conversations: MailConversations | None = None
+        self._undelivered: UndeliveredMail | None = None
         self._app: Any = None
         self._agent: Any = None
 
@@ -118,10 +131,17 @@ class EmailInput(InputChannel):
             self._conversations = MailConversations(self.settings)
         return self._conversations
 
-    def _authorized(self, request: Request) -> bool:
+    @property
+    def undelivered(self) -> UndeliveredMail:
+        if self._undelivered is None:
+            self._undelivered = UndeliveredMail(self.settings)
+        return self._undelivered
+
+    def _authorized(self, request: Request, expected: str | None = None) -> bool:
+        """The bearer is the receiver's secret (or `expected`, e.g. Rasa's API token)."""
         header = str(request.headers.get("Authorization") or "")
         scheme, _, token = header.partition(" ")
-        expected = self.settings.webhook_token
+        expected = self.settings.webhook_token if expected is None else expected
         return (scheme.lower() == "bearer" and bool(token) and bool(expected)
                 and hmac.compare_digest(token.strip().encode(), expected.encode()))
 
@@ -167,6 +187,26 @@ class EmailInput(InputChannel):
                 logger.error("mail %s failed: %s", payload.mail_id, type(exc).__name__,
                              exc_info=True)
                 return response.json({"error": "processing failed"}, status=500)
+            return response.json(result)
+
+        @webhook.route("/undelivered", methods=["POST"])
+        async def undelivered(request: Request) -> HTTPResponse:
+            if not self._authorized(request, rasa_api_token()):
+                return response.json({"error": "a valid bearer token is required"}, status=401)
+            try:
+                reply_id, agent = parse_request(request.json)
+            except InvalidRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+            except Exception:  # noqa: BLE001 - Sanic's JSON errors
+                return response.json({"error": "the body must be a JSON object"}, status=400)
+            try:
+                result = await asyncio.to_thread(self.undelivered.send, reply_id, agent)
+            except StoreError as exc:
+                logger.error("kept reply %s not mailed now: %s", reply_id, type(exc).__name__)
+                return response.json({"error": "the store is unavailable"}, status=503)
+            except SpoolError:
+                return response.json({"error": "the mail was neither sent nor kept"},
+                                     status=502)
             return response.json(result)
 
         return webhook

@@ -17,8 +17,10 @@ every reply sent back, whatever the platform.
 - Turns Rasa runs on its own (an agent's reply from Slack, the end of a handoff) are sent once
   the turn is over, if the platform's reply window is still open (WhatsApp 24 h, Messenger's
   standard window); LINE pushes when the reply token is spent or stale. An agent's reply that
-  cannot be delivered is explained to the agent in the Slack thread, with the e-mail way out
-  when the conversation has a verified customer.
+  cannot be delivered is explained to the agent in the Slack thread. When the window had closed
+  and the conversation has a verified customer, the reply is kept (handoff/undelivered.py) and
+  the note carries a "Send it by e-mail" button: the Slack app then has the e-mail channel mail
+  it to the customer's address on file, in the conversation's language.
 - Every customer message and bot reply is an interaction in the CRM on the platform's channel
   (the order and handoff actions record their own turns; the channel records the others).
 
@@ -37,12 +39,13 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from handoff.relay import HandoffSettings
 from handoff.service import forward_customer_message, note_in_thread
+from handoff.undelivered import kept_replies, note_blocks
 from message_catalogue.messages import get_catalogue
 from messaging.contacts import Contact, ContactStore, conversation_id_for
 from messaging.formatting import Outgoing, choice_for, pending_choices, shape, split_text
 from messaging.platform import Delivery, Inbound, Platform
 from nordvik.emails import redact_emails
-from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
+from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 from nordvik.secrets import pseudonym
 from nordvik.text import clip
 from rasa_addons.messages import slow_down
@@ -89,11 +92,18 @@ def _record(conversation: str, channel: str, direction: str, text: str,
         logger.exception("a message of conversation %s was not recorded", conversation)
 
 
-def undelivered_note(label: str, why: str, slots: Mapping[str, Any]) -> str:
-    """What the agent reads in the thread when their reply could not reach the customer."""
+def undelivered_note(label: str, why: str, slots: Mapping[str, Any], *,
+                     button: bool = False) -> str:
+    """What the agent reads in the thread when their reply could not reach the customer
+    (`button`: the note carries "Send it by e-mail")."""
     customer = _int(slots.get("verified_customer"))
     order = slots.get("verified_order")
-    if customer is not None:
+    if customer is not None and button:
+        way_out = (f"The customer is verified in this conversation (customer #{customer}"
+                   f"{f', order {order}' if order else ''}): *Send it by e-mail* mails this "
+                   "reply to their address on file, in "
+                   f"{LANGUAGE_NAMES[_language(slots)]}.")
+    elif customer is not None:
         way_out = (f"The customer is verified in this conversation (customer #{customer}"
                    f"{f', order {order}' if order else ''}), so their e-mail address is on "
                    "file: send the reply by e-mail instead"
@@ -261,10 +271,38 @@ class Conversations:
         logger.warning("%s: reply in conversation %s not delivered (%s)", self.platform.name,
                        conversation, "window closed" if delivery.window_closed else "error")
         if any(o.from_agent for o in outgoing) and why:
-            note = undelivered_note(self.platform.label, why, slots)
-            try:
-                await asyncio.to_thread(note_in_thread, conversation, note,
-                                        HandoffSettings.from_env())
-            except StoreError:
-                logger.exception("the agent of conversation %s was not told", conversation)
+            await self.tell_agent(conversation, why, slots, agent_text(messages),
+                                  window_closed=delivery.window_closed)
         return delivery
+
+    async def tell_agent(self, conversation: str, why: str, slots: Mapping[str, Any],
+                         text: str, *, window_closed: bool) -> None:
+        """The note in the handoff thread; with the e-mail button when the window had closed
+        and the customer is verified (the reply is kept for it)."""
+        customer = _int(slots.get("verified_customer"))
+        reply_id = None
+        if window_closed and customer is not None and text:
+            try:
+                reply_id = await asyncio.to_thread(
+                    kept_replies().keep, conversation_id=conversation,
+                    platform=self.platform.name, customer_id=customer,
+                    language=_language(slots), text=text,
+                    case_id=_int(slots.get("handoff_case_id")),
+                    order_number=str(slots.get("verified_order") or "") or None)
+            except StoreError:
+                logger.exception("the undelivered reply of conversation %s was not kept",
+                                 conversation)
+        note = undelivered_note(self.platform.label, why, slots, button=reply_id is not None)
+        blocks = note_blocks(note, reply_id) if reply_id is not None else None
+        try:
+            await asyncio.to_thread(note_in_thread, conversation, note,
+                                    HandoffSettings.from_env(), blocks)
+        except StoreError:
+            logger.exception("the agent of conversation %s was not told", conversation)
+
+
+def agent_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """An agent's words in a turn's messages (the bot's catalogue responses left out)."""
+    return "\n\n".join(str(m.get("text") or "").strip() for m in messages
+                        if not m.get("utter_action") and not m.get("template")
+                        and str(m.get("text") or "").strip())

@@ -105,6 +105,14 @@ class OrderBook:
             ).scalar_one_or_none()
             return None if found is None else int(found)
 
+    def customer_email(self, customer_id: int) -> str | None:
+        """The address on file of a customer (for mail to a verified customer), or None."""
+        with session_scope(self.engine) as session:
+            found = session.execute(
+                select(Customer.email).where(Customer.id == int(customer_id))
+            ).scalar_one_or_none()
+            return None if found is None else str(found)
+
     def customer_card(
         self, order_number: str, *, interactions: int = 5, today: date | None = None
     ) -> CustomerCard | None:

@@ -129,6 +129,10 @@ class OrderStore:
     def customer_id_for_order(self, order_number: str) -> int | None:
         return self.orders.customer_id_for_order(order_number)
 
+    def customer_email(self, customer_id: int) -> str | None:
+        """The address on file of a verified customer (never one typed in a conversation)."""
+        return self.orders.customer_email(customer_id)
+
     def customer_card(
         self, order_number: str, *, interactions: int = 5, today: date | None = None
     ) -> CustomerCard | None:

@@ -50,6 +50,7 @@ class MessagingStack:
     rasa: RasaStack
     settings: MessagingSettings
     contacts: ContactStore
+    sent_mail: Path  # SMTP_URL=file: the e-mail channel's outgoing mail ("Send it by e-mail")
 
     def send(self, hook: Webhook) -> tuple[int, str]:
         return post(self.rasa.base_url, hook)
@@ -106,6 +107,7 @@ def messaging_stack(tmp_path_factory: pytest.TempPathFactory, crm: OrderStore,
         "SLACK_API_URL": slack.url, "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_HANDOFF_CHANNEL": CHANNEL, "KB_URL": f"http://127.0.0.1:{free_port()}",
         "HANDOFF_RETRY_MS": "300", "HANDOFF_DELIVERY_ATTEMPTS": "100",
+        "SMTP_URL": f"file:{tmp / 'sent-mail'}", "MAIL_SPOOL_DIR": str(tmp / 'mail-spool'),
     }
     with start_rasa_stack(tmp / "rasa", str(crm.engine.url), extra, model=model) as rasa:
         env = {**rasa.env, "RASA_URL": rasa.base_url}
@@ -113,7 +115,7 @@ def messaging_stack(tmp_path_factory: pytest.TempPathFactory, crm: OrderStore,
                      "SLACK_HANDOFF_CHANNEL", "HANDOFF_RETRY_MS", "HANDOFF_DELIVERY_ATTEMPTS"):
             env_patch.setenv(name, env[name])
         yield MessagingStack(rasa, MessagingSettings.from_env(extra),
-                             ContactStore(str(crm.engine.url)))
+                             ContactStore(str(crm.engine.url)), tmp / "sent-mail")
 
 
 @pytest.fixture(scope="module")

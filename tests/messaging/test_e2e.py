@@ -5,7 +5,9 @@ faked on loopback, and the agent's replies through the real Bolt app's handoff l
 Per channel: an order status in two languages (WhatsApp verified by the sender's phone, LINE
 in Traditional Chinese), an FAQ, a message that is not text, a handoff whose agent reply from
 Slack arrives on the same channel, and a reply after the window has closed (LINE: a late agent
-reply sent as a push). One stack for the module; each test has its own customers.
+reply sent as a push; WhatsApp, verified customer: "Send it by e-mail" pressed in the real Bolt
+app, mailed by the real Rasa server's e-mail channel). One stack for the module; each test has
+its own customers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
@@ -31,6 +35,9 @@ from store.models import Interaction
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.handoff.test_handoff_e2e import agent_reply
+from tests.handoff.test_send_by_email import NOTE_TS
+from tests.handoff.test_send_by_email import press as press_send_by_email
+from tests.mail.sink import text_of
 from tests.messaging.fakes import FakePlatforms
 from tests.messaging.stack import CHANNEL, MessagingStack, wait_until
 from tests.support.rasa_stack import ROOT
@@ -244,8 +251,35 @@ def test_whatsapp_numbered_choice_faq_voice_note_handoff_and_closed_window(
     wait_until(lambda: any("Not delivered on WhatsApp" in str(p.get("text"))
                            for p in slack.posts(thread_ts=thread)), 60.0, "the agent's note")
     note = [p for p in slack.posts(thread_ts=thread) if "Not delivered" in str(p.get("text"))][0]
-    assert "within 24 hours" in note["text"] and "send the reply by e-mail" in note["text"]
+    assert "within 24 hours" in note["text"] and "*Send it by e-mail*" in note["text"]
     assert "Är du kvar?" not in platforms.texts_to(("whatsapp",), f"whatsapp:{anna.user}")
+    send_by_email(messaging_stack, crm, slack, bolt, anna, note)
+
+
+def send_by_email(stack: MessagingStack, crm: OrderStore, slack: FakeSlackApi, bolt: App,
+                  anna: Customer, note: dict[str, Any]) -> None:
+    """The note's button, pressed twice: one mail to the address on file, in the note's
+    language, recorded on channel email; the note says who sent it."""
+    route = f"{stack.rasa.base_url}/webhooks/email/undelivered"
+    assert stack.rasa.post(route, {"reply_id": 1, "agent": "U1"})[0] == 401
+    assert stack.rasa.post(route, {"reply_id": 1, "agent": "U1"},
+                           headers={"Authorization": "Bearer wrong"})[0] == 401
+    [button] = note["blocks"][1]["elements"]
+    assert button["text"]["text"] == "Send it by e-mail"
+    language = "sv" if "in Swedish" in note["text"] else "en"
+    assert f"in {'Swedish' if language == 'sv' else 'English'}" in note["text"]
+    thread = str(note["thread_ts"])
+    assert press_send_by_email(bolt, note, thread=thread) == 200
+    update = slack.wait_for("chat.update", 60.0, ts=NOTE_TS)[-1]
+    assert "Sent by e-mail by <@UAGENT>" in str(update["blocks"])
+    [path] = wait_until(lambda: list(stack.sent_mail.glob("*.eml")), 30.0, "the mail")
+    mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert mail["To"] == ANNA and mail["Content-Language"] == language
+    assert text_of(mail).startswith(catalogue("utter_mail_greeting", language) + "\n\nÄr du kvar?")
+    assert ("out", "email", "Är du kvar?") in channels_of(crm, anna.conversation)
+    assert press_send_by_email(bolt, note, thread=thread) == 200  # a second press: no mail
+    slack.wait_for("chat.update", 60.0, 2, ts=NOTE_TS)
+    assert len(list(stack.sent_mail.glob("*.eml"))) == 1
 
 
 # --- the try-it script and the message metadata -------------------------------------------------

@@ -1,5 +1,6 @@
-"""Slack side of the live handoff: agent replies in a handoff thread, the end buttons, and the
-phone callback card's outcome buttons."""
+"""Slack side of the live handoff: agent replies in a handoff thread, the end buttons, the
+"Send it by e-mail" button under a reply a messaging app's window kept from the customer, and
+the phone callback card's outcome buttons."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.listeners.handoff.callbacks import callback_outcome_button
+from bot.listeners.handoff.email import send_by_email_button
 from bot.listeners.handoff.relay import (
     end_handoff_button,
     is_agent_reply_in_handoff_thread,
@@ -16,6 +18,7 @@ from bot.listeners.handoff.relay import (
 )
 from handoff.callbacks import CALLBACK_ACTION_PREFIX
 from handoff.relay import RESOLVE_ACTION_ID, UNRESOLVED_ACTION_ID, HandoffSettings
+from handoff.undelivered import SEND_BY_EMAIL_ACTION_ID
 
 
 def register(app: App, settings: HandoffSettings | None = None) -> None:
@@ -34,6 +37,11 @@ def register(app: App, settings: HandoffSettings | None = None) -> None:
     app.event("message", matchers=[matches])(on_reply)
     app.action(RESOLVE_ACTION_ID)(on_end)
     app.action(UNRESOLVED_ACTION_ID)(on_end)
+
+    def on_send_by_email(ack: Ack, body: dict) -> None:
+        send_by_email_button(ack, body, handoff)
+
+    app.action(SEND_BY_EMAIL_ACTION_ID)(on_send_by_email)
 
     def on_callback_outcome(ack: Ack, body: dict, client: WebClient) -> None:
         callback_outcome_button(ack, body, client)

@@ -63,7 +63,7 @@ def _relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
         case = store.find_case_by_thread(str(event.get("channel")), str(event.get("thread_ts")))
     except StoreError:
         logger.exception("agent reply not relayed: the CRM store is unavailable")
-        _say_in_thread(settings, str(event.get("channel")), str(event.get("thread_ts")),
+        say_in_thread(settings, str(event.get("channel")), str(event.get("thread_ts")),
                        ":warning: That reply did not reach the customer: the order/CRM store is "
                        "unavailable. Please send it again in a minute.")
         return False
@@ -77,7 +77,7 @@ def _relay_agent_reply(event: Mapping[str, Any], settings: HandoffSettings,
         )
     except RelayError:
         logger.exception("agent reply for case %s not delivered", case.id)
-        _say_in_thread(settings, str(event.get("channel")), str(event.get("thread_ts")),
+        say_in_thread(settings, str(event.get("channel")), str(event.get("thread_ts")),
                        ":warning: That reply did not reach the customer: the chat server is "
                        "unavailable. Please send it again in a minute.")
         return False
@@ -108,7 +108,7 @@ def end_handoff_button(ack: Callable[..., Any], body: Mapping[str, Any],
         return _end_handoff(settings, rasa, case_id, agent, action, channel, thread_ts, message)
     except StoreError:
         logger.exception("handoff of case %s not ended: the CRM store is unavailable", case_id)
-        _say_in_thread(settings, channel, thread_ts,
+        say_in_thread(settings, channel, thread_ts,
                        ":warning: The handoff could not be ended: the order/CRM store is "
                        "unavailable. Please press the button again in a minute.")
         return False
@@ -120,7 +120,7 @@ def _end_handoff(settings: HandoffSettings, rasa: RasaConversations | None, case
     store = get_store()
     case = store.get_case(case_id)
     if case is None or not case.conversation_id:
-        _say_in_thread(settings, channel, thread_ts, "That case no longer exists.")
+        say_in_thread(settings, channel, thread_ts, "That case no longer exists.")
         return False
     already_closed = case.status != "handoff"
     resolution = f"{RESOLUTIONS.get(str(action.get('action_id')), 'closed')} (agent {agent})"
@@ -152,7 +152,7 @@ def _update_root(settings: HandoffSettings, channel: str, ts: str, case_id: int,
         logger.exception("could not update the handoff post of case %s", case_id)
 
 
-def _say_in_thread(settings: HandoffSettings, channel: str, thread_ts: str, text: str) -> None:
+def say_in_thread(settings: HandoffSettings, channel: str, thread_ts: str, text: str) -> None:
     try:
         settings.slack_client().chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
     except (SlackApiError, SlackClientError, OSError):
