@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.listeners.handoff.buttons import button_press
 from handoff.callbacks import log_callback_outcome, logged_blocks
 from store import get_store
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-CASE_ID = re.compile(r"[0-9]{1,10}")
-
 
 def callback_outcome_button(ack: Callable[..., Any], body: Mapping[str, Any],
                             client: WebClient, store: Any = None) -> str | None:
     """An agent logged how the callback went: record it, and show it on the card."""
     ack()
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
-    if not CASE_ID.fullmatch(value) or not 0 < int(value) < 2**31:
+    press = button_press(body)
+    if press is None:
         logger.warning("callback outcome button with a malformed case id")
         return None
-    agent = str((body.get("user") or {}).get("id") or "unknown")
+    action, value, agent = press.action, press.id, press.agent
     try:
         if store is None:
             store = get_store()
-        outcome = log_callback_outcome(store, int(value), str(action.get("action_id")), agent)
+        outcome = log_callback_outcome(store, value, str(action.get("action_id")), agent)
     except StoreError:
         logger.exception("callback outcome of case %s not logged: the CRM store is unavailable",
                          value)

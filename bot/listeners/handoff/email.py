@@ -12,19 +12,18 @@ button stays, for another click.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.listeners.handoff.buttons import button_press
 from bot.listeners.handoff.relay import say_in_thread
 from handoff.relay import HandoffSettings
 from handoff.undelivered import EmailRequestError, emailed_blocks, emailed_line, request_email
 
 logger = logging.getLogger(__name__)
 
-REPLY_ID = re.compile(r"[0-9]{1,10}")
 FAILURES = {
     "store": ":warning: That reply was not sent by e-mail: the order/CRM store is unavailable. "
              "It is kept: press *Send it by e-mail* again in a minute.",
@@ -50,18 +49,17 @@ def send_by_email_button(ack: Callable[..., Any], body: Mapping[str, Any],
                          ) -> str | None:
     """An agent pressed "Send it by e-mail": the outcome ("sent", "queued", ...) or None."""
     ack()
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
-    if not REPLY_ID.fullmatch(value) or not 0 < int(value) < 2**31:
+    press = button_press(body)
+    if press is None:
         logger.warning("send-by-e-mail button with a malformed reply id")
         return None
-    agent = str((body.get("user") or {}).get("id") or "unknown")
+    value, agent = press.id, press.agent
     channel = str((body.get("channel") or {}).get("id") or settings.channel)
     message = body.get("message") or {}
     note_ts = str(message.get("ts") or "")
     thread_ts = str(message.get("thread_ts") or note_ts)
     try:
-        result = request(settings, int(value), agent)
+        result = request(settings, value, agent)
     except EmailRequestError as error:
         logger.warning("kept reply %s not sent by e-mail: %s", value, error.reason)
         say_in_thread(settings, channel, thread_ts, FAILURES[error.reason])

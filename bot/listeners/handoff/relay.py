@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.listeners.handoff.buttons import button_press
 from bot.listeners.handoff.ordering import ThreadOrder, thread_order
 from handoff.relay import (
     AGENT_MESSAGE_ENTITY,
@@ -25,7 +25,6 @@ from store.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-CASE_ID = re.compile(r"[0-9]{1,10}")
 RESOLUTIONS = {
     RESOLVE_ACTION_ID: "resolved in chat",
     "handoff_unresolved": "not resolved in chat; follow up by e-mail",
@@ -94,16 +93,14 @@ def end_handoff_button(ack: Callable[..., Any], body: Mapping[str, Any],
                        settings: HandoffSettings, rasa: RasaConversations | None = None) -> bool:
     """The agent pressed an end button: close the case, hand the chat back to the bot."""
     ack()
-    action = (body.get("actions") or [{}])[0]
-    agent = str((body.get("user") or {}).get("id") or "unknown")
+    press = button_press(body)
+    if press is None:
+        logger.warning("end-handoff button with a malformed case id")
+        return False
+    action, case_id, agent = press.action, press.id, press.agent
     channel = str((body.get("channel") or {}).get("id") or settings.channel)
     message = body.get("message") or {}
     thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-    value = str(action.get("value") or "")
-    if not CASE_ID.fullmatch(value) or not 0 < int(value) < 2**31:
-        logger.warning("end-handoff button with a malformed case id")
-        return False
-    case_id = int(value)
     try:
         return _end_handoff(settings, rasa, case_id, agent, action, channel, thread_ts, message)
     except StoreError:
