@@ -10,17 +10,25 @@ are kept apart so the dense one (sentence embeddings, every entry non-zero) is m
 with BLAS rather than as a sparse matrix. On 6,800 of this project's examples (32,000
 sparse + 384 dense features, 31 classes) it reached the same optimum as scikit-learn in
 half the time (84 s against 171 s on a loaded machine); tests/nlu/test_linear.py compares
-the two.
+the two. The minimiser is a plain L-BFGS (`minimize_lbfgs`) with L-BFGS-B's stopping rule:
+scipy's L-BFGS-B spent as long on its own bookkeeping over the million weights (bounds it
+does not need) as on the loss and gradient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse
+
+MEMORY = 10  # L-BFGS's remembered steps, as scipy's L-BFGS-B
+FTOL = 2.220446049250313e-09  # L-BFGS-B's default relative decrease (factr 1e7 times eps)
+ARMIJO = 1e-4  # sufficient decrease of the line search
+BACKTRACK = 0.5
+MAX_BACKTRACKS = 50  # as L-BFGS-B's maxls
+CURVATURE_EPS = 1e-10  # a step pair is remembered only with positive curvature
 
 
 class FitError(ValueError):
@@ -133,16 +141,87 @@ def fit_softmax(
         grad[split_dense:] = residual.sum(axis=0)
         return loss, grad
 
-    start = np.zeros(split_dense + k)
-    result = scipy.optimize.minimize(
-        loss_and_grad, start, jac=True, method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": tol, "maxls": 50},
-    )
-    theta = result.x
+    theta, iterations = minimize_lbfgs(loss_and_grad, np.zeros(split_dense + k),
+                                       max_iter=max_iter, gtol=tol)
     return SoftmaxRegression(
         classes_=classes,
         sparse_coef=theta[:split].reshape(n_sparse, k).copy(),
         dense_coef=theta[split:split_dense].reshape(n_dense, k).copy(),
         intercept=theta[split_dense:].copy(),
-        n_iter=int(result.nit),
+        n_iter=iterations,
     )
+
+
+def minimize_lbfgs(
+    loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    start: np.ndarray,
+    *,
+    max_iter: int,
+    gtol: float,
+    ftol: float = FTOL,
+    memory: int = MEMORY,
+) -> tuple[np.ndarray, int]:
+    """Minimise a smooth function from `start` by L-BFGS: the point and the iterations taken.
+
+    The stopping rule is L-BFGS-B's, as scipy.optimize.minimize(method="L-BFGS-B") applies
+    it: the largest gradient entry at most `gtol`, or a relative decrease of the loss at most
+    `ftol`, or `max_iter` iterations. The step is the usual two-loop recursion over the last
+    `memory` steps, scaled by the last curvature, with a backtracking (Armijo) line search that
+    tries the full step first. Without bounds this is the same method as L-BFGS-B with a
+    simpler line search, and much less bookkeeping per iteration."""
+    x = np.array(start, dtype=np.float64)
+    loss, grad = loss_and_grad(x)
+    steps: list[np.ndarray] = []
+    changes: list[np.ndarray] = []
+    rhos: list[float] = []
+    iterations = 0
+    while iterations < max_iter and np.abs(grad).max() > gtol:
+        direction = _two_loop(grad, steps, changes, rhos)
+        slope = float(grad @ direction)
+        if slope >= 0:  # not a descent direction (numerical trouble): restart from the gradient
+            steps.clear(), changes.clear(), rhos.clear()
+            direction = -grad / max(float(np.linalg.norm(grad)), 1.0)
+            slope = float(grad @ direction)
+        size = 1.0
+        for _ in range(MAX_BACKTRACKS):
+            candidate = x + size * direction
+            new_loss, new_grad = loss_and_grad(candidate)
+            if new_loss <= loss + ARMIJO * size * slope:
+                break
+            size *= BACKTRACK
+        else:
+            break  # no decrease along the direction: as good as it gets
+        iterations += 1
+        step = candidate - x
+        change = new_grad - grad
+        curvature = float(step @ change)
+        if curvature > CURVATURE_EPS * float(change @ change):
+            if len(steps) == memory:
+                steps.pop(0), changes.pop(0), rhos.pop(0)
+            steps.append(step)
+            changes.append(change)
+            rhos.append(1.0 / curvature)
+        decrease = (loss - new_loss) / max(abs(loss), abs(new_loss), 1.0)
+        x, loss, grad = candidate, new_loss, new_grad
+        if decrease <= ftol:
+            break
+    return x, iterations
+
+
+def _two_loop(grad: np.ndarray, steps: list[np.ndarray], changes: list[np.ndarray],
+              rhos: list[float]) -> np.ndarray:
+    """The L-BFGS direction: minus the inverse-Hessian estimate times the gradient."""
+    q = grad.copy()
+    alphas = []
+    for step, change, rho in zip(reversed(steps), reversed(changes), reversed(rhos)):
+        alpha = rho * float(step @ q)
+        q -= alpha * change
+        alphas.append(alpha)
+    if steps:
+        q *= float(steps[-1] @ changes[-1]) / float(changes[-1] @ changes[-1])
+    else:  # the first step: the gradient, at most unit length
+        q /= max(float(np.linalg.norm(grad)), 1.0)
+    for step, change, rho, alpha in zip(steps, changes, rhos, reversed(alphas)):
+        beta = rho * float(change @ q)
+        q += (alpha - beta) * step
+    return -q
