@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse
 from sklearn.linear_model import LogisticRegression
 
-from nlu.linear import FitError, fit_softmax
+from nlu.linear import FitError, fit_softmax, minimize_lbfgs
 
 
 def _data(seed: int = 0) -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarray]:
@@ -71,3 +71,23 @@ def test_bad_input_is_rejected(labels: list[str], kwargs: dict[str, object], mes
     _, dense, _ = _data()
     with pytest.raises(FitError, match=message):
         fit_softmax(None, dense, labels, **kwargs)  # type: ignore[arg-type]
+
+
+def test_lbfgs_finds_a_quadratics_minimum_and_respects_its_limits() -> None:
+    rng = np.random.default_rng(3)
+    basis = rng.normal(size=(30, 30))
+    hessian = basis @ basis.T + 0.5 * np.eye(30)  # positive definite, badly conditioned
+    target = rng.normal(size=30)
+
+    def quadratic(x: np.ndarray) -> tuple[float, np.ndarray]:
+        gap = x - target
+        return 0.5 * float(gap @ hessian @ gap), hessian @ gap
+
+    found, iterations = minimize_lbfgs(quadratic, np.zeros(30), max_iter=500, gtol=1e-8,
+                                       ftol=0.0)
+    np.testing.assert_allclose(found, target, atol=1e-6)
+    assert 0 < iterations < 500
+    _, capped = minimize_lbfgs(quadratic, np.zeros(30), max_iter=3, gtol=1e-8)
+    assert capped == 3
+    start, none = minimize_lbfgs(quadratic, target.copy(), max_iter=50, gtol=1e-8)
+    assert none == 0 and np.array_equal(start, target)  # already at the minimum
