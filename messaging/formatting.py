@@ -113,13 +113,18 @@ def _fits_quick_replies(choices: Sequence[Choice], limits: Limits) -> bool:
             and all(len(choice.title) <= limits.quick_reply_chars for choice in choices))
 
 
+def is_agent_message(message: Mapping[str, Any]) -> bool:
+    """A person's words relayed by Rasa (an agent's reply), not a catalogue response."""
+    return not message.get("utter_action") and not message.get("template")
+
+
 def shape_one(message: Mapping[str, Any], limits: Limits, language: str) -> list[Outgoing]:
     """One Rasa message (text, buttons, image) as the platform's messages."""
     text = str(message.get("text") or "")
     if message.get("image"):
         text = f"{text}\n{message['image']}".strip()
     choices = choices_of(message)
-    from_agent = not message.get("utter_action") and not message.get("template")
+    from_agent = is_agent_message(message)
     if choices and _fits_quick_replies(choices, limits):
         pieces = split_text(text or "…", limits.text_chars)
         return [Outgoing(piece, choices if index == len(pieces) - 1 else (),

@@ -42,7 +42,14 @@ from handoff.service import forward_customer_message, note_in_thread
 from handoff.undelivered import kept_replies, note_blocks
 from message_catalogue.messages import get_catalogue
 from messaging.contacts import Contact, ContactStore, conversation_id_for
-from messaging.formatting import Outgoing, choice_for, pending_choices, shape, split_text
+from messaging.formatting import (
+    Outgoing,
+    choice_for,
+    is_agent_message,
+    pending_choices,
+    shape,
+    split_text,
+)
 from messaging.platform import Delivery, Inbound, Platform
 from nordvik.emails import redact_emails
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
@@ -98,17 +105,15 @@ def undelivered_note(label: str, why: str, slots: Mapping[str, Any], *,
     (`button`: the note carries "Send it by e-mail")."""
     customer = _int(slots.get("verified_customer"))
     order = slots.get("verified_order")
+    verified = (f"The customer is verified in this conversation (customer #{customer}"
+                f"{f', order {order}' if order else ''})")
     if customer is not None and button:
-        way_out = (f"The customer is verified in this conversation (customer #{customer}"
-                   f"{f', order {order}' if order else ''}): *Send it by e-mail* mails this "
-                   "reply to their address on file, in "
-                   f"{LANGUAGE_NAMES[_language(slots)]}.")
+        way_out = (f"{verified}: *Send it by e-mail* mails this reply to their address on file, "
+                   f"in {LANGUAGE_NAMES[_language(slots)]}.")
     elif customer is not None:
-        way_out = (f"The customer is verified in this conversation (customer #{customer}"
-                   f"{f', order {order}' if order else ''}), so their e-mail address is on "
-                   "file: send the reply by e-mail instead"
-                   f"{f' (`/order {order}` shows the address)' if order else ''}, or end the "
-                   "handoff with \"follow up by e-mail\".")
+        way_out = (f"{verified}, so their e-mail address is on file: send the reply by e-mail "
+                   f"instead{f' (`/order {order}` shows the address)' if order else ''}, or end "
+                   "the handoff with \"follow up by e-mail\".")
     else:
         way_out = ("No e-mail address is verified in this conversation: the reply reaches the "
                    "customer only if they write again.")
@@ -304,5 +309,4 @@ class Conversations:
 def agent_text(messages: Sequence[Mapping[str, Any]]) -> str:
     """An agent's words in a turn's messages (the bot's catalogue responses left out)."""
     return "\n\n".join(str(m.get("text") or "").strip() for m in messages
-                        if not m.get("utter_action") and not m.get("template")
-                        and str(m.get("text") or "").strip())
+                        if is_agent_message(m) and str(m.get("text") or "").strip())
