@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import false
 
 from analytics.settings import AnalyticsError, AnalyticsSettings
-from store.db import WRITE_OPTION, describe_url, is_unavailable
+from store.db import connection_scope, describe_url, is_unavailable
 from store.db import make_engine as store_engine
 from store.errors import StoreUnavailable
 
@@ -202,11 +202,8 @@ def describe(engine: Engine) -> str:
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """One transaction; SQLite writers take the write lock up front (BEGIN IMMEDIATE)."""
     try:
-        with engine.connect() as conn:
-            if write:
-                conn = conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        with connection_scope(engine, write=write) as conn:
+            yield conn
     except DBAPIError as exc:
         if is_unavailable(exc):
             detail = str(getattr(exc, "orig", exc)).strip().splitlines()

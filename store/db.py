@@ -175,6 +175,18 @@ def translate_errors(engine: Engine) -> Iterator[None]:
 
 
 @contextmanager
+def connection_scope(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """A Core connection in one transaction, committed on success; ``write=True`` starts SQLite
+    transactions with BEGIN IMMEDIATE, so a writer waits for another instead of failing as
+    "locked" (no effect elsewhere). Errors pass through as SQLAlchemy raised them."""
+    with engine.connect() as connection:
+        if write:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
 def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error.
 

@@ -17,7 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.db import WRITE_OPTION, make_engine
+from store.db import connection_scope, make_engine
 from store.errors import StoreUnavailable
 
 
@@ -42,12 +42,10 @@ class SideTables:
             if self._engine is None:
                 try:
                     engine = make_engine(self.database_url)
-                    # the write lock first (SQLite: BEGIN IMMEDIATE), so creating the tables
-                    # waits for another process's write instead of failing as "locked"
-                    with engine.connect() as connection:
-                        connection.execution_options(**{WRITE_OPTION: True})
-                        with connection.begin():
-                            self._metadata.create_all(connection)
+                    # the write lock first, so creating the tables waits for another
+                    # process's write instead of failing as "locked"
+                    with connection_scope(engine, write=True) as connection:
+                        self._metadata.create_all(connection)
                 except (StoreUnavailable, SQLAlchemyError) as exc:
                     raise self._failure(exc) from exc
                 self._engine = engine
@@ -57,12 +55,7 @@ class SideTables:
         """`work` in one transaction; `write`: it takes the write lock first (SQLite: BEGIN
         IMMEDIATE, waiting for another writer rather than failing on the upgrade)."""
         try:
-            if not write:
-                with self.engine.begin() as connection:
-                    return work(connection)
-            with self.engine.connect() as connection:
-                connection.execution_options(**{WRITE_OPTION: True})
-                with connection.begin():
-                    return work(connection)
+            with connection_scope(self.engine, write=write) as connection:
+                return work(connection)
         except SQLAlchemyError as exc:
             raise self._failure(exc) from exc
