@@ -10,9 +10,10 @@ handoff/undelivered.py says why the work is split this way (bot, mail and messag
 independent siblings; the mail is composed and sent here, where the channel's one composer and
 one sender are). The mail goes to the customer's address on file in the store (the customer the
 conversation verified), in the conversation's language: the catalogue's subject, greeting and
-signature around the agent's words. It goes out through `send_or_queue`, so an SMTP server that
-does not take it leaves it in the outbox for the mail receiver to retry (and to park with a case
-in the end): nothing is lost. It is recorded as an interaction on channel `email`.
+signature around the agent's words, which a line of the catalogue introduces (why this came by
+e-mail and not on WhatsApp or Messenger). It goes out through `send_or_queue`, so an SMTP server
+that does not take it leaves it in the outbox for the mail receiver to retry (and to park with a
+case in the end): nothing is lost. It is recorded as an interaction on channel `email`.
 
 StoreError (the store, or the kept replies, unreachable) and SpoolError (the mail neither sent
 nor kept) propagate after the reply is released for another click. Nothing here logs an address
@@ -25,8 +26,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from handoff.relay import channel_title
 from handoff.undelivered import UndeliveredReplies, kept_replies
-from mail.compose import ReplyParts, compose_reply
+from mail.compose import ReplyParts, compose_reply, mail_text
 from mail.settings import MailSettings
 from mail.smtp import send_or_queue
 from mail.spool import SpoolError
@@ -91,9 +93,11 @@ class UndeliveredMail:
                            reply_id, reply.conversation_id)
             self.replies.release(reply_id)
             return {"outcome": "no_address", "language": language}
+        why = mail_text("mail_undelivered_note", language,
+                        platform=channel_title(reply.platform))
         message = compose_reply(ReplyParts(
             to=address, subject="", reply_to=None, references=(), language=language,
-            paragraphs=(reply.text,), from_assistant=False), self.settings)
+            paragraphs=(why, reply.text), from_assistant=False), self.settings)
         try:
             status = send_or_queue(message, self.settings,
                                    conversation_id=reply.conversation_id)

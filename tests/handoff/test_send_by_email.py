@@ -210,7 +210,10 @@ async def test_a_verified_customers_reply_is_sent_by_e_mail_once(
     assert mail["Subject"] == sv.text("utter_mail_subject_fallback", "sv")
     assert mail["Content-Language"] == "sv" and "Auto-Submitted" not in mail
     body = text_of(mail)
-    assert body.startswith(sv.text("utter_mail_greeting", "sv") + "\n\n" + REPLY + "\n\n-- \n")
+    why = sv.text("utter_mail_undelivered_note", "sv", platform="WhatsApp")
+    assert "WhatsApp" in why and "24" in why  # why the reply came by e-mail, in Swedish
+    assert body.startswith(sv.text("utter_mail_greeting", "sv") + "\n\n" + why + "\n\n" + REPLY
+                           + "\n\n-- \n")
     assert sv.text("utter_mail_signature", "sv") in body
     [update] = slack.wait_for("chat.update", 10.0, ts=NOTE_TS)
     assert update["channel"] == CHANNEL

@@ -10,7 +10,7 @@ from message_catalogue.messages import get_catalogue
 from nordvik.languages import LANGUAGES
 
 OWN_TEXTS = ("mail_greeting", "mail_signature", "mail_bot_note", "mail_reply_options",
-             "mail_subject_fallback")
+             "mail_subject_fallback", "mail_undelivered_note")
 
 
 def test_every_chat_response_with_a_mail_version_has_one() -> None:

@@ -275,7 +275,10 @@ def send_by_email(stack: MessagingStack, crm: OrderStore, slack: FakeSlackApi, b
     [path] = wait_until(lambda: list(stack.sent_mail.glob("*.eml")), 30.0, "the mail")
     mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
     assert mail["To"] == ANNA and mail["Content-Language"] == language
-    assert text_of(mail).startswith(catalogue("utter_mail_greeting", language) + "\n\nÄr du kvar?")
+    why = catalogue("utter_mail_undelivered_note", language, platform="WhatsApp")
+    assert "WhatsApp" in why and "{" not in why  # it says why the reply came by e-mail
+    assert text_of(mail).startswith(
+        catalogue("utter_mail_greeting", language) + "\n\n" + why + "\n\nÄr du kvar?")
     assert ("out", "email", "Är du kvar?") in channels_of(crm, anna.conversation)
     assert press_send_by_email(bolt, note, thread=thread) == 200  # a second press: no mail
     slack.wait_for("chat.update", 60.0, 2, ts=NOTE_TS)
