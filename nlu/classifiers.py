@@ -11,7 +11,7 @@
 Sparse sentence features (e.g. CountVectorsFeaturizer counts) are reweighted with a sublinear
 TF-IDF fitted on the training data and scaled to unit length; each dense sentence feature (e.g.
 each encoder's vector from nlu.featurizers.SentenceEmbeddingFeaturizer) is scaled to unit length
-on its own (an all-zero one stays zero) and by `dense_weight` (nlu.sentence_features).
+on its own (an all-zero one stays zero) and by `dense_weight` (the rows in nlu.linear).
 A multinomial logistic regression (nlu.linear, scikit-learn's objective fitted faster) gives
 calibrated probabilities, so FallbackClassifier can threshold the intent confidence.
 
@@ -46,9 +46,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from nlu.linear import SoftmaxRegression, fit_softmax
+from nlu.linear import SoftmaxRegression, fit_softmax, sentence_features, sparse_rows, tfidf, unit
 from nlu.response_selection import intent_scores, response_selector, retrieval_parts
-from nlu.sentence_features import sentence_features, sparse_rows, tfidf, unit
 
 logger = logging.getLogger(__name__)
 
