@@ -7,7 +7,7 @@ outside Rasa on cached vectors, beside the variants that README's known gaps (is
 
 It exists to try an idea in minutes instead of a `make bench-nlu` hour. Its figures are not the
 product's: `make bench-nlu` trains the real pipeline through Rasa. The features are config.yml's,
-rebuilt with scikit-learn: word counts (nlu.tokenizers.split_words of the NFKC text) and
+rebuilt with scikit-learn: word counts (nlu.reading.split_words of the NFKC text) and
 character 1-4-grams within word boundaries, TF-IDF as LinearIntentClassifier weights them
 (nlu.linear.tfidf), and e5 "query:" vectors times the classifier's dense_weight,
 fitted by nlu.linear.fit_softmax with config.yml's C. On 2026-11-27 this gave Banking77 0.931
@@ -134,7 +134,7 @@ def _normalised(texts: Sequence[str]) -> list[str]:
 
 
 def _words(text: str) -> list[str]:
-    from nlu.tokenizers import split_words  # noqa: PLC0415 - heavy: a Rasa component module (TF)
+    from nlu.reading import split_words  # noqa: PLC0415 - heavy: a Rasa component module (TF)
 
     return [word.lower() for word, _, _ in split_words(text)]
 
