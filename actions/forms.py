@@ -91,7 +91,7 @@ class OrderFormValidation(FormValidationAction):
     def validate_order_number(self, slot_value: Any, dispatcher: CollectingDispatcher,
                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         # The one place a form's answer is normalised: an entity arrives canonical already
-        # (nlu.entities), a typed answer (the from_text mapping) enters here.
+        # (nlu.reading.OrderEmailExtractor), a typed answer (the from_text mapping) enters here.
         number = canonical_order_number(slot_value) or find_order_number(slot_value)
         if number is None:
             dispatcher.utter_message(response="utter_order_number_invalid")

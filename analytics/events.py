@@ -42,7 +42,7 @@ class EventRecord:
     text: str | None = None        # redacted text of user, bot and agent messages
     intent: str | None = None
     confidence: float | None = None
-    language: str | None = None    # parse_data["language"] (nlu.language_gate)
+    language: str | None = None    # parse_data["language"] (nlu.reading)
     channel: str | None = None     # input_channel of user events
     value: str | None = None       # JSON of a kept slot's value; user: kept entities
     response: str | None = None    # metadata.utter_action of bot events

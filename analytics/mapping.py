@@ -66,7 +66,7 @@ LISTEN_ACTION = "action_listen"
 
 # --- slots ---------------------------------------------------------------------------------
 # The conversation's language, first match wins: the lead's `language` slot, then the one the
-# knowledge fallback sets. parse_data["language"] (nlu.language_gate) is the per-message value.
+# knowledge fallback sets. parse_data["language"] (nlu.reading) is the per-message value.
 LANGUAGE_SLOTS = ("language", "customer_language")
 KB_ARTICLE_SLOT = "kb_article_id"
 KB_OFFERED_HUMAN_SLOT = "kb_offered_human"

@@ -7,9 +7,9 @@ outside Rasa on cached vectors, beside the variants that README's known gaps (is
 
 It exists to try an idea in minutes instead of a `make bench-nlu` hour. Its figures are not the
 product's: `make bench-nlu` trains the real pipeline through Rasa. The features are config.yml's,
-rebuilt with scikit-learn: word counts (nlu.tokenizers.split_words of the NFKC text) and
+rebuilt with scikit-learn: word counts (nlu.reading.split_words of the NFKC text) and
 character 1-4-grams within word boundaries, TF-IDF as LinearIntentClassifier weights them
-(nlu.sentence_features.tfidf), and e5 "query:" vectors times the classifier's dense_weight,
+(nlu.linear.tfidf), and e5 "query:" vectors times the classifier's dense_weight,
 fitted by nlu.linear.fit_softmax with config.yml's C. On 2026-11-27 this gave Banking77 0.931
 and CLINC150 0.942 / 0.733 where Rasa's run gave 0.930 and 0.942 / 0.739.
 
@@ -53,7 +53,7 @@ from bench.nlu_benchmark import OOS_RECALL_TARGET, RESULTS, threshold_for_recall
 from bench.nlu_data import DEFAULT_DATASETS, OOS_LABEL, ROOT, Dataset, load_dataset
 from bench.nlu_metrics import score, thresholded_labels
 from nlu.embeddings import sentence_encoder
-from nlu.linear import fit_softmax
+from nlu.linear import fit_softmax, tfidf
 from nordvik.e5 import get_encoder
 from nordvik.text import normalize_with_offsets
 
@@ -134,7 +134,7 @@ def _normalised(texts: Sequence[str]) -> list[str]:
 
 
 def _words(text: str) -> list[str]:
-    from nlu.tokenizers import split_words  # noqa: PLC0415 - heavy: a Rasa component module (TF)
+    from nlu.reading import split_words  # noqa: PLC0415 - heavy: a Rasa component module (TF)
 
     return [word.lower() for word, _, _ in split_words(text)]
 
@@ -142,8 +142,6 @@ def _words(text: str) -> list[str]:
 def sparse_features(train: Sequence[str], others: Sequence[Sequence[str]]
                     ) -> tuple[scipy.sparse.csr_matrix, list[scipy.sparse.csr_matrix]]:
     """TF-IDF-weighted word and character n-grams, fitted on `train`."""
-    from nlu.sentence_features import tfidf  # noqa: PLC0415 - imports rasa; only sparse features need it
-
     words = CountVectorizer(analyzer=_words, lowercase=False)
     chars = CountVectorizer(analyzer="char_wb", ngram_range=(1, 4))
     fitted = _normalised(train)

@@ -93,7 +93,7 @@ def english_encoder_of(config: dict[str, Any], encoder: str, override: str | Non
 
 def with_fold_diacritics(config: dict[str, Any], fold: bool) -> dict[str, Any]:
     """The config with MultilingualTokenizer's fold_diacritics set to `fold`."""
-    name = "nlu.tokenizers.MultilingualTokenizer"
+    name = "nlu.reading.MultilingualTokenizer"
     if not any(isinstance(step, dict) and step.get("name") == name for step in config["pipeline"]):
         raise SystemExit("--fold-diacritics: the pipeline has no MultilingualTokenizer")
     pipeline = [

@@ -11,7 +11,7 @@
 Sparse sentence features (e.g. CountVectorsFeaturizer counts) are reweighted with a sublinear
 TF-IDF fitted on the training data and scaled to unit length; each dense sentence feature (e.g.
 each encoder's vector from nlu.featurizers.SentenceEmbeddingFeaturizer) is scaled to unit length
-on its own (an all-zero one stays zero) and by `dense_weight` (nlu.sentence_features).
+on its own (an all-zero one stays zero) and by `dense_weight` (the rows in nlu.linear).
 A multinomial logistic regression (nlu.linear, scikit-learn's objective fitted faster) gives
 calibrated probabilities, so FallbackClassifier can threshold the intent confidence.
 
@@ -19,8 +19,10 @@ Retrieval intents (`faq`): with `retrieval_intents: true` every `faq/<topic>` is
 own. The intent `faq` gets the probability of its most likely topic, the confidence that the
 answer given is the right one, so FallbackClassifier's threshold also sends an unsure topic to
 the knowledge fallback. `parse_data["response_selector"]` is filled exactly as Rasa's
-ResponseSelector fills it (nlu.response_selection), so `utter_faq` and `rasa test` work
-unchanged.
+ResponseSelector fills it (`all_retrieval_intents`, and per retrieval intent `response`
+{responses, confidence, intent_response_key, utter_action} and `ranking`; `response_selector`
+below), so `utter_faq` (ActionRetrieveResponse) and `rasa test` work unchanged; the topic
+confidences there are conditional on the retrieval intent (they sum to 1 over its topics).
 """
 
 from __future__ import annotations
@@ -37,18 +39,30 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    RESPONSE_IDENTIFIER_DELIMITER,
+    TEXT,
+)
 from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from nlu.linear import SoftmaxRegression, fit_softmax
-from nlu.response_selection import intent_scores, response_selector, retrieval_parts
-from nlu.sentence_features import sentence_features, sparse_rows, tfidf, unit
+from nlu.linear import SoftmaxRegression, fit_softmax, sentence_features, sparse_rows, tfidf, unit
 
 logger = logging.getLogger(__name__)
 
@@ -275,3 +289,64 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             logger.debug("LinearIntentClassifier has no trained model (no intents to train)")
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, state)
+
+
+# --- retrieval intents, reported the way Rasa's ResponseSelector reports them ----------------
+
+TopicScores = dict[str, list[tuple[str, float]]]
+
+
+def retrieval_parts(label: str) -> tuple[str, str] | None:
+    """("faq", "shipping_times") for "faq/shipping_times"; None for a plain intent."""
+    intent, delimiter, topic = label.partition(RESPONSE_IDENTIFIER_DELIMITER)
+    return (intent, topic) if delimiter and intent and topic else None
+
+
+def intent_scores(
+    classes: list[str], probabilities: np.ndarray, retrieval_intents: list[str]
+) -> tuple[dict[str, float], TopicScores]:
+    """Each intent's probability, a retrieval intent's being its most likely topic's, and
+    per retrieval intent its topics' (label, probability)."""
+    intents: dict[str, float] = {}
+    topics: TopicScores = {name: [] for name in retrieval_intents}
+    for label, probability in zip(classes, probabilities, strict=True):
+        value = float(probability)
+        parts = retrieval_parts(label)
+        if parts and parts[0] in topics:
+            topics[parts[0]].append((label, value))
+            # The retrieval intent is as likely as its most likely topic: the answer given.
+            intents[parts[0]] = max(intents.get(parts[0], 0.0), value)
+        else:
+            intents[label] = value
+    return intents, topics
+
+
+def response_selector(
+    previous: dict[str, Any] | None, retrieval_intents: list[str], topics: TopicScores,
+    responses: dict[str, list[dict[str, Any]]], ranking_length: int,
+) -> dict[str, Any]:
+    """The message's `response_selector` property with each scored retrieval intent's
+    chosen answer and topic ranking (``ranking_length`` 0: every topic)."""
+    selector = dict(previous or {})
+    selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = list(retrieval_intents)
+    for retrieval_intent, scored in topics.items():
+        if not scored:
+            continue
+        total = sum(value for _, value in scored) or 1.0
+        ordered = sorted(scored, key=lambda item: -item[1])
+        ranking = [
+            {PREDICTED_CONFIDENCE_KEY: value / total, INTENT_RESPONSE_KEY: label}
+            for label, value in (ordered[:ranking_length] if ranking_length else ordered)
+        ]
+        best_key = ordered[0][0]
+        template = util.intent_response_key_to_template_key(best_key)
+        selector[retrieval_intent] = {
+            RESPONSE_SELECTOR_PREDICTION_KEY: {
+                RESPONSE_SELECTOR_RESPONSES_KEY: responses.get(template) or [{TEXT: best_key}],
+                PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY],
+                INTENT_RESPONSE_KEY: best_key,
+                RESPONSE_SELECTOR_UTTER_ACTION_KEY: template,
+            },
+            RESPONSE_SELECTOR_RANKING_KEY: ranking,
+        }
+    return selector

@@ -182,11 +182,11 @@ def test_cross_validation_can_compare_folding_diacritics() -> None:
     for fold in (True, False):
         changed = with_fold_diacritics(config, fold)
         [tokenizer] = [s for s in changed["pipeline"]
-                       if s["name"] == "nlu.tokenizers.MultilingualTokenizer"]
+                       if s["name"] == "nlu.reading.MultilingualTokenizer"]
         assert tokenizer["fold_diacritics"] is fold
         others = [s for s in changed["pipeline"] if s is not tokenizer]
         assert others == [s for s in config["pipeline"]
-                          if s["name"] != "nlu.tokenizers.MultilingualTokenizer"]
+                          if s["name"] != "nlu.reading.MultilingualTokenizer"]
     assert run_name("e5", None, None, True) == "e5-fold"
     assert run_name("e5", "minilm", 3.0, False) == "e5+minilm-en-dense3-nofold"
     assert run_name("e5", None, None) == "e5"

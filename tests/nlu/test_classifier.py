@@ -154,7 +154,7 @@ def test_feature_assembly_matches_rasas_combination_and_scikit_learns_tfidf() ->
     import scipy.sparse
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    from nlu.sentence_features import sentence_features, sparse_rows, tfidf
+    from nlu.linear import sentence_features, sparse_rows, tfidf
 
     rng = np.random.default_rng(3)
     messages = []

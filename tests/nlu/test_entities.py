@@ -11,7 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.entities import OrderEmailExtractor, find_entities
+from nlu.reading import OrderEmailExtractor, find_entities
 
 
 def _extract(text: str, tmp_path: Any, existing: list[dict[str, Any]] | None = None

@@ -8,7 +8,7 @@ import pytest
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.language import LanguageDetector
+from nlu.reading import LanguageDetector
 
 
 def _detect(text: Any) -> Message:

@@ -41,14 +41,14 @@ DOMAIN_RESPONSES = {
 }
 
 PIPELINE: list[dict[str, Any]] = [
-    {"name": "nlu.tokenizers.MultilingualTokenizer"},
+    {"name": "nlu.reading.MultilingualTokenizer"},
     {"name": "CountVectorsFeaturizer"},
     {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
     {"name": "nlu.featurizers.SentenceEmbeddingFeaturizer", "encoder": "e5"},
     {"name": "nlu.classifiers.LinearIntentClassifier", "C": 10.0},
-    {"name": "nlu.entities.OrderEmailExtractor"},
+    {"name": "nlu.reading.OrderEmailExtractor"},
     {"name": "FallbackClassifier", "threshold": 0.2, "ambiguity_threshold": 0.0},
-    {"name": "nlu.language.LanguageDetector"},
+    {"name": "nlu.reading.LanguageDetector"},
 ]
 
 

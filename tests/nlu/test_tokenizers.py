@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.tokenizers import MultilingualTokenizer, split_words
+from nlu.reading import MultilingualTokenizer, split_words
 from nordvik.text import fold_diacritics, normalize, normalize_with_offsets, original_span
 
 

@@ -24,7 +24,7 @@ def _project(tmp_path: Path) -> tuple[Path, Path, Path]:
         recipe: default.v1
         language: en
         pipeline:
-          - name: nlu.tokenizers.MultilingualTokenizer
+          - name: nlu.reading.MultilingualTokenizer
           - name: nlu.featurizers.SentenceEmbeddingFeaturizer
             encoder: e5
           - name: nlu.classifiers.LinearIntentClassifier
