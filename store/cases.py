@@ -1,37 +1,81 @@
 """Support cases and the customer's interactions: a case opened, handed off to an agent, linked
-to the Slack thread where agents handle it, closed; and every conversation turn in the CRM
-history. Order numbers arrive in canonical form (store.values); any other is not linked."""
+to the Slack thread where agents handle it, closed; every conversation turn in the CRM history;
+and the customer card agents see (the customer behind an order: orders, open cases, recent
+interactions, CSAT). Cases come out as frozen views (store.views). Order numbers arrive in
+canonical form (nordvik.orders); any other is not linked."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from nordvik.orders import canonical_order_number
 from store.db import session_scope
 from store.errors import InvalidInput, InvalidTransition, NotFound
 from store.models import (
     CASE_STATUSES,
     DIRECTIONS,
+    MAX_TEXT_LENGTH,
+    CsatFeedback,
     Customer,
     Interaction,
     Order,
     SupportCase,
+    clean_text,
+    money,
+    optional_text,
     utcnow,
 )
-from store.values import MAX_TEXT_LENGTH, canonical_order_number, clean_text, optional_text
-from store.view_builders import case_view, order_number_of
-from store.views import CaseView
+from store.order_book import load_order, order_details
+from store.views import CaseView, CustomerCard, InteractionView, OrderSummary
 
 logger = logging.getLogger(__name__)
 
 
-class Cases:
-    """The cases and the CRM history of one database."""
+# ------------------------------------------------------------------ rows to views
 
-    def __init__(self, engine: Engine) -> None:
+
+def case_view(case: SupportCase, order_number: str | None) -> CaseView:
+    return CaseView(
+        id=case.id,
+        subject=case.subject,
+        channel=case.channel,
+        status=case.status,
+        customer_id=case.customer_id,
+        order_number=order_number,
+        conversation_id=case.conversation_id,
+        slack_channel=case.slack_channel,
+        slack_thread_ts=case.slack_thread_ts,
+        resolution=case.resolution,
+        created_at=case.created_at,
+        closed_at=case.closed_at,
+    )
+
+
+def order_number_of(session: Session, order_id: int | None) -> str | None:
+    if order_id is None:
+        return None
+    found = session.execute(select(Order.number).where(Order.id == order_id)).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+class Cases:
+    """The cases and the CRM history of one database; the customer card's return deadlines
+    counted from `today()`."""
+
+    def __init__(self, engine: Engine, *, return_window_days: int,
+                 today: Callable[[], date]) -> None:
         self.engine = engine
+        self.return_window_days = return_window_days
+        self._today = today
+
+    def _today_date(self, today: date | None) -> date:
+        return today if today is not None else self._today()
 
     def open_case(
         self,
@@ -216,4 +260,86 @@ class Cases:
                     order_number=number,
                     created_at=utcnow(),
                 )
+            )
+
+    # ------------------------------------------------------------------ the customer card
+
+    def customer_card(
+        self, order_number: str, *, interactions: int = 5, today: date | None = None
+    ) -> CustomerCard | None:
+        """Everything an agent needs about the customer behind an order."""
+        number = canonical_order_number(order_number)
+        if number is None:
+            return None
+        limit = max(0, min(int(interactions), 100))
+        with session_scope(self.engine) as session:
+            order = load_order(session, number)
+            if order is None:
+                return None
+            details = order_details(order, self._today_date(today), self.return_window_days)
+            customer: Customer = order.customer
+            value = session.execute(
+                select(func.coalesce(func.sum(Order.total), 0)).where(
+                    Order.customer_id == customer.id,
+                    Order.status.notin_(("cancelled", "refunded")),
+                )
+            ).scalar_one()
+            recent = session.execute(
+                select(Order)
+                .where(Order.customer_id == customer.id)
+                .order_by(Order.placed_at.desc(), Order.id.desc())
+                .limit(5)
+            ).scalars()
+            cases = session.execute(
+                select(SupportCase, Order.number)
+                .outerjoin(Order, SupportCase.order_id == Order.id)
+                .where(SupportCase.customer_id == customer.id, SupportCase.status != "closed")
+                .order_by(SupportCase.created_at.desc(), SupportCase.id.desc())
+            ).all()
+            turns = session.execute(
+                select(Interaction)
+                .where(Interaction.customer_id == customer.id)
+                .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+                .limit(limit)
+            ).scalars()
+            csat = session.execute(
+                select(func.avg(CsatFeedback.rating)).where(CsatFeedback.customer_id == customer.id)
+            ).scalar_one_or_none()
+            total_orders = session.execute(
+                select(func.count(Order.id)).where(Order.customer_id == customer.id)
+            ).scalar_one()
+            return CustomerCard(
+                customer_id=customer.id,
+                name=customer.name,
+                email=customer.email,
+                phone=customer.phone,
+                country=customer.country,
+                language=customer.language,
+                customer_since=customer.created_at,
+                order=details,
+                order_count=int(total_orders),
+                lifetime_value=money(value),
+                recent_orders=tuple(
+                    OrderSummary(
+                        number=o.number,
+                        status=o.status,
+                        placed_at=o.placed_at,
+                        total=money(o.total),
+                        currency=o.currency,
+                    )
+                    for o in recent
+                ),
+                open_cases=tuple(case_view(case, num) for case, num in cases),
+                recent_interactions=tuple(
+                    InteractionView(
+                        conversation_id=t.conversation_id,
+                        channel=t.channel,
+                        direction=t.direction,
+                        text=t.text,
+                        order_number=t.order_number,
+                        created_at=t.created_at,
+                    )
+                    for t in turns
+                ),
+                csat_average=None if csat is None else round(float(csat), 2),
             )

@@ -8,8 +8,7 @@ from sqlalchemy.engine import Engine
 
 from store.db import session_scope
 from store.errors import InvalidInput, NotFound
-from store.models import CsatFeedback, Customer, SupportCase, utcnow
-from store.values import optional_text
+from store.models import CsatFeedback, Customer, SupportCase, optional_text, utcnow
 
 
 class CsatRatings:

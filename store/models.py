@@ -1,6 +1,15 @@
-"""Tables of the order/CRM store (SQLAlchemy 1.4 declarative, used with the 2.0-style API).
+"""Tables of the order/CRM store (SQLAlchemy 1.4 declarative, used with the 2.0-style API) and
+their column types. The migrations in ``store/migrations/versions`` build exactly this schema; a
+test compares them.
 
-The migrations in ``store/migrations/versions`` build exactly this schema; a test compares them.
+Also the plain values the store takes in: free text cleaned and capped, money as a Decimal.
+
+    clean_text("On its way\\x00!")         -> "On its way!"   (PostgreSQL rejects NUL)
+    optional_text("  ", 30)                -> None
+
+Order numbers are normalised once, where they enter (``nordvik.orders``), and reach the store in
+canonical form. The store only checks that form (``nordvik.orders.canonical_order_number``);
+anything else, junk included, takes the not-found path without a query.
 """
 
 from __future__ import annotations
@@ -276,3 +285,26 @@ class FailedVerification(Base):
     client = Column(String(64))  # nordvik.secrets.pseudonym(address, purpose="client")
     conversation_id = Column(String(200), nullable=False, index=True)
     created_at = Column(UtcDateTime, nullable=False, default=utcnow)
+
+
+# ------------------------------------------------------------------ values the store takes in
+
+MAX_TEXT_LENGTH = 5000
+
+
+def clean_text(value: object, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """Free text as stored: a string without NUL characters (PostgreSQL rejects them), capped."""
+    text_value = value if isinstance(value, str) else ("" if value is None else str(value))
+    return text_value.replace("\x00", "")[:max_length]
+
+
+def optional_text(value: object, max_length: int) -> str | None:
+    """Cleaned, capped and stripped text; None for None or nothing left."""
+    if value is None:
+        return None
+    cleaned = clean_text(value, max_length).strip()
+    return cleaned or None
+
+
+def money(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -1,8 +1,10 @@
-"""Orders: read one (for an agent, or once its ownership is proven), the customer card behind it,
-cancel it, start a return; and the counts and samples of the demo.
+"""Orders: read one (for an agent, or once its ownership is proven), cancel it, start a return;
+the counts and samples of the demo; and the rows of an order made into frozen views
+(store.views), with the load they need.
 
-Order numbers arrive in canonical form (store.values); cancelling and returning check ownership
-first (store.ownership_proofs), and a failed check looks the same as an unknown order.
+Order numbers arrive in canonical form (nordvik.orders); cancelling and returning check ownership
+first (store.ownership), and a failed check looks the same as an unknown order. Callers outside
+the store get views only.
 """
 
 from __future__ import annotations
@@ -13,35 +15,129 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from nordvik.orders import canonical_order_number
+from store.carriers import tracking_url
 from store.db import session_scope
 from store.models import (
     OPEN_RETURN_STATUSES,
     ORDER_STATUSES,
-    CsatFeedback,
     Customer,
-    Interaction,
     Order,
     Return,
+    Shipment,
     SupportCase,
+    clean_text,
+    money,
+    optional_text,
     utcnow,
 )
-from store.ownership_proofs import owned_order_id
-from store.values import canonical_order_number, clean_text, money, optional_text
-from store.view_builders import case_view, load_order, order_details
+from store.notes import cancel_reason_code, delay_reason
+from store.ownership import owned_order_id
 from store.views import (
     CancelResult,
-    CustomerCard,
-    InteractionView,
     OrderDetails,
-    OrderSummary,
+    OrderLineView,
     ReturnResult,
+    ReturnView,
+    ShipmentEventView,
+    ShipmentView,
 )
 
 logger = logging.getLogger(__name__)
 
 CANCELLABLE_STATUSES = ("pending", "paid", "packed")
+
+
+# ------------------------------------------------------------------ rows to views
+
+
+def return_view(ret: Return) -> ReturnView:
+    return ReturnView(
+        id=ret.id,
+        status=ret.status,
+        reason=ret.reason,
+        created_at=ret.created_at,
+        received_at=ret.received_at,
+        refunded_at=ret.refunded_at,
+        refund_amount=None if ret.refund_amount is None else money(ret.refund_amount),
+        case_id=ret.case_id,
+    )
+
+
+def shipment_view(shipment: Shipment) -> ShipmentView:
+    return ShipmentView(
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        tracking_url=shipment.tracking_url
+        or tracking_url(shipment.carrier, shipment.tracking_number),
+        status=shipment.status,
+        eta=shipment.eta,
+        events=tuple(
+            ShipmentEventView(
+                occurred_at=e.occurred_at,
+                status=e.status,
+                location=e.location,
+                description=e.description,
+            )
+            for e in sorted(shipment.events, key=lambda ev: (ev.occurred_at, ev.id))
+        ),
+        shipped_at=shipment.shipped_at,
+    )
+
+
+def load_order(session: Session, number: str) -> Order | None:
+    """The order with its customer, lines, shipments (with events) and returns."""
+    stmt = (
+        select(Order)
+        .where(Order.number == number)
+        .options(
+            joinedload(Order.customer),
+            selectinload(Order.lines),
+            selectinload(Order.shipments).selectinload(Shipment.events),
+            selectinload(Order.returns),
+        )
+    )
+    return session.execute(stmt).unique().scalar_one_or_none()
+
+
+def order_details(order: Order, today: date, return_window_days: int) -> OrderDetails:
+    """The whole order as the bot and the agents see it, its return deadline counted from
+    `today` (a loaded order: see load_order)."""
+    shipment = shipment_view(order.shipments[-1]) if order.shipments else None
+    returns = tuple(return_view(r) for r in order.returns)
+    deadline: date | None = None
+    days_left: int | None = None
+    if order.status == "delivered" and order.delivered_at is not None:
+        deadline = order.delivered_at.date() + timedelta(days=return_window_days)
+        days_left = max(0, (deadline - today).days)
+    return OrderDetails(
+        number=order.number,
+        status=order.status,
+        placed_at=order.placed_at,
+        total=money(order.total),
+        currency=order.currency,
+        lines=tuple(
+            OrderLineView(sku=ln.sku, name=ln.name, qty=ln.qty, unit_price=money(ln.unit_price))
+            for ln in order.lines
+        ),
+        shipment=shipment,
+        returns=returns,
+        customer_id=order.customer_id,
+        customer_name=order.customer.name,
+        eta=shipment.eta if shipment else None,
+        delay_reason=delay_reason(shipment) if order.status == "delayed" else None,
+        cancel_reason=cancel_reason_code(order.cancel_reason)
+        if order.status == "cancelled" else None,
+        updated_at=order.updated_at,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+        shipping_country=order.shipping_country,
+        customer_language=order.customer.language,
+        return_deadline=deadline,
+        return_days_left=days_left,
+    )
 
 
 class OrderBook:
@@ -112,86 +208,6 @@ class OrderBook:
                 select(Customer.email).where(Customer.id == int(customer_id))
             ).scalar_one_or_none()
             return None if found is None else str(found)
-
-    def customer_card(
-        self, order_number: str, *, interactions: int = 5, today: date | None = None
-    ) -> CustomerCard | None:
-        """Everything an agent needs about the customer behind an order."""
-        number = canonical_order_number(order_number)
-        if number is None:
-            return None
-        limit = max(0, min(int(interactions), 100))
-        with session_scope(self.engine) as session:
-            order = load_order(session, number)
-            if order is None:
-                return None
-            details = order_details(order, self._today_date(today), self.return_window_days)
-            customer: Customer = order.customer
-            value = session.execute(
-                select(func.coalesce(func.sum(Order.total), 0)).where(
-                    Order.customer_id == customer.id,
-                    Order.status.notin_(("cancelled", "refunded")),
-                )
-            ).scalar_one()
-            recent = session.execute(
-                select(Order)
-                .where(Order.customer_id == customer.id)
-                .order_by(Order.placed_at.desc(), Order.id.desc())
-                .limit(5)
-            ).scalars()
-            cases = session.execute(
-                select(SupportCase, Order.number)
-                .outerjoin(Order, SupportCase.order_id == Order.id)
-                .where(SupportCase.customer_id == customer.id, SupportCase.status != "closed")
-                .order_by(SupportCase.created_at.desc(), SupportCase.id.desc())
-            ).all()
-            turns = session.execute(
-                select(Interaction)
-                .where(Interaction.customer_id == customer.id)
-                .order_by(Interaction.created_at.desc(), Interaction.id.desc())
-                .limit(limit)
-            ).scalars()
-            csat = session.execute(
-                select(func.avg(CsatFeedback.rating)).where(CsatFeedback.customer_id == customer.id)
-            ).scalar_one_or_none()
-            total_orders = session.execute(
-                select(func.count(Order.id)).where(Order.customer_id == customer.id)
-            ).scalar_one()
-            return CustomerCard(
-                customer_id=customer.id,
-                name=customer.name,
-                email=customer.email,
-                phone=customer.phone,
-                country=customer.country,
-                language=customer.language,
-                customer_since=customer.created_at,
-                order=details,
-                order_count=int(total_orders),
-                lifetime_value=money(value),
-                recent_orders=tuple(
-                    OrderSummary(
-                        number=o.number,
-                        status=o.status,
-                        placed_at=o.placed_at,
-                        total=money(o.total),
-                        currency=o.currency,
-                    )
-                    for o in recent
-                ),
-                open_cases=tuple(case_view(case, num) for case, num in cases),
-                recent_interactions=tuple(
-                    InteractionView(
-                        conversation_id=t.conversation_id,
-                        channel=t.channel,
-                        direction=t.direction,
-                        text=t.text,
-                        order_number=t.order_number,
-                        created_at=t.created_at,
-                    )
-                    for t in turns
-                ),
-                csat_average=None if csat is None else round(float(csat), 2),
-            )
 
     # ------------------------------------------------------------------ changes
 

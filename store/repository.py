@@ -2,14 +2,15 @@
 
 ``OrderStore`` is a thin facade over one part per aggregate, all on the same engine:
 
-- ``orders``  (store.order_book.OrderBook): read an order, the customer card, cancel, return;
-- ``proofs``  (store.ownership_proofs.OwnershipProofs): the e-mail, phone and postcode checks and
-  the limits on failed ones;
-- ``cases``   (store.cases.Cases): support cases, their Slack threads, the CRM history;
+- ``orders``  (store.order_book.OrderBook): read an order, cancel, return;
+- ``proofs``  (store.ownership.OwnershipProofs): the e-mail, phone and postcode checks and the
+  limits on failed ones;
+- ``cases``   (store.cases.Cases): support cases, their Slack threads, the CRM history and the
+  customer card;
 - ``csat``    (store.csat_ratings.CsatRatings): ratings and their comments.
 
 Its methods keep the names and signatures callers use; new code may use a part directly.
-Callers pass plain values (order numbers in canonical form: store.values) and get frozen views
+Callers pass plain values (order numbers in canonical form: nordvik.orders) and get frozen views
 back (``store.views``); they never write SQL. Customer-facing lookups verify the order number
 together with the e-mail on the order, and a wrong pair, an unknown order and junk input all
 give the same answer.
@@ -28,7 +29,7 @@ from store.csat_ratings import CsatRatings
 from store.db import describe_url, get_engine, make_engine, session_scope
 from store.models import Base, Order
 from store.order_book import OrderBook
-from store.ownership_proofs import OwnershipProofs
+from store.ownership import OwnershipProofs
 from store.settings import StoreSettings, VerificationLimits
 from store.views import CancelResult, CaseView, CustomerCard, OrderDetails, ReturnResult
 
@@ -51,11 +52,11 @@ class OrderStore:
         self.engine = engine
         self.return_window_days = return_window_days
         self.verification_limits = verification_limits or VerificationLimits()
-        self.orders = OrderBook(engine, return_window_days=return_window_days,
-                                today=today or _utc_today)
+        clock = today or _utc_today
+        self.orders = OrderBook(engine, return_window_days=return_window_days, today=clock)
         self.proofs = OwnershipProofs(engine, limits=self.verification_limits,
                                       read_order=self.orders.details_in)
-        self.cases = Cases(engine)
+        self.cases = Cases(engine, return_window_days=return_window_days, today=clock)
         self.csat = CsatRatings(engine)
 
     @classmethod
@@ -137,7 +138,7 @@ class OrderStore:
         self, order_number: str, *, interactions: int = 5, today: date | None = None
     ) -> CustomerCard | None:
         """Everything an agent needs about the customer behind an order."""
-        return self.orders.customer_card(order_number, interactions=interactions, today=today)
+        return self.cases.customer_card(order_number, interactions=interactions, today=today)
 
     def cancel_order(
         self, order_number: str, email: str | None = None, *, customer_id: int | None = None

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from store.db import make_engine
 from store.models import FailedVerification
-from store.repository import OrderStore
-from store.settings import StoreSettings, VerificationLimits
-from store.verification_limits import (
+from store.ownership import (
     locked_by,
     record_failed_verification,
     verification_blocked,
 )
+from store.repository import OrderStore
+from store.settings import StoreSettings, VerificationLimits
 
 LIMITS = VerificationLimits(window_minutes=60, max_per_order=5, max_per_client=10,
                             lock_minutes=30)
