@@ -37,7 +37,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import store
-from nordvik.emails import redact_emails
 from nordvik.languages import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -46,7 +45,7 @@ from nordvik.languages import (
     unsure_between_scandinavian,
 )
 from nordvik.orders import find_order_number
-from nordvik.text import clip
+from nordvik.text import clip, redact_emails
 from store.errors import StoreError
 from store.repository import OrderStore
 

@@ -58,9 +58,8 @@ from bench.nlu_project import (
     predicted_label,
     score_language,
 )
-from nordvik.emails import normalize_email
 from nordvik.orders import normalize_order_number
-from nordvik.text import fold_diacritics
+from nordvik.text import fold_diacritics, normalize_email
 
 HELDOUT = ROOT / "heldout" / "nlu"
 BLIND = ROOT / "heldout_blind" / "nlu"

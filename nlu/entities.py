@@ -3,7 +3,7 @@
     - name: nlu.entities.OrderEmailExtractor
 
 Entities `order_number` (value canonical: "A12345") and `email` (the address as typed, full-width
-forms made ASCII), found with the project's one rule for each (nordvik.orders, nordvik.emails)
+forms made ASCII), found with the project's one rule for each (nordvik.orders, nordvik.text)
 on the NFKC-normalised text, so an order number glued to Chinese ("我的訂單A12345到哪了") or typed
 full-width ("Ａ１２３４５") is found. start and end are offsets into the text as typed. An order
 number that is part of an e-mail address ("a12345@example.com") is not an order number.
@@ -29,9 +29,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from nordvik.emails import iter_emails
 from nordvik.orders import iter_order_numbers
-from nordvik.text import normalize_with_offsets, original_span
+from nordvik.text import iter_emails, normalize_with_offsets, original_span
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ def find_entities(text: str) -> list[dict[str, Any]]:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class OrderEmailExtractor(GraphComponent, EntityExtractorMixin):
-    """order_number and email from nordvik.orders and nordvik.emails, in every language."""
+    """order_number and email from nordvik.orders and nordvik.text, in every language."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

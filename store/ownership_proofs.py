@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from nordvik.emails import normalize_email
+from nordvik.text import normalize_email
 from store import ownership, verification_limits
 from store.db import session_scope
 from store.models import Customer, Order

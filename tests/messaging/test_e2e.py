@@ -30,7 +30,7 @@ from message_catalogue.orders import order_status_message
 from messaging.send_test import Webhook, line_webhook, messenger_webhook, whatsapp_webhook
 from messaging.signatures import line_signature
 from messaging.turns import client_key
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 from store.models import Interaction
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
