@@ -34,7 +34,7 @@ from actions.common import (
     slot_text,
     store_unavailable,
 )
-from message_catalogue.orders import order_status_message, order_summary
+from message_catalogue.formatting import order_status_message, order_summary
 from nordvik.languages import LANGUAGES, normalize_language
 from nordvik.orders import canonical_order_number
 from nordvik.phones import normalize_phone
