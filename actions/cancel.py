@@ -26,7 +26,7 @@ from actions.verification import (
     SLOT_VERIFIED_ORDER,
     OrderTaskAction,
 )
-from message_catalogue.orders import NOT_SHIPPED, ON_THE_WAY, items_text
+from message_catalogue.formatting import NOT_SHIPPED, ON_THE_WAY, items_text
 from store.errors import StoreError
 from store.views import OrderDetails
 

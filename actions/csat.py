@@ -1,7 +1,7 @@
 """Customer satisfaction: validate a 1-5 rating (buttons or typed, in any of the four
 languages: nordvik.ratings reads it), store it in the CRM; and answers to "yes", "no" or a
-rating when nothing was asked. When a rating is due is decided by actions/context.py (slot
-csat_due)."""
+rating when nothing was asked. When a rating is due is decided by action_track_context in
+actions/common.py (slot csat_due)."""
 
 from __future__ import annotations
 

@@ -38,9 +38,9 @@ from actions.verification import (
     is_locked,
     order_in_hand,
 )
-from nordvik.emails import find_email
 from nordvik.orders import canonical_order_number, find_order_number
 from nordvik.secrets import seal, unseal
+from nordvik.text import find_email
 from store.errors import StoreError
 
 logger = logging.getLogger(__name__)

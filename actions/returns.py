@@ -21,8 +21,7 @@ from actions.common import (
     store_unavailable,
 )
 from actions.verification import SLOT_ORDER_NUMBER, OrderTaskAction
-from message_catalogue.formatting import format_date
-from message_catalogue.orders import return_window_closed
+from message_catalogue.formatting import format_date, return_window_closed
 from nordvik.text import clip
 from store.errors import StoreError
 from store.views import OrderDetails

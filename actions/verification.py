@@ -1,4 +1,6 @@
-"""Verify-then-act: the order-number/e-mail check every order task shares, and the order in hand.
+"""Verify-then-act: the order-number/e-mail check every order task shares, the order in hand,
+and the order-status task (ActionCheckOrderStatus: once the form has verified the order, or one
+is in hand, say where it stands).
 
 A pair is checked when the order form has both (actions/forms.py); the e-mail is never kept
 after the check. A wrong e-mail and an unknown order get the same reply. Failures count in the
@@ -24,12 +26,15 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     SLOT_LANGUAGE,
+    conversation_language,
     offer_human,
     order_store,
+    record_turn,
     slot_int,
     slot_text,
     store_unavailable,
 )
+from message_catalogue.formatting import order_status_message, order_summary
 from nordvik.languages import LANGUAGES, normalize_language
 from nordvik.orders import canonical_order_number
 from nordvik.phones import normalize_phone
@@ -219,3 +224,21 @@ class OrderTaskAction(Action, ABC):
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             order: OrderDetails) -> list[EventType]:
         """The task itself, on the verified order."""
+
+
+# --- Order status: say where the verified order stands ---
+
+
+class ActionCheckOrderStatus(OrderTaskAction):
+    doing = "checking an order's status"
+
+    def name(self) -> str:
+        return "action_check_order_status"
+
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            order: OrderDetails) -> list[EventType]:
+        response, params = order_status_message(order, conversation_language(tracker))
+        dispatcher.utter_message(response=response, **params)
+        record_turn(tracker, customer_id=order.customer_id, order_number=order.number,
+                    answer=order_summary(order))
+        return [SlotSet(SLOT_ORDER_NUMBER, None)]

@@ -4,7 +4,7 @@ Every event the event broker publishes is a JSON object `{"sender_id": ..., **ev
 `compact(raw)` turns it into an `EventRecord`:
 - `key`: SHA-256 of sender_id, timestamp, type and a hash of the whole event (canonical JSON),
   so the same event delivered twice has the same key and is stored once;
-- customer, bot and agent texts with e-mail addresses removed (`nordvik.emails.redact_emails`)
+- customer, bot and agent texts with e-mail addresses removed (`nordvik.text.redact_emails`)
   and clipped; slot values only for the slots in `mapping.KEPT_SLOTS` (never e-mails or order
   numbers); nothing else of the event.
 """
@@ -19,8 +19,7 @@ from typing import Any
 
 from analytics import mapping
 from analytics.settings import AnalyticsError
-from nordvik.emails import redact_emails
-from nordvik.text import clip
+from nordvik.text import clip, redact_emails
 
 MAX_TEXT_CHARS = 2000
 MAX_NAME_CHARS = 200

@@ -15,7 +15,7 @@ from sqlalchemy.sql import Select
 
 from analytics import db, mapping
 from analytics.kpis import ConversationRow, KpiFilter, Report, TurnRow, report
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 
 REVIEW_FILTERS = ("fallback", "handoff", "low_csat", "abandoned", "unresolved")
 MAX_LIST = 500

@@ -36,8 +36,8 @@ from analytics.kpis import KpiFilter
 from analytics.migrate import upgrade
 from analytics.review_report import render_counts, review_report
 from analytics.settings import AnalyticsError, AnalyticsSettings
-from nordvik.emails import REDACTED
 from nordvik.env import REPO_ROOT
+from nordvik.text import REDACTED
 
 logger = logging.getLogger(__name__)
 

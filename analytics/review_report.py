@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from analytics import db, mapping
 from analytics.kpis import KpiFilter
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 
 REASONS = ("fallback", "clarified", "low_csat")
 REASON_LABELS = {"fallback": "not understood", "clarified": "did you mean",

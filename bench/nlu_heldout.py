@@ -46,7 +46,7 @@ from typing import Any
 
 import yaml
 
-from actions.context import next_language
+from actions.common import next_language
 from actions.knowledge import CLARIFY_PREFIX, FALLBACK_INTENTS, clarify_guesses
 from bench.nlu_data import ROOT
 from bench.nlu_project import (
@@ -58,9 +58,8 @@ from bench.nlu_project import (
     predicted_label,
     score_language,
 )
-from nordvik.emails import normalize_email
 from nordvik.orders import normalize_order_number
-from nordvik.text import fold_diacritics
+from nordvik.text import fold_diacritics, normalize_email
 
 HELDOUT = ROOT / "heldout" / "nlu"
 BLIND = ROOT / "heldout_blind" / "nlu"
@@ -83,7 +82,7 @@ class HeldoutResult:
     label_recall: dict[str, dict[str, tuple[int, int]]]
     confusions: dict[str, list[tuple[str, str, int]]]
     # share of messages after which a new conversation on a page in the message's language is in
-    # that language (actions.context.next_language on the detection and the page)
+    # that language (actions.common.next_language on the detection and the page)
     conversation_language: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def misses(self) -> list[str]:
@@ -520,7 +519,7 @@ def write_report(result: HeldoutResult, *, model: str, how: str, path: Path = RE
             "without diacritics | "
             + " | ".join(_f(folded.conversation_language.get(lang)) for lang in pair) + " |",
             "",
-            "The last row applies the dialogue's rule (actions.context.next_language) to the "
+            "The last row applies the dialogue's rule (actions.common.next_language) to the "
             "detection and the widget page's language: a weak Swedish-or-Norwegian guess for "
             "text without å, ä, ö, æ, ø does not overrule a Swedish or Norwegian page.",
             "",

@@ -4,8 +4,10 @@ For each system (bench/systems.py: "today" = the tree before the runtime work, "
 tree) a child process started in that tree loads its model into an in-process Rasa agent with
 a SQLite tracker store and its real action server on a loopback port (store seeded by its own
 `store seed`), warms up with one conversation, then runs 3 conversations (7 turns each: greeting,
-FAQ, order question, order number, e-mail, FAQ, goodbye) under pyinstrument. The profile of the
-Rasa side (NLU, policies, tracker store, action calls) is written to
+FAQ, order question, order number, e-mail, FAQ, goodbye) under pyinstrument. The action server
+of this tree and of an earlier commit (at:<commit>) is `python -m rasa_addons.action_server`
+with a fresh shared secret, as `make run` starts it; "today"'s is `rasa run actions`. The profile
+of the Rasa side (NLU, policies, tracker store, action calls) is written to
 reports/turn_profile_<system>.txt with the mean time per turn; the action server's own time is
 inside the "action call" frames as waiting.
 """
@@ -17,6 +19,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -72,7 +75,9 @@ async def _profile(model: str, action_url: str, tracker_db: str, order: tuple[st
         install()
         if local_actions:
             install_local_actions()
-    endpoints = AvailableEndpoints(action=EndpointConfig(url=action_url))
+    token = os.environ.get("ACTION_SERVER_TOKEN")  # child(): the launcher's shared secret
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    endpoints = AvailableEndpoints(action=EndpointConfig(url=action_url, headers=headers))
     agent = await load_agent(model, endpoints=endpoints)
     agent.tracker_store = SQLTrackerStore(agent.domain, dialect="sqlite", db=tracker_db)
     agent.lock_store = InMemoryLockStore()
@@ -166,9 +171,11 @@ def child(args: argparse.Namespace) -> int:
                                      capture_output=True, text=True, check=True).stdout)
     _status, number, email = next(r for r in rows if r[0] == "in_transit")
     port = _free_port()
-    argv = ([sys.executable, "-m", "runtime.action_executor", "--port", str(port)]
-            if args.threaded_actions else
-            [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--port", str(port)])
+    if args.threaded_actions:  # the project's action server, behind its shared secret
+        env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
+        argv = [sys.executable, "-m", "rasa_addons.action_server", "--port", str(port)]
+    else:
+        argv = [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--port", str(port)]
     actions = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,  # noqa: S603
                                stderr=subprocess.DEVNULL)
     try:

@@ -23,8 +23,8 @@ from dashboard.auth import User
 from dashboard.pages import filter_context, filter_query, kpi_filter, page
 from dashboard.security import EVERYONE, LEAD, HttpProblem, check_csrf, require, safe_next
 from dashboard.services import services
-from nordvik.emails import redact_emails
 from nordvik.env import REPO_ROOT
+from nordvik.text import redact_emails
 
 
 def _review_filter(request: Request, flt: KpiFilter) -> ReviewFilter:

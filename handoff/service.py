@@ -40,9 +40,8 @@ from handoff.relay import (
 )
 from kb_index.client import HttpKnowledgeClient
 from kb_index.errors import InvalidQuery, KnowledgeUnavailable
-from message_catalogue.orders import order_summary
-from nordvik.emails import redact_emails
-from nordvik.text import clip
+from message_catalogue.formatting import order_summary
+from nordvik.text import clip, redact_emails
 from store import get_store
 from store.errors import StoreError
 

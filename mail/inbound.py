@@ -42,10 +42,9 @@ from mail.payload import INPUT_CHANNEL, InvalidPayload, MailPayload, reply_langu
 from mail.settings import MailSettings
 from mail.smtp import send_or_queue
 from mail.threads import Placement, ThreadStore
-from nordvik.emails import redact_emails
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
 from nordvik.secrets import unseal
-from nordvik.text import clip
+from nordvik.text import clip, redact_emails
 from store import get_store
 from store.errors import StoreError
 from store.settings import StoreSettings

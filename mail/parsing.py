@@ -23,9 +23,8 @@ from email.parser import BytesHeaderParser, BytesParser
 from typing import Any
 
 from mail.cleaning import customer_text, html_to_text
-from nordvik.emails import normalize_email
 from nordvik.languages import normalize_language
-from nordvik.text import clip
+from nordvik.text import clip, normalize_email
 
 MAX_SUBJECT_CHARS = 300
 MAX_IDS = 40

@@ -34,7 +34,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from handoff.relay import HandoffSettings
-from nordvik.emails import normalize_email
 from nordvik.env import (
     REPO_ROOT,
     SettingsError,
@@ -45,6 +44,7 @@ from nordvik.env import (
     state_dir,
 )
 from nordvik.secrets import secret
+from nordvik.text import normalize_email
 
 DEFAULT_FROM = "Nordvik Home <support@nordvik.example>"
 SMTP_SCHEMES = ("smtp", "smtps")

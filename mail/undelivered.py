@@ -32,9 +32,8 @@ from mail.compose import ReplyParts, compose_reply, mail_text
 from mail.settings import MailSettings
 from mail.smtp import send_or_queue
 from mail.spool import SpoolError
-from nordvik.emails import redact_emails
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGES
-from nordvik.text import clip
+from nordvik.text import clip, redact_emails
 from store import get_store
 from store.errors import StoreError
 

@@ -6,6 +6,6 @@ them for the bot's own replies. This package renders the same responses for ever
 Rasa's NLG, and builds their parameters:
 
 - `message_catalogue.messages`: load the responses, render one by name, language and parameters;
-- `message_catalogue.formatting`: dates, money, lists and durations for a language (Babel);
-- `message_catalogue.orders`: an order's status as a response name and its parameters.
+- `message_catalogue.formatting`: dates, money and lists for a language (Babel), and an order's
+  status as a response name and its parameters.
 """

@@ -51,10 +51,9 @@ from messaging.formatting import (
     split_text,
 )
 from messaging.platform import Delivery, Inbound, Platform
-from nordvik.emails import redact_emails
 from nordvik.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 from nordvik.secrets import pseudonym
-from nordvik.text import clip
+from nordvik.text import clip, redact_emails
 from rasa_addons.messages import slow_down
 from rasa_addons.ratelimit import Limit, RateLimiter
 from store import get_store

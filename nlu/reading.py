@@ -23,7 +23,7 @@ are unchanged, and the sentence encoder reads the message as typed.
 
 Order numbers and e-mail addresses (OrderEmailExtractor, find_entities). Entities `order_number`
 (value canonical: "A12345") and `email` (the address as typed, full-width forms made ASCII),
-found with the project's one rule for each (nordvik.orders, nordvik.emails) on the
+found with the project's one rule for each (nordvik.orders, nordvik.text) on the
 NFKC-normalised text, so an order number glued to Chinese or typed full-width ("Ａ１２３４５") is
 found. start and end are offsets into the text as typed. An order number that is part of an
 e-mail address ("a12345@example.com") is not an order number.
@@ -59,10 +59,9 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from nordvik.emails import iter_emails
 from nordvik.languages import MIN_CONFIDENCE, MIN_LETTERS, detect_language_or_none
 from nordvik.orders import iter_order_numbers
-from nordvik.text import fold_diacritics, normalize_with_offsets, original_span
+from nordvik.text import fold_diacritics, iter_emails, normalize_with_offsets, original_span
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +194,7 @@ def find_entities(text: str) -> list[dict[str, Any]]:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class OrderEmailExtractor(GraphComponent, EntityExtractorMixin):
-    """order_number and email from nordvik.orders and nordvik.emails, in every language."""
+    """order_number and email from nordvik.orders and nordvik.text, in every language."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

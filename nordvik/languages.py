@@ -21,8 +21,7 @@ from typing import Any
 
 from lingua import Language, LanguageDetectorBuilder
 
-from nordvik.emails import redact_emails
-from nordvik.text import fold_diacritics, normalize
+from nordvik.text import fold_diacritics, normalize, redact_emails
 
 LANGUAGES: tuple[str, ...] = ("en", "sv", "nb", "zh")
 DEFAULT_LANGUAGE = "en"

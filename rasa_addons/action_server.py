@@ -3,7 +3,7 @@
     python -m rasa_addons.action_server [--port 5055] [--host 127.0.0.1] [--actions actions]
 
 What `rasa run actions` does (rasa_sdk's app: POST /webhook, GET /actions, GET /health; port
-5055; ACTION_SERVER_SANIC_WORKERS), with three differences:
+5055; ACTION_SERVER_SANIC_WORKERS), with four differences:
 
 - it listens on ACTION_HOST (default 127.0.0.1), not on every interface;
 - every call except GET /health must carry the shared secret ACTION_SERVER_TOKEN (from the
@@ -11,31 +11,100 @@ What `rasa run actions` does (rasa_sdk's app: POST /webhook, GET /actions, GET /
   `Authorization: Bearer <secret>` (what scripts/rasa_env.py configures Rasa to send) or
   `?token=<secret>`; 401 without it, 403 with a wrong one (compared in constant time);
 - an action that raises gets `{"error": "action failed"}` with status 500, not the exception's
-  text and the request body (the tracker, with the customer's messages) that rasa_sdk echoes.
+  text and the request body (the tracker, with the customer's messages) that rasa_sdk echoes;
+- synchronous actions never stall its event loop. rasa_sdk calls an action's `run` inside its
+  event loop (`rasa_sdk/executor.py`): a synchronous `run` that waits 2 s on Slack, a knowledge
+  search or the database would hold up every other customer's action for those 2 s.
+  `ThreadedActionExecutor` runs every synchronous `run` in a thread pool
+  (`loop.run_in_executor`) and awaits asynchronous ones as before; the rest of rasa_sdk's server
+  (routes, validation of events, /health, /actions) is unchanged. ACTION_THREADS (default 8)
+  sizes the pool: at most that many synchronous actions run at once per action server; more
+  wait for a free thread, while async actions and health checks go on.
+
+`create_threaded_app(package)` is rasa_sdk's Sanic app on that executor; `create_app(settings)`
+adds the secret's checks around it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import hmac
+import inspect
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import types
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import rasa_sdk.endpoint as endpoint
 from rasa_sdk import utils
+from rasa_sdk.executor import ActionExecutor
 from sanic import response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from nordvik.env import SettingsError
 from rasa_addons.settings import ActionServerSettings, is_loopback
-from runtime.action_executor import create_app as create_threaded_app
+from runtime.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
 
 OPEN_PATHS = ("/health",)
+
+
+# --- Synchronous actions in a thread pool, off the event loop ---
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def action_pool(threads: int | None = None) -> ThreadPoolExecutor:
+    """The process's pool for synchronous actions (created on first use)."""
+    global _pool
+    if _pool is None:
+        if threads is None:
+            threads = RuntimeSettings.from_env().action_threads
+        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="action")
+    return _pool
+
+
+def off_the_loop(run: Callable[..., Any], pool: ThreadPoolExecutor | None = None
+                 ) -> Callable[..., Any]:
+    """`run(dispatcher, tracker, domain)` as a coroutine function executed in the pool."""
+    if inspect.iscoroutinefunction(run):
+        return run
+
+    @functools.wraps(run)
+    async def threaded(dispatcher: Any, tracker: Any, domain: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool or action_pool(), run, dispatcher, tracker, domain)
+
+    return threaded
+
+
+class ThreadedActionExecutor(ActionExecutor):
+    """rasa_sdk's executor; synchronous actions run in `action_pool()`."""
+
+    def register_function(self, name: str, f: Callable[..., Any]) -> None:
+        super().register_function(name, f)
+        self.actions[name] = off_the_loop(self.actions[name])
+
+
+def create_threaded_app(action_package: str | types.ModuleType = "actions",
+                        cors_origins: str | list[str] | None = None) -> Any:
+    """rasa_sdk's Sanic app for `action_package`, built on ThreadedActionExecutor."""
+    original = endpoint.ActionExecutor
+    endpoint.ActionExecutor = ThreadedActionExecutor  # type: ignore[misc]
+    try:
+        return endpoint.create_app(action_package, cors_origins=cors_origins)
+    finally:
+        endpoint.ActionExecutor = original  # type: ignore[misc]
+
+
+# --- The shared secret around rasa_sdk's app, and the entry ---
 
 
 def presented_token(headers: Any, args: Any) -> str | None:
@@ -55,7 +124,7 @@ def token_matches(presented: str | None, expected: str) -> bool:
 
 
 def _sdk_app(actions_package: str) -> Any:
-    """rasa_sdk's app; with runtime.action_executor, synchronous actions run in a thread pool."""
+    """rasa_sdk's app; with ThreadedActionExecutor, synchronous actions run in a thread pool."""
     return create_threaded_app(actions_package, cors_origins=[])
 
 

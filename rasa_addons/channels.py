@@ -8,7 +8,7 @@ clients, the widget and `output_channel=socketio|latest` work as before. What th
   `Retry-After` and the polite message as the one bot reply; socket.io sends the polite message
   to the widget. The message does not reach Rasa.
 - every user message gets metadata `client` (a keyed hash of the client address, never the
-  address: rasa_addons.clients) and, from the widget, `language` (its page language). Other
+  address: rasa_addons.ratelimit) and, from the widget, `language` (its page language). Other
   metadata from the client is dropped: a client cannot set `client` itself.
 - internal traffic (the demo-data generator, the benches) sends Rasa's API token as
   `Authorization: Bearer <RASA_TOKEN>` on REST: it spends no customer limit and is one client of
@@ -57,9 +57,17 @@ from sanic.response import HTTPResponse
 from nordvik.languages import normalize_language
 from rasa_addons import replay
 from rasa_addons.action_server import token_matches
-from rasa_addons.clients import client_address, client_pseudonym, message_language
 from rasa_addons.messages import slow_down
-from rasa_addons.ratelimit import ALLOWED, Decision, Limit, RateLimiter, create_limiter
+from rasa_addons.ratelimit import (
+    ALLOWED,
+    Decision,
+    Limit,
+    RateLimiter,
+    client_address,
+    client_pseudonym,
+    create_limiter,
+    message_language,
+)
 from rasa_addons.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)

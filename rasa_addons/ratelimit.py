@@ -1,4 +1,15 @@
-"""Sliding-window message limits, in this process or shared by every Rasa server through Redis.
+"""Who is asking and how often: the client behind a customer message, without keeping its
+address, and sliding-window message limits, in this process or shared by every Rasa server
+through Redis.
+
+    client_address(request)          -> "203.0.113.7"
+    client_pseudonym("203.0.113.7")  -> a keyed hash (nordvik.secrets.pseudonym, purpose "client")
+    message_language("hej", "sv-SE") -> "sv" (the page's language, else detected; for the reply)
+
+The address is Sanic's `request.remote_addr` when Sanic is told to trust a proxy in front of it
+(SANIC_PROXIES_COUNT, SANIC_REAL_IP_HEADER or SANIC_FORWARDED_SECRET; `make run` sets
+SANIC_PROXIES_COUNT=1 behind HAProxy), else the peer of the connection. Without such a setting a
+client cannot choose its address by sending `X-Forwarded-For`.
 
     limiter = create_limiter(settings)
     decision = await limiter.hit([Limit("session", sender_id, 20, 60.0),
@@ -15,6 +26,7 @@ Redis outage neither opens the limits entirely nor makes the channel fail.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -27,9 +39,42 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from nordvik.languages import DEFAULT_LANGUAGE, detect_language_or_none, normalize_language
+from nordvik.secrets import pseudonym
+from nordvik.text import normalize
 from rasa_addons.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
+
+# --- Who is asking: the client, without its address, and the message's language ---
+
+_LANGUAGE_SAMPLE = 500
+
+
+def client_address(request: Any) -> str:
+    """The client's address as Sanic trusts it: the proxied address, else the peer."""
+    if request is None:
+        return "unknown"
+    forwarded = getattr(request, "remote_addr", "") or ""
+    return str(forwarded or getattr(request, "ip", "") or "unknown")
+
+
+@functools.lru_cache(maxsize=4096)
+def client_pseudonym(address: str) -> str:
+    """A stable keyed hash of the client address: what the metadata and the limits use."""
+    return pseudonym(address, purpose="client")
+
+
+def message_language(text: str, hinted: object = None) -> str:
+    """The customer's language: the widget's page language when it sent one, else detected."""
+    return (
+        normalize_language(hinted)
+        or detect_language_or_none(normalize(text[:_LANGUAGE_SAMPLE]))
+        or DEFAULT_LANGUAGE
+    )
+
+
+# --- How often: sliding-window limits ---
 
 MAX_TRACKED_KEYS = 200_000
 

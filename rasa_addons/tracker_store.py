@@ -4,7 +4,7 @@ Every event is masked before it is written (and before it goes to an event broke
 
 - every string anywhere in the event (the customer's text, parse_data text and entity values,
   bot texts and buttons, metadata, slot values) has its e-mail addresses replaced by `[e-mail]`
-  (nordvik.emails.redact_emails);
+  (nordvik.text.redact_emails);
 - a slot value that *is* an e-mail address (a form slot) is sealed instead (nordvik.secrets.seal,
   purpose "tracker-slot") and unsealed when the tracker is read back, so a conversation keeps a
   verified address from one turn to the next without the database holding it in clear;
@@ -29,8 +29,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from nordvik.emails import normalize_email, redact_emails
 from nordvik.secrets import SEALED_PREFIX, seal, unseal
+from nordvik.text import normalize_email, redact_emails
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,4 @@
   the polite "try again in a moment" answer while no action server is up.
 - `runtime.watchdog`: runs under supervisord; restarts a service whose health check fails and
   logs every restart.
-- `runtime.action_executor`: an action server whose synchronous actions run in a thread pool,
-  so a slow Slack call or knowledge search never stalls the event loop.
 """

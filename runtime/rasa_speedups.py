@@ -41,7 +41,7 @@ from rasa.shared.exceptions import RasaException
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.context import ActionTrackContext
+from actions.common import ActionTrackContext
 
 logger = logging.getLogger(__name__)
 

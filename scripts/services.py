@@ -68,9 +68,8 @@ def rasa_argv(env: Mapping[str, str], port: int, host: str, endpoints: Path) -> 
 
 
 def action_server_argv(port: int) -> tuple[str, ...]:
-    """One action server: rasa_sdk's app with synchronous actions run in a thread pool
-    (runtime.action_executor), on loopback, every call checked for the shared secret
-    (rasa_addons.action_server)."""
+    """One action server (rasa_addons.action_server): rasa_sdk's app with synchronous actions
+    run in a thread pool, on loopback, every call checked for the shared secret."""
     return tuple(launcher_argv(port, python=PYTHON))
 
 

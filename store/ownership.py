@@ -50,9 +50,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from nordvik.emails import normalize_email
 from nordvik.orders import canonical_order_number
 from nordvik.phones import normalize_phone
+from nordvik.text import normalize_email
 from store.db import session_scope
 from store.models import Customer, FailedVerification, Order, utcnow
 from store.settings import VerificationLimits

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from handoff.callbacks import callback_blocks
 from handoff.relay import HandoffSettings, TranscriptLine, language_label
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 from store import get_store
 from store.errors import StoreError
 

@@ -14,8 +14,8 @@ from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from nordvik.emails import normalize_email
 from nordvik.secrets import SEALED_PREFIX, unseal
+from nordvik.text import normalize_email
 from nordvik.trackers import TRACKER_EVENTS_TABLE
 from store.errors import InvalidInput
 from store.models import CsatFeedback, Customer, Interaction, SupportCase

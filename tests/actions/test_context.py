@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions.context import ActionTrackContext, next_language, open_question, rating_due
+from actions.common import ActionTrackContext, next_language, open_question, rating_due
 from tests.actions.helpers import run
 from tests.support.trackers import (
     action_event,

@@ -20,7 +20,7 @@ from actions.forms import (
     ValidateOrderStatusForm,
     ValidateReturnForm,
 )
-from actions.orders import ActionCheckOrderStatus
+from actions.verification import ActionCheckOrderStatus
 from nordvik.secrets import unseal
 from store.models import FailedVerification
 from store.repository import OrderStore

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from actions.forms import ValidateCancelForm, ValidateOrderStatusForm, sender_email
-from actions.orders import ActionCheckOrderStatus
+from actions.verification import ActionCheckOrderStatus
 from nordvik.secrets import seal
 from store.repository import OrderStore
 from tests.actions.helpers import all_text, names, run, slots_of

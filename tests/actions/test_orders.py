@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 import store
-from actions.orders import ActionCheckOrderStatus
+from actions.verification import ActionCheckOrderStatus
 from message_catalogue.messages import get_catalogue
 from store.models import Order
 from store.repository import OrderStore

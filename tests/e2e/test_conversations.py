@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from message_catalogue.messages import get_catalogue
-from nordvik.emails import redact_emails
 from nordvik.languages import detect_language_or_none
+from nordvik.text import redact_emails
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.rasa_stack import RasaStack

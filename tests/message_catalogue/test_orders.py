@@ -1,4 +1,5 @@
-"""catalogue.orders: every order status as its response and parameters, in every language."""
+"""catalogue.formatting.order_status_message: every order status as its response and parameters,
+in every language."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from message_catalogue.messages import get_catalogue
-from message_catalogue.orders import (
+from message_catalogue.formatting import (
     items_text,
     order_status_message,
     order_summary,
     return_window_closed,
 )
+from message_catalogue.messages import get_catalogue
 from nordvik.languages import LANGUAGES
 from store.models import ORDER_STATUSES
 from store.notes import CANCEL_REASONS, DELAY_REASONS

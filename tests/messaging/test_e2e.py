@@ -25,12 +25,12 @@ from slack_bolt import App
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from message_catalogue.formatting import order_status_message
 from message_catalogue.messages import get_catalogue
-from message_catalogue.orders import order_status_message
 from messaging.send_test import Webhook, line_webhook, messenger_webhook, whatsapp_webhook
 from messaging.signatures import line_signature
 from messaging.turns import client_key
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 from store.models import Interaction
 from store.repository import OrderStore
 from tests.fakes.slack_api import FakeSlackApi

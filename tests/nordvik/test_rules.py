@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from nordvik.emails import find_email, mask_email, normalize_email, redact_emails
 from nordvik.env import SettingsError, env_bool, env_choice, env_float, env_int, env_list
 from nordvik.languages import normalize_language
 from nordvik.orders import (
@@ -13,7 +12,15 @@ from nordvik.orders import (
     iter_order_numbers,
     normalize_order_number,
 )
-from nordvik.text import clip, escape_mrkdwn, normalize
+from nordvik.text import (
+    clip,
+    escape_mrkdwn,
+    find_email,
+    mask_email,
+    normalize,
+    normalize_email,
+    redact_emails,
+)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

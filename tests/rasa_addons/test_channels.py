@@ -9,8 +9,8 @@ import pytest
 from nordvik.env import SettingsError
 from nordvik.secrets import pseudonym
 from rasa_addons.channels import InvalidMessage, clean_sender, clean_text, language_hint
-from rasa_addons.clients import client_address, client_pseudonym, message_language
 from rasa_addons.messages import SLOW_DOWN, slow_down
+from rasa_addons.ratelimit import client_address, client_pseudonym, message_language
 from rasa_addons.settings import ChannelSettings, web_origins
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from kb_index.settings import KbSettings
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 from scripts.services import Service
 from tests.fakes.slack_api import FakeSlackApi
 from tests.support.fixtures import shipped_kb_index  # noqa: F401

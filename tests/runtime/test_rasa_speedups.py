@@ -158,7 +158,7 @@ def test_a_local_action_gives_what_the_action_server_gives(
         name: str, domain: Domain, monkeypatch: pytest.MonkeyPatch) -> None:
     """The action server's own executor, given the JSON Rasa would post, against the local run
     (with an endpoint nobody listens on: no HTTP call may happen)."""
-    from actions.context import ActionTrackContext
+    from actions.common import ActionTrackContext
 
     events, slots = _conversations()[name]
     tracker = DialogueStateTracker.from_events("c1", events, domain.slots)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from nordvik.emails import redact_emails
+from nordvik.text import redact_emails
 from tests.store.pg import fresh_pg_database
 from tests.support.services import unavailable
 from tests.support.store import ORDERS, make_test_store

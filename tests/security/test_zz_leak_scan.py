@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from nordvik.emails import EMAIL_RE
 from nordvik.env import state_dir
+from nordvik.text import EMAIL_RE
 from store.repository import OrderStore
 from tests.security.conftest import SEEDED_EMAILS, AttackLog
 from tests.support.rasa_stack import RasaStack
