@@ -1,6 +1,7 @@
 """`rasa` with the HTTP API's secrets added from nordvik.secrets, not from the command line.
 
     python -m rasa_addons.rasa_server run --enable-api --port 5005 ...
+    python -m rasa_addons.rasa_server train ...   (scripts/train.py; runtime.rasa_speedups)
 
 Adds `--auth-token <RASA_TOKEN>` (from the environment, else generated once into
 var/secrets/rasa_token) and, when RASA_JWT_SECRET is set, `--jwt-secret` (HS256), then runs
@@ -77,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         rasa_speedups.install()  # one cached validator for action-server responses (same verdicts)
         rasa_speedups.install_local_actions()  # action_track_context, no round trip (same events)
         constant_time_token_check()
+    if args[:1] == ["train"]:
+        from runtime import rasa_speedups  # noqa: PLC0415 - heavy: imports Rasa and the actions
+
+        rasa_speedups.install_training()  # no fingerprints when the training cache is off
     from rasa.__main__ import main as rasa_main  # noqa: PLC0415 - heavy: Rasa's whole CLI
 
     sys.argv = ["rasa", *args]

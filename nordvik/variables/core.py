@@ -91,6 +91,8 @@ VARIABLES: tuple[Variable, ...] = (
         "Set so Hugging Face never downloads a model at run time."),
     var("TRANSFORMERS_OFFLINE", "flag", "1", "rasa kb tools",
         "Set so transformers never downloads at run time."),
+    var("RASA_MAX_CACHE_SIZE", "flag", "0", "tools",
+        "Set to 0 for `rasa train`: Rasa's training cache is off (every training starts afresh)."),
     var("TOKENIZERS_PARALLELISM", "flag", "false", "kb",
         "Set so Hugging Face tokenizers start no threads of their own."),
     var("OMP_WAIT_POLICY", "flag", "PASSIVE", "kb",

@@ -225,3 +225,54 @@ def test_the_patched_rasa_is_the_pinned_one() -> None:
         f"rasa_sdk {rasa_sdk.__version__} is not the pinned {_pinned('rasa-sdk')}: re-check "
         "runtime/rasa_speedups.py's local actions before moving the pin")
     assert {"_validate_action_result", "run"} <= set(vars(RemoteAction))
+
+
+class _Cache:
+    """A training cache that is off or on, and records what the hook stores in it."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled
+        self.stored: list[tuple[str, str]] = []
+
+    def _is_disabled(self) -> bool:
+        return self.disabled
+
+    def cache_output(self, *, fingerprint_key: str, output: Any, output_fingerprint: str,
+                     model_storage: Any) -> None:
+        self.stored.append((fingerprint_key, output_fingerprint))
+
+
+class _Unfingerprintable:
+    def fingerprint(self) -> str:
+        raise AssertionError("fingerprinted although the training cache is off")
+
+
+def _training_hook(cache: _Cache) -> Any:
+    from rasa.engine.graph import GraphSchema, SchemaNode
+    from rasa.engine.training.hooks import TrainingHook
+
+    schema = GraphSchema({"node": SchemaNode(needs={}, uses=SdkAction, constructor_name="create",
+                                             fn="run", config={})})
+    return TrainingHook(cache=cache, model_storage=None, pruned_schema=schema)  # type: ignore[arg-type]
+
+
+def test_a_training_without_cache_computes_no_fingerprints() -> None:
+    rasa_speedups.install_training()
+    rasa_speedups.install_training()  # idempotent
+    cache = _Cache(disabled=True)
+    hook = _training_hook(cache)
+    # with the cache off, neither the inputs nor the output are fingerprinted
+    data = hook.on_before_node("node", None, {}, {"training_data": _Unfingerprintable()})
+    assert data == {}
+    hook.on_after_node("node", None, {}, _Unfingerprintable(), data)
+    assert cache.stored == []
+
+
+def test_a_training_with_a_cache_still_fingerprints_and_caches() -> None:
+    from rasa.shared.utils.io import deep_container_fingerprint
+
+    rasa_speedups.install_training()
+    cache = _Cache(disabled=False)
+    hook = _training_hook(cache)
+    hook.on_after_node("node", None, {}, {"rows": [1, 2]}, {"fingerprint_key": "key"})
+    assert cache.stored == [("key", deep_container_fingerprint({"rows": [1, 2]}))]
