@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.sparse
 from sklearn.linear_model import LogisticRegression
 
-from nlu.linear import FitError, fit_softmax, minimize_lbfgs
+from nlu.linear import FitError, _Banded, fit_softmax, minimize_lbfgs
 
 
 def _data(seed: int = 0) -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarray]:
@@ -56,6 +58,31 @@ def test_one_block_alone() -> None:
     assert sparse_only.predict_proba(sparse, None).shape == (300, 5)
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_threads_change_nothing_but_the_time(threads: int) -> None:
+    # bands of rows multiplied on several threads: the very same weights as on one thread
+    sparse, dense, labels = _data()
+    one = fit_softmax(sparse, dense, list(labels), C=3.0, threads=1)
+    many = fit_softmax(sparse, dense, list(labels), C=3.0, threads=threads)
+    assert one.n_iter == many.n_iter > 5
+    for block in ("sparse_coef", "dense_coef", "intercept"):
+        np.testing.assert_array_equal(getattr(one, block), getattr(many, block))
+
+
+def test_bands_cover_every_row_once_with_even_entries() -> None:
+    matrix = scipy.sparse.random(500, 60, density=0.05, format="csr", random_state=3)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        banded = _Banded(matrix, pool, 3)
+        product = banded.times(np.arange(120, dtype=np.float64).reshape(60, 2))
+    spans = [(start, stop) for start, stop, _ in banded.bands]
+    assert spans[0][0] == 0 and spans[-1][1] == 500 and len(spans) == 3
+    assert all(stop == start for (_, stop), (start, _) in zip(spans, spans[1:], strict=False))
+    entries = [rows.nnz for _, _, rows in banded.bands]
+    assert max(entries) - min(entries) <= 0.2 * matrix.nnz / 3 + 60
+    np.testing.assert_array_equal(product,
+                                  matrix @ np.arange(120, dtype=np.float64).reshape(60, 2))
+
+
 @pytest.mark.parametrize(
     ("labels", "kwargs", "message"),
     [
@@ -64,6 +91,7 @@ def test_one_block_alone() -> None:
         (["a", "b"] * 150, {"class_weight": "auto"}, "class_weight must be"),
         (["a", "b"] * 150, {"C": 0.0}, "C must be positive"),
         (["a", "b"] * 10, {}, "dense features have 300 rows for 20 labels"),
+        (["a", "b"] * 150, {"threads": 0}, "threads must be at least 1"),
     ],
 )
 def test_bad_input_is_rejected(labels: list[str], kwargs: dict[str, object], message: str
