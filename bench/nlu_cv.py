@@ -44,7 +44,7 @@ from bench.nlu_project import (
     thresholded_label,
     write_nlu_yaml,
 )
-from nlu.settings import ENCODERS, NO_ENCODER, NluSettings
+from nlu.settings import ENCODERS, NO_ENCODER, NluSettings, resolve_english_encoder
 
 RESULTS = ROOT / "var" / "bench" / "nlu" / "cv"
 REPORT = ROOT / "reports" / "nlu_cv.md"
@@ -83,8 +83,6 @@ def with_dense_weight(config: dict[str, Any], weight: float) -> dict[str, Any]:
 def english_encoder_of(config: dict[str, Any], encoder: str, override: str | None) -> str | None:
     """The English encoder a run trains with (None: none), by the featurizer's own rule:
     `override` (NLU_ENGLISH_ENCODER) or the featurizer's `english_encoder`."""
-    from nlu.featurizers import resolve_english_encoder  # noqa: PLC0415 - heavy: a Rasa component (TF)
-
     featurizer = next((step for step in config["pipeline"] if isinstance(step, dict)
                        and step.get("name") == "nlu.featurizers.SentenceEmbeddingFeaturizer"), {})
     settings = NluSettings.from_env({"NLU_ENCODER": encoder, "NLU_ENGLISH_ENCODER": override or ""})

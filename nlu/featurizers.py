@@ -43,25 +43,18 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.embeddings import EMBEDDING_DIM, SentenceEncoder, sentence_encoder, wait_for_warming
-from nlu.settings import ENCODERS, NO_ENCODER, NluSettings
+from nlu.settings import (
+    ENCODERS,
+    FEATURIZER_DEFAULTS,
+    NluSettings,
+    resolve_encoder,
+    resolve_english_encoder,
+)
 from nordvik.languages import detect_language_or_none
 
 logger = logging.getLogger(__name__)
 
 _STATE_FILE = "sentence_encoder.json"
-
-
-def resolve_encoder(config: dict[str, Any], settings: NluSettings) -> str:
-    """The encoder a new model is trained with: NLU_ENCODER if set, else the config's."""
-    return settings.encoder or str(config.get("encoder") or "e5")
-
-
-def resolve_english_encoder(config: dict[str, Any], settings: NluSettings) -> str | None:
-    """The second, English-only encoder a new model is trained with, or None for none."""
-    name = settings.english_encoder or config.get("english_encoder")
-    if not name or name == NO_ENCODER or name == resolve_encoder(config, settings):
-        return None
-    return str(name)
 
 
 def english_rows(texts: list[str]) -> list[bool]:
@@ -75,14 +68,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {
-            **DenseFeaturizer.get_default_config(),
-            "encoder": "e5",
-            "english_encoder": None,
-            "model_path": None,
-            "batch_size": 64,
-            "cache": True,
-        }
+        return {**DenseFeaturizer.get_default_config(), **FEATURIZER_DEFAULTS}
 
     @staticmethod
     def required_packages() -> list[str]:

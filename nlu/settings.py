@@ -1,16 +1,27 @@
-"""Settings of the NLU components, read from the environment once per component."""
+"""Settings of the NLU components, read from the environment once per component, and the
+encoders a new model is trained with (config.yml's choice, unless the environment overrides it).
+Nothing here loads Rasa's components, so nlu.warm_cache starts encoding without TensorFlow."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nordvik.env import env_bool, env_choice, env_int, env_state_path, env_str
 
 ENCODERS: tuple[str, ...] = ("e5", "minilm")
 DEFAULT_ENCODER = "e5"
 NO_ENCODER = "none"
+# nlu.featurizers.SentenceEmbeddingFeaturizer's own options and their defaults
+FEATURIZER_DEFAULTS: dict[str, Any] = {
+    "encoder": DEFAULT_ENCODER,
+    "english_encoder": None,
+    "model_path": None,
+    "batch_size": 64,
+    "cache": True,
+}
 
 
 @dataclass(frozen=True)
@@ -65,3 +76,16 @@ class NluSettings:
         directory), as text; caches and thread counts do not change the model."""
         return (f"encoder={self.encoder or ''}\0english_encoder={self.english_encoder or ''}"
                 f"\0model_path={self.model_path or ''}")
+
+
+def resolve_encoder(config: Mapping[str, Any], settings: NluSettings) -> str:
+    """The encoder a new model is trained with: NLU_ENCODER if set, else the config's."""
+    return settings.encoder or str(config.get("encoder") or DEFAULT_ENCODER)
+
+
+def resolve_english_encoder(config: Mapping[str, Any], settings: NluSettings) -> str | None:
+    """The second, English-only encoder a new model is trained with, or None for none."""
+    name = settings.english_encoder or config.get("english_encoder")
+    if not name or name == NO_ENCODER or name == resolve_encoder(config, settings):
+        return None
+    return str(name)
