@@ -7,6 +7,13 @@ own components (nlu/*.py) and the settings that choose what they train with (`NL
 date and nothing is trained: `NLU_ENCODER=minilm make train` trains a MiniLM model, and
 unsetting it again finds the e5 one. A file lock serialises concurrent trainings (for
 example `make run` while the tests train).
+
+Rasa's own check of the data before it trains (`rasa data validate`'s checks) is skipped: it
+parses the domain, the stories and the NLU data a second time, some 20 s of one core of a
+2-core machine that the training's e5 encoding needs, and a quiet training would only bury its
+warnings in models/last_train.log. The check runs where someone reads it: the test suite
+(tests/dialogue/test_dialogue.py) and the review routine before a retrained model goes live
+(docs/ANALYTICS.md). Malformed YAML still fails the training, on the schema check of every file.
 """
 
 from __future__ import annotations
@@ -31,8 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
 MODEL_PREFIX = "nordvik-"
 KEEP_OLD_MODELS = 2
-WARM_CACHE_ARGS = ("-m", "nlu.warm_cache", "--config", "config.yml", "--domain", "domain",
-                   "--data", "data")
+WARM_CACHE_ARGS = ("-m", "nlu.warm_cache", "--config", "config.yml", "--data", "data")
 WARM_CACHE_SECONDS = 900.0  # nlu.warm_cache gets this long; the featurizer does the rest
 LOG_NAME = "last_train.log"  # in the models folder: Rasa's own output of the last training
 LOG_TAIL_LINES = 40  # shown when a quiet training fails
@@ -147,7 +153,7 @@ def ensure_model(
             "nice", "-n", "5", sys.executable, "-m", "rasa_addons.rasa_server", "train",
             "--domain", "domain", "--data", "data", "--config", "config.yml",
             "--out", str(models_dir), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-            "--force",
+            "--force", "--skip-validation",  # see the module's doc
         ]
         env = process_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2",
                           RASA_MAX_CACHE_SIZE="0")

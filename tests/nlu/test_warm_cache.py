@@ -18,7 +18,7 @@ from nordvik.e5 import MODEL_ID
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _project(tmp_path: Path) -> tuple[Path, Path, Path]:
+def _project(tmp_path: Path) -> tuple[Path, Path]:
     config = tmp_path / "config.yml"
     config.write_text(textwrap.dedent("""\
         recipe: default.v1
@@ -29,14 +29,6 @@ def _project(tmp_path: Path) -> tuple[Path, Path, Path]:
             encoder: e5
           - name: nlu.classifiers.LinearIntentClassifier
         policies: []
-        """), encoding="utf-8")
-    domain = tmp_path / "domain.yml"
-    domain.write_text(textwrap.dedent("""\
-        version: "3.1"
-        intents: [greet, faq]
-        responses:
-          utter_faq/returns:
-            - text: "You can return an item within 30 days."
         """), encoding="utf-8")
     data = tmp_path / "data"
     data.mkdir()
@@ -51,32 +43,49 @@ def _project(tmp_path: Path) -> tuple[Path, Path, Path]:
             examples: |
               - how do I return a lamp?
         """), encoding="utf-8")
-    return config, domain, data
+    return config, data
 
 
-def test_the_texts_are_the_examples_and_the_faq_answers(tmp_path: Path) -> None:
-    texts = training_texts(*_project(tmp_path))
-    assert {"hello there", "hej hej", "how do I return a lamp?"} <= set(texts)
-    assert "You can return an item within 30 days." in texts
-    assert len(texts) == len(set(texts))
+def test_the_texts_are_the_nlu_examples_once(tmp_path: Path) -> None:
+    _, data = _project(tmp_path)
+    (data / "stories.yml").write_text(textwrap.dedent("""\
+        version: "3.1"
+        stories:
+          - story: greet
+            steps:
+              - intent: greet
+              - action: utter_faq/returns
+        """), encoding="utf-8")
+    (data / "more.yml").write_text(textwrap.dedent("""\
+        version: "3.1"
+        nlu:
+          - intent: greet
+            examples: |
+              - hello there
+              - god morgon
+        """), encoding="utf-8")
+    texts = training_texts(data)
+    assert sorted(texts) == sorted(["hello there", "hej hej", "how do I return a lamp?",
+                                    "god morgon"])
 
 
 def test_warm_fills_the_cache_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache_dir = tmp_path / "cache"
     monkeypatch.setenv("NLU_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("NLU_FEATURE_CACHE", raising=False)
-    paths = _project(tmp_path)
-    assert warm(*paths) == 4
-    cached = EmbeddingCache(cache_dir, MODEL_ID).get_many(training_texts(*paths))
-    assert len(cached) == 4 and all(v.shape == (384,) for v in cached.values())
-    assert warm(*paths) == 0
+    config, data = _project(tmp_path)
+    assert warm(config, data) == 3
+    cached = EmbeddingCache(cache_dir, MODEL_ID).get_many(training_texts(data))
+    assert len(cached) == 3 and all(v.shape == (384,) for v in cached.values())
+    assert warm(config, data) == 0
 
 
 def test_nothing_is_encoded_with_the_cache_off(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NLU_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NLU_FEATURE_CACHE", "0")
-    assert warm(*_project(tmp_path)) == 0
+    config, data = _project(tmp_path)
+    assert warm(config, data) == 0
     assert not (tmp_path / "cache" / "sentence_embeddings.sqlite").exists()
 
 
