@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 _INSTALLED = "_nordvik_cached_validator"
 _LOCAL = "_nordvik_local_actions"
 _TRAINING = "_nordvik_no_fingerprints_without_cache"
+# Rasa's own validation, as imported (only this module replaces it), kept for comparison
+RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
 # Actions the Rasa server runs itself: name -> the rasa_sdk action's class, imported like any
 # other module (the import graph, and so import-linter, sees it). Only functions of the tracker
 # alone belong here: no network or database calls, nothing kept between calls, nothing slow
