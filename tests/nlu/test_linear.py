@@ -16,7 +16,7 @@ def _data(seed: int = 0) -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarra
     rng = np.random.default_rng(seed)
     labels = np.array(["a", "b", "c", "d"], dtype=object)[rng.integers(0, 4, 300)]
     labels[:5] = "rare"
-    centres = {name: rng.normal(size=8) for name in set(labels)}
+    centres = {name: rng.normal(size=8) for name in sorted(set(labels))}  # not hash order
     dense = np.stack([centres[name] + rng.normal(scale=1.5, size=8) for name in labels])
     sparse = scipy.sparse.random(300, 40, density=0.1, format="csr", random_state=seed)
     return sparse, dense, labels
@@ -36,6 +36,22 @@ def test_same_probabilities_as_scikit_learn(class_weight: str | None) -> None:
     )
     got = ours.predict_proba(test_sparse, test_dense)
     assert np.abs(got - expected).max() < 1e-3
+    # the same optimum: the objective both minimise, at each one's weights
+    features = scipy.sparse.hstack([sparse, scipy.sparse.csr_matrix(dense)]).tocsr()
+    y = np.searchsorted(ours.classes_, labels)
+    sample = (np.ones(len(y)) if class_weight is None
+              else (len(y) / (len(ours.classes_) * np.bincount(y)))[y])
+
+    def objective(weights: np.ndarray, intercept: np.ndarray) -> float:
+        scores = np.asarray(features @ weights) + intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        return float(-(sample * log_p[np.arange(len(y)), y]).sum()
+                     + 0.5 / 3.0 * (weights * weights).sum())
+
+    mine = objective(np.vstack([ours.sparse_coef, ours.dense_coef]), ours.intercept)
+    theirs = objective(reference.coef_.T, reference.intercept_)
+    assert abs(mine - theirs) <= 1e-6 * theirs, (mine, theirs)
     np.testing.assert_allclose(got.sum(axis=1), 1.0)
 
 
