@@ -27,8 +27,8 @@ setup-browser: ## Install Chromium and a Chinese font for the browser tests (mak
 run: setup setup-web ## Set up what is missing, then run the whole system on embedded defaults
 	@$(PY) -m scripts.run_all
 
-test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite
-	@$(PY) -m pytest
+test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite on every core
+	@$(PY) -m pytest -n auto --dist loadgroup
 
 test-fast: setup ## Run the tests that start no servers and train no models
 	@$(PY) -m pytest -m "not integration and not browser and not slow"

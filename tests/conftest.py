@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _REPO = Path(__file__).resolve().parent.parent
 
 # No model or data set may be downloaded at run time; the embedding model ships in a package.
@@ -29,3 +31,32 @@ os.environ.setdefault("NLU_CACHE_DIR", str(_REPO / "var" / "cache" / "nlu"))
 _STATE = tempfile.mkdtemp(prefix="nordvik-test-state-")
 os.environ["NORDVIK_VAR_DIR"] = _STATE
 atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
+
+
+# Test packages that run whole on one pytest-xdist worker: e2e shares one Rasa stack across its
+# files (package-scoped fixtures), the security suite writes its report when the session ends.
+_WHOLE_PACKAGES = frozenset({"e2e", "security"})
+_HEAVY_MARKS = ("integration", "browser", "slow")  # tests that start servers or train
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on every core (pytest-xdist, `--dist loadgroup`). A test file
+    (or a package of _WHOLE_PACKAGES) runs whole on one worker, so what its tests share starts
+    once, as in a serial run; each worker has its own state folder (above), and its servers take
+    free ports. On a worker the groups go heaviest first (by their tests that start servers),
+    so no long group is left to run alone at the end."""
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        path = Path(str(item.path)).relative_to(_REPO / "tests")
+        group = path.parts[0] if path.parts[0] in _WHOLE_PACKAGES else path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+        groups.setdefault(group, []).append(item)
+    if hasattr(config, "workerinput"):
+        ordered = sorted(groups.values(), key=_weight, reverse=True)  # stable: ties keep order
+        items[:] = [item for group in ordered for item in group]
+
+
+def _weight(group: list[pytest.Item]) -> int:
+    return sum(10 if any(item.get_closest_marker(mark) for mark in _HEAVY_MARKS) else 1
+               for item in group)

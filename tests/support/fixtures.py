@@ -6,16 +6,23 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 import store
 from kb_index.settings import KbSettings
 from scripts.train import ensure_model
 from store.repository import OrderStore
-from tests.support.knowledge import KbServer, build_shipped_index, running_kb_serve
+from tests.support.knowledge import (
+    KbServer,
+    build_shipped_index,
+    running_kb_serve,
+    shipped_index_settings,
+)
 from tests.support.store import make_test_store, sqlite_url
 
 
@@ -38,9 +45,21 @@ def test_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Orde
 
 
 @pytest.fixture(scope="session")
-def shipped_kb_index(tmp_path_factory: pytest.TempPathFactory) -> KbSettings:
-    """The shipped articles built once per session with the packaged model, in a tmp dir."""
-    return build_shipped_index(tmp_path_factory.mktemp("shipped-kb") / "kb")
+def shipped_kb_index(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> KbSettings:
+    """The shipped articles built with the packaged model, in this session's own tmp dir.
+
+    Under pytest-xdist the workers of one run build them once: the first builds into the run's
+    common tmp folder (under a file lock), and each worker copies the result into its own."""
+    own = tmp_path_factory.mktemp("shipped-kb") / "kb"
+    if worker_id == "master":  # not distributed: nothing to share
+        return build_shipped_index(own)
+    shared = tmp_path_factory.getbasetemp().parent / "shipped-kb"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "built").is_file():
+            build_shipped_index(shared / "kb")
+            (shared / "built").touch()
+    shutil.copytree(shared / "kb", own)
+    return shipped_index_settings(own)
 
 
 @pytest.fixture(scope="session")

@@ -37,11 +37,14 @@ SHIPPED_ARTICLES = ROOT / "knowledge" / "articles"
 STARTUP_SECONDS = 120.0
 
 
+def shipped_index_settings(kb_dir: Path) -> KbSettings:
+    """The settings of an index of the shipped articles, with the configured model, in `kb_dir`."""
+    return dataclasses.replace(KbSettings.from_env(), source=SHIPPED_ARTICLES, kb_dir=kb_dir)
+
+
 def build_shipped_index(kb_dir: Path) -> KbSettings:
     """Build the shipped articles into `kb_dir` with the configured model; its settings."""
-    settings = dataclasses.replace(
-        KbSettings.from_env(), source=SHIPPED_ARTICLES, kb_dir=kb_dir,
-    )
+    settings = shipped_index_settings(kb_dir)
     build(settings)
     return settings
 
