@@ -37,6 +37,11 @@ atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
 # files (package-scoped fixtures), the security suite writes its report when the session ends.
 _WHOLE_PACKAGES = frozenset({"e2e", "security"})
 _HEAVY_MARKS = ("integration", "browser", "slow")  # tests that start servers or train
+# A rough cost, to start the longest groups first: a group whose tests start servers pays their
+# start once; `pytest.mark.slow(seconds=N)` states a test known to take much longer.
+_GROUP_START_SECONDS = 60.0
+_HEAVY_SECONDS = 5.0
+_LIGHT_SECONDS = 0.05
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks (--dist loadgroup)
@@ -44,8 +49,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """`make test` runs the suite on every core (pytest-xdist, `--dist loadgroup`). A test file
     (or a package of _WHOLE_PACKAGES) runs whole on one worker, so what its tests share starts
     once, as in a serial run; each worker has its own state folder (above), and its servers take
-    free ports. On a worker the groups go heaviest first (by their tests that start servers),
-    so no long group is left to run alone at the end."""
+    free ports. On a worker the groups go by their rough cost, longest first, so that no long
+    group is left to run alone at the end."""
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
         path = Path(str(item.path)).relative_to(_REPO / "tests")
@@ -53,10 +58,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.xdist_group(group))
         groups.setdefault(group, []).append(item)
     if hasattr(config, "workerinput"):
-        ordered = sorted(groups.values(), key=_weight, reverse=True)  # stable: ties keep order
+        ordered = sorted(groups.values(), key=_cost, reverse=True)  # stable: ties keep order
         items[:] = [item for group in ordered for item in group]
 
 
-def _weight(group: list[pytest.Item]) -> int:
-    return sum(10 if any(item.get_closest_marker(mark) for mark in _HEAVY_MARKS) else 1
-               for item in group)
+def _cost(group: list[pytest.Item]) -> float:
+    seconds = [_test_cost(item) for item in group]
+    return sum(seconds) + (_GROUP_START_SECONDS if max(seconds) > _LIGHT_SECONDS else 0.0)
+
+
+def _test_cost(item: pytest.Item) -> float:
+    slow = item.get_closest_marker("slow")
+    if slow is not None and "seconds" in slow.kwargs:
+        return float(slow.kwargs["seconds"])
+    heavy = any(item.get_closest_marker(mark) for mark in _HEAVY_MARKS)
+    return _HEAVY_SECONDS if heavy else _LIGHT_SECONDS

@@ -19,7 +19,7 @@ from kb_index.builder import build
 from kb_index.settings import KbSettings
 from kb_index.versions import VersionStore
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=70)]  # builds killed and redone
 
 
 def _free_port() -> int:

@@ -28,7 +28,7 @@ from rasa_addons.messages import SLOW_DOWN
 from tests.support.fixtures import rasa_model  # noqa: F401
 from tests.support.rasa_stack import free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=220)]  # a whole `make run`
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNING = "Nordvik support is running."
