@@ -36,6 +36,8 @@ atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
 # Test packages that run whole on one pytest-xdist worker: e2e shares one Rasa stack across its
 # files (package-scoped fixtures), the security suite writes its report when the session ends.
 _WHOLE_PACKAGES = frozenset({"e2e", "security"})
+# Runs after every other group: its last test scans the logs the other groups' stacks wrote.
+_LAST_GROUP = "security"
 _HEAVY_MARKS = ("integration", "browser", "slow")  # tests that start servers or train
 # A rough cost, to start the longest groups first: a group whose tests start servers pays their
 # start once; `pytest.mark.slow(seconds=N)` states a test known to take much longer.
@@ -50,16 +52,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (or a package of _WHOLE_PACKAGES) runs whole on one worker, so what its tests share starts
     once, as in a serial run; each worker has its own state folder (above), and its servers take
     free ports. On a worker the groups go by their rough cost, longest first, so that no long
-    group is left to run alone at the end."""
+    group is left to run alone at the end; the security package goes last (its leak scan reads
+    what the others wrote)."""
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
-        path = Path(str(item.path)).relative_to(_REPO / "tests")
-        group = path.parts[0] if path.parts[0] in _WHOLE_PACKAGES else path.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
-        groups.setdefault(group, []).append(item)
+        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
+        groups.setdefault(_group_of(item), []).append(item)
     if hasattr(config, "workerinput"):
         ordered = sorted(groups.values(), key=_cost, reverse=True)  # stable: ties keep order
+        ordered.sort(key=lambda group: _group_of(group[0]) == _LAST_GROUP)
         items[:] = [item for group in ordered for item in group]
+
+
+def _group_of(item: pytest.Item) -> str:
+    path = Path(str(item.path)).relative_to(_REPO / "tests")
+    return path.parts[0] if path.parts[0] in _WHOLE_PACKAGES else path.as_posix()
 
 
 def _cost(group: list[pytest.Item]) -> float:

@@ -1,9 +1,11 @@
 """After the end-to-end tests: no seeded customer's e-mail address in any log or tracker store.
 
-Runs last in the package (file name). It scans
-- every log file the test session wrote (the security stack's, and, in a whole-suite run, the
-  end-to-end, handoff and browser stacks' under pytest's base temp directory) and `make run`'s
-  service logs in the session's state folder (nordvik.env.state_dir);
+Runs last in the package (file name), and the package runs last in a parallel run
+(tests/conftest.py), so the other groups' stacks have written their logs. It scans
+- every log file the test run wrote (the security stack's, and, in a whole-suite run, every
+  other stack's under pytest's base temp directory: the whole run's, all workers', under
+  pytest-xdist) and `make run`'s service logs in the session's state folder
+  (nordvik.env.state_dir);
 - every Rasa tracker store among them (SQLite files with Rasa's `events` table), row by row and
   as raw bytes (deleted rows can linger in free pages), and the state folder's tracker.db;
 - every table of the security stack's order store except `customers`, the one place the
@@ -49,13 +51,21 @@ def found_in(data: bytes, addresses: set[str]) -> set[str]:
     return {m.decode(errors="replace").lower() for m in ANY_EMAIL.findall(data)} & addresses
 
 
+def read(path: Path) -> bytes | None:
+    """The file's bytes, or None when it is gone (another worker's test removed its folder)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 def sqlite_files(folder: Path) -> list[Path]:
     out = []
     for path in folder.rglob("*"):
         if path.is_file() and path.suffix in (".db", ".sqlite", ".sqlite3"):
-            with open(path, "rb") as handle:
-                if handle.read(16).startswith(b"SQLite format 3"):
-                    out.append(path)
+            head = read(path)
+            if head is not None and head.startswith(b"SQLite format 3"):
+                out.append(path)
     return out
 
 
@@ -70,11 +80,13 @@ def has_events_table(path: Path) -> bool:
 
 def test_no_seeded_address_in_logs_or_tracker_stores(
     security_stack: RasaStack, security_store: OrderStore, attack_log: AttackLog,
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str,
 ) -> None:
     attack = attack_log.attack("Seeded e-mail addresses in logs and tracker stores")
     addresses = seeded_addresses()
     base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # a pytest-xdist worker: every worker's folder of this run
+        base = base.parent
     logs = sorted({*base.rglob("*.log"), *security_stack.logs,
                    *(state_dir() / "run" / "logs").glob("*.log")})
     trackers = sorted({p for p in sqlite_files(base) if has_events_table(p)}
@@ -82,18 +94,21 @@ def test_no_seeded_address_in_logs_or_tracker_stores(
     assert Path(security_stack.env["TRACKER_DB"]) in trackers
     leaks: list[str] = []
     for path in logs:
-        hit = found_in(path.read_bytes(), addresses)
+        data = read(path)
+        if data is None:
+            continue
+        hit = found_in(data, addresses)
         attack.tried(refused=not hit, disclosed=bool(hit))
         if hit:
             leaks.append(f"log {path}: {len(hit)} address(es)")
     for path in trackers:
         for suffix in ("", "-wal", "-journal"):
-            part = Path(str(path) + suffix)
-            if part.exists():
-                hit = found_in(part.read_bytes(), addresses)
+            part = read(Path(str(path) + suffix))
+            if part is not None:
+                hit = found_in(part, addresses)
                 attack.tried(refused=not hit, disclosed=bool(hit))
                 if hit:
-                    leaks.append(f"tracker store {part}: {len(hit)} address(es)")
+                    leaks.append(f"tracker store {path}{suffix}: {len(hit)} address(es)")
     store_db = Path(security_store.engine.url.database or "")
     with sqlite3.connect(f"file:{store_db}?mode=ro", uri=True) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
