@@ -43,6 +43,8 @@ from rasa_addons.settings import web_origins
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKER_STORE_CLASS = "rasa_addons.tracker_store.MaskingSQLTrackerStore"
+# Rasa's SQL event broker (same table and rows), a turn's events written in one transaction
+SQL_EVENT_BROKER_CLASS = "rasa_addons.tracker_store.SQLEventBroker"
 
 
 class EndpointSettingsError(ValueError):
@@ -160,6 +162,8 @@ def event_broker_section(env: Mapping[str, str] | None = None) -> dict[str, Any]
     RABBITMQ_URL gives Rasa's Pika broker, else its SQL broker writes a SQLite file (EVENTS_DB,
     default events.db beside TRACKER_DB); ANALYTICS_EVENTS=0 turns it off."""
     config = event_broker_config(env)
+    if config and config.get("type") == "SQL":
+        config = {**config, "type": SQL_EVENT_BROKER_CLASS}
     return {"event_broker": config} if config else {}
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import (
     ProgrammingError,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from store.errors import StoreUnavailable
 from store.settings import StoreSettings
@@ -68,14 +69,17 @@ def make_engine(
         raise StoreUnavailable(f"DATABASE_URL is not a valid database URL: {exc}") from exc
     # hide_parameters: a database error quotes the statement but not its values (e-mail
     # addresses, customer text), so it can be logged.
-    kwargs: dict[str, Any] = {
-        "future": True, "echo": echo, "pool_pre_ping": True, "hide_parameters": True,
-    }
     backend = url.get_backend_name()
+    kwargs: dict[str, Any] = {"future": True, "echo": echo, "hide_parameters": True,
+                              "pool_pre_ping": backend != "sqlite"}
     sqlite_path = _sqlite_file(url)
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
         if sqlite_path is not None:
+            # Keep connections open (SQLAlchemy 1.4 opens and closes a file database's
+            # connection around every session, and the pragmas run again each time); nothing
+            # to ping in a file, so no pre-ping either.
+            kwargs["poolclass"] = QueuePool
             try:
                 sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

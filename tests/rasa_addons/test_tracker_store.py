@@ -15,7 +15,12 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from nordvik.secrets import seal, unseal
-from rasa_addons.tracker_store import MaskingSQLTrackerStore, mask_event, unmask_event
+from rasa_addons.tracker_store import (
+    MaskingSQLTrackerStore,
+    SQLEventBroker,
+    mask_event,
+    unmask_event,
+)
 
 ADDRESS = "Anna.Berg@example.com"
 DOMAIN = Domain.from_dict({
@@ -105,6 +110,57 @@ def test_the_sql_store_holds_no_address_and_returns_the_conversation(tmp_path: P
 def test_database_errors_do_not_quote_the_event(tmp_path: Path) -> None:
     store = MaskingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
     assert store.engine.hide_parameters is True
+
+
+class CountingBroker(SQLEventBroker):
+    """The batching SQL broker, counting its transactions."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[int] = []
+
+    def publish_many(self, events: list[dict[str, Any]]) -> None:
+        self.batches.append(len(events))
+        super().publish_many(events)
+
+
+def test_each_event_is_stored_and_published_once_per_turn(tmp_path: Path) -> None:
+    broker = CountingBroker(dialect="sqlite", db=str(tmp_path / "events.db"))
+    store = MaskingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"),
+                                   event_broker=broker)
+    tracker = conversation("conv-2")
+    asyncio.run(store.save(tracker))
+    tracker.update(UserUttered(f"one more from {ADDRESS}"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))  # nothing new: nothing stored, nothing published
+    # one transaction per save that had something new, holding that save's events
+    assert broker.batches == [len(tracker.events) - 2, 2]
+    with sqlite3.connect(tmp_path / "events.db") as conn:
+        rows = conn.execute("SELECT sender_id, data FROM events ORDER BY id").fetchall()
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        stored = [json.loads(row[0]) for row in conn.execute(
+            "SELECT data FROM events ORDER BY id")]
+    published = [json.loads(data) for _, data in rows]
+    assert {sender for sender, _ in rows} == {"conv-2"}
+    # the broker's rows are Rasa's (sender_id and the event), the same masked events, in order
+    assert [{k: v for k, v in event.items() if k != "sender_id"} for event in published] == stored
+    assert len(stored) == len(tracker.events)
+    assert ADDRESS.lower() not in json.dumps(published).lower()
+
+
+def test_sqlite_files_are_written_in_wal_mode_on_kept_connections(tmp_path: Path) -> None:
+    store = MaskingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    broker = SQLEventBroker(dialect="sqlite", db=str(tmp_path / "events.db"))
+    for engine in (store.engine, broker.engine):
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            first = conn.connection.dbapi_connection
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection is first  # the connection was kept
+    asyncio.run(store.save(conversation("conv-3")))
+    assert asyncio.run(store.retrieve("conv-3")) is not None
 
 
 @pytest.mark.postgres

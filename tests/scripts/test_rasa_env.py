@@ -3,11 +3,14 @@ the API token kept off the command line, CORS limited to the widget's pages."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import yaml
+from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import read_endpoint_config
 
+from rasa_addons.tracker_store import SQLEventBroker
 from scripts.rasa_env import (
     TRACKER_STORE_CLASS,
     RasaSettings,
@@ -29,6 +32,14 @@ def test_rasa_sends_the_action_servers_secret_in_a_header(tmp_path: Path) -> Non
     assert tracker.type == TRACKER_STORE_CLASS and tracker.kwargs["dialect"] == "sqlite"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert "action-secret" not in repr(RasaSettings.from_env(ENV))
+
+
+def test_the_embedded_event_broker_writes_a_turn_in_one_transaction(tmp_path: Path) -> None:
+    env = {**ENV, "TRACKER_DB": str(tmp_path / "t.db")}
+    config = read_endpoint_config(str(write_endpoints(env, tmp_path / "e.yml")), "event_broker")
+    broker = asyncio.run(EventBroker.create(config))
+    assert isinstance(broker, SQLEventBroker)  # as Rasa itself builds it from the file
+    assert Path(config.kwargs["db"]) == tmp_path / "events.db"
 
 
 def test_postgres_tracker_store_is_the_masking_one(tmp_path: Path) -> None:
