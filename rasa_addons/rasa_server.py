@@ -77,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         rasa_speedups.install()  # one cached validator for action-server responses (same verdicts)
         rasa_speedups.install_local_actions()  # action_track_context, no round trip (same events)
+        rasa_speedups.install_kept_connections()  # one kept connection pool to the action server
         constant_time_token_check()
     if args[:1] == ["train"]:
         from runtime import rasa_speedups  # noqa: PLC0415 - heavy: imports Rasa and the actions

@@ -19,6 +19,15 @@ ways and the action server's share of the 2 cores. The action server still serve
 for a Rasa started without the launcher. The actions are imported, not named by a string: this
 module sits above actions/ in the layers (pyproject.toml, [tool.importlinter]).
 
+`install_kept_connections()` (also called by the launcher) keeps the HTTP connections to the
+action server open between calls. Rasa 3.6's `EndpointConfig.request` opens a new aiohttp
+session, and so a new connection, for every action call and closes it after (`session()`);
+here `session()` hands out one session per endpoint and event loop that stays open. An idle
+connection is dropped after `KEEPALIVE_SECONDS`, well before the action server (Sanic, 5 s) or
+HAProxy (30 s) closes it, so a call does not go out on a connection the server is closing.
+Everything else of the request (headers, timeout, errors) is Rasa's. The Rasa server closes the
+kept sessions when it stops (a listener added to the app `rasa.core.run.configure_app` builds).
+
 `install_training()` (called by the launcher for `train`) makes a training whose cache is off
 (RASA_MAX_CACHE_SIZE=0, which scripts/train.py sets: it always trains afresh, under its own
 fingerprint of the inputs) skip `TrainingHook`'s fingerprints. Rasa's training hook
@@ -29,18 +38,22 @@ one core (a warm vector cache, quiet machine, 2026-12-07). The model is the same
 hook only reads the outputs.
 
 The patches touch Rasa's private `RemoteAction` (its `_validate_action_result` is replaced, its
-`run` wrapped) and `TrainingHook` (its two methods wrapped; its cache's `_is_disabled` read), so
-they hold for the pinned Rasa 3.6.21 and rasa_sdk 3.6.2 only: tests/runtime/test_rasa_speedups.py
-fails on any other version of either.
+`run` wrapped), `EndpointConfig.session` (replaced), `rasa.core.run.configure_app` (wrapped)
+and `TrainingHook` (its two methods wrapped;
+its cache's `_is_disabled` read), so they hold for the pinned Rasa 3.6.21 and rasa_sdk 3.6.2
+only: tests/runtime/test_rasa_speedups.py fails on any other version of either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
+import rasa.core.run
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -49,6 +62,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core import events
 from rasa.shared.core.trackers import EventVerbosity
 from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
@@ -59,6 +73,8 @@ logger = logging.getLogger(__name__)
 _INSTALLED = "_nordvik_cached_validator"
 _LOCAL = "_nordvik_local_actions"
 _TRAINING = "_nordvik_no_fingerprints_without_cache"
+_KEPT = "_nordvik_kept_session"
+KEEPALIVE_SECONDS = 2.0
 # Rasa's own validation, as imported (only this module replaces it), kept for comparison
 RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
 # Actions the Rasa server runs itself: name -> the rasa_sdk action's class, imported like any
@@ -138,6 +154,61 @@ async def _run_here(remote: Any, action: Any, output_channel: Any, nlg: Any, tra
     bot_messages = await remote._utter_responses(response["responses"], output_channel, nlg,
                                                  tracker)
     return [*bot_messages, *events.deserialise_events(response["events"])]
+
+
+class _Borrowed:
+    """`async with` gives the kept session and leaves it open (Rasa's closes its own)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+_KEPT_SESSIONS: list[tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = []
+
+
+async def close_kept_connections(*_listener_args: object) -> None:
+    """Close the kept sessions of the running event loop (a Sanic listener's signature)."""
+    loop = asyncio.get_running_loop()
+    for kept in [kept for kept in _KEPT_SESSIONS if kept[0] is loop]:
+        _KEPT_SESSIONS.remove(kept)
+        await kept[1].close()
+
+
+def install_kept_connections() -> None:
+    """Patch EndpointConfig.session and rasa.core.run.configure_app once per process
+    (idempotent); see the module docstring."""
+    if getattr(EndpointConfig, _KEPT, None) is not None:
+        return
+    opened = EndpointConfig.session
+    configure_app = rasa.core.run.configure_app
+
+    def configure_app_closing_kept(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.register_listener(close_kept_connections, "after_server_stop")
+        return app
+
+    def session(self: EndpointConfig) -> Any:
+        loop = asyncio.get_running_loop()
+        kept = self.__dict__.get(_KEPT)
+        if kept is None or kept[0] is not loop or kept[1].closed:
+            fresh = opened(self)  # Rasa's headers, auth and timeout
+            connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+            kept = (loop, aiohttp.ClientSession(headers=fresh.headers, auth=fresh.auth,
+                                                timeout=fresh.timeout, connector=connector))
+            loop.create_task(fresh.close())
+            self.__dict__[_KEPT] = kept
+            _KEPT_SESSIONS.append(kept)
+        return _Borrowed(kept[1])
+
+    EndpointConfig.session = session  # type: ignore[method-assign]
+    rasa.core.run.configure_app = configure_app_closing_kept
+    setattr(EndpointConfig, _KEPT, opened)
 
 
 def install_training() -> None:

@@ -280,3 +280,77 @@ def test_a_training_with_a_cache_still_fingerprints_and_caches() -> None:
     hook = _training_hook(cache)
     hook.on_after_node("node", None, {}, {"rows": [1, 2]}, {"fingerprint_key": "key"})
     assert cache.stored == [("key", deep_container_fingerprint({"rows": [1, 2]}))]
+
+
+def _kept(monkeypatch: pytest.MonkeyPatch, keepalive: float) -> None:
+    """install_kept_connections for this test only."""
+    import rasa.core.run
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)
+    monkeypatch.setattr(EndpointConfig, "_nordvik_kept_session", None, raising=False)
+    monkeypatch.setattr(rasa_speedups, "KEEPALIVE_SECONDS", keepalive)
+    rasa_speedups.install_kept_connections()
+
+
+async def _calls(pause: float) -> tuple[list[int], list[str], list[Any]]:
+    """Three calls to a loopback server through an EndpointConfig, `pause` s before the last:
+    the client port of each call, the Authorization header it carried, and the answers."""
+    from aiohttp import web
+
+    ports: list[int] = []
+    auth: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        ports.append(request.transport.get_extra_info("peername")[1])
+        auth.append(request.headers.get("Authorization", ""))
+        return web.json_response({"n": len(ports)})
+
+    app = web.Application()
+    app.router.add_post("/webhook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook",
+                              headers={"Authorization": "Bearer s3cret"})
+    answers = [await endpoint.request(json={"a": 1}, method="post"),
+               await endpoint.request(json={"a": 2}, method="post")]
+    await asyncio.sleep(pause)
+    answers.append(await endpoint.request(json={"a": 3}, method="post"))
+    await rasa_speedups.close_kept_connections()  # what the Rasa server does when it stops
+    await runner.cleanup()
+    return ports, auth, answers
+
+
+def test_action_calls_keep_their_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    ports, auth, answers = asyncio.run(_calls(0.0))
+    assert len(set(ports)) == 3  # Rasa's own: a new connection for every call
+    _kept(monkeypatch, keepalive=5.0)
+    ports, auth, answers = asyncio.run(_calls(0.0))
+    assert len(set(ports)) == 1  # one connection for all three
+    assert auth == ["Bearer s3cret"] * 3 and answers == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_an_idle_kept_connection_is_dropped_before_the_server_drops_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sanic.config import DEFAULT_CONFIG
+
+    # the action server (rasa_sdk's Sanic) closes an idle connection after this
+    assert DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"] > rasa_speedups.KEEPALIVE_SECONDS
+    _kept(monkeypatch, keepalive=0.2)
+    ports, _auth, answers = asyncio.run(_calls(0.6))
+    assert ports[0] == ports[1] != ports[2]  # after the pause, a new connection
+    assert answers[-1] == {"n": 3}
+
+
+def test_the_rasa_server_closes_the_kept_connections_when_it_stops(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.run
+
+    _kept(monkeypatch, keepalive=5.0)
+    app = rasa.core.run.configure_app(input_channels=[], enable_api=False)
+    on_stop = [route.handler.keywords.get("listener") for route in app.signal_router.routes
+               if route.path.startswith("server.shutdown")]
+    assert rasa_speedups.close_kept_connections in on_stop
