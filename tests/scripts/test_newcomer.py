@@ -3,8 +3,10 @@
 In a fresh copy of the working tree (the files git would commit, as they are now): `make run`,
 the README's own first `curl` once it says "running", Ctrl-C, then the tests that a populated
 `var/` used to disturb (the knowledge service's token, the state folder). It reuses the
-checkout's `.venv`, the widget bundle and the trained model, so it costs one start of the
-system, not a set-up or a training; the whole suite is not run again inside the suite.
+checkout's `.venv`, the widget bundle, the trained model and the suite's own build of the shipped
+articles' index (copied into the copy's `var/kb`, so `make run` checks it with `kb update`, finds
+nothing changed and keeps it), so it costs one start of the system, not a set-up, a training or
+an index build; the whole suite is not run again inside the suite.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from kb_index.settings import KbSettings
 from rasa_addons.messages import SLOW_DOWN
-from tests.support.fixtures import rasa_model  # noqa: F401
+from tests.support.fixtures import rasa_model, shipped_kb_index  # noqa: F401
 from tests.support.rasa_stack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=220)]  # a whole `make run`
@@ -122,7 +125,8 @@ def newcomer_env(clone: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def newcomer(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+def newcomer(rasa_model: Path, shipped_kb_index: KbSettings,  # noqa: F811
+             tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[tuple[Path, dict[str, str], subprocess.Popen[str], Output]]:
     """`make run` in a fresh copy of the tree, until it says it is running."""
     # The copy shares the checkout's .venv: bring it up to date here first, so that the copy's
@@ -130,6 +134,7 @@ def newcomer(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory  # noqa:
     # install at the copy).
     subprocess.run(["scripts/setup.sh"], cwd=ROOT, check=True, capture_output=True)
     clone = copy_working_tree(tmp_path_factory.mktemp("newcomer") / "nordvik")
+    shutil.copytree(shipped_kb_index.kb_dir, clone / "var" / "kb")
     env = newcomer_env(clone)
     process = subprocess.Popen(  # noqa: S603 - fixed argv
         ["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -201,6 +206,7 @@ def test_the_readme_sequence(
     os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=120) in (0, -signal.SIGINT)
     assert output.wait_for("run: stopped", 10), output.text()[-3000:]
+    assert "updating the knowledge index" in output.text()  # the copied one was kept
     for name in ("RASA_PORT", "KB_PORT", "WEB_PORT"):  # nothing is left listening
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", int(env[name]))) != 0, name
