@@ -41,6 +41,15 @@ def _quiet_environment() -> None:
         set_default(name, value)
 
 
+def _leave_out_tensorflow() -> None:
+    """spaCy's thinc imports TensorFlow whenever it is installed (Rasa installs it): 10-13 s of a
+    core at every `kb` start, for a library no kb command uses. A `None` entry in sys.modules
+    makes that import fail as if TensorFlow were absent (thinc and transformers then leave it
+    out). Only for the `kb` program itself: `main(argv)` called from another process (the tests)
+    must not take TensorFlow away from it."""
+    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -90,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `kb` program (``argv`` None: the command line) or one command run in this process."""
     _quiet_environment()
+    if argv is None:
+        _leave_out_tensorflow()
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -127,3 +127,30 @@ def test_cli_tune_fusion_applies_a_new_version(
     # the tuned weights carry over to the next build of the same model
     assert main(["build"]) == 0
     assert LiveIndex(env).current.manifest["fusion"] == live.manifest["fusion"]
+
+
+def test_the_kb_program_builds_without_loading_tensorflow(settings: KbSettings) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KB_SOURCE": str(settings.source), "KB_DIR": str(settings.kb_dir),
+           "KB_MODEL": settings.model, "KB_PASSAGE_CHARS": str(settings.passage_chars)}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "kb_index.cli", "build"],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "is live: 7 articles" in done.stdout
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "spacy" in imported  # the passages were split with spaCy ...
+    # ... alone: TensorFlow's own modules never load (its name is tried once, and refused)
+    assert not {name for name in imported if name.startswith("tensorflow.")}
+
+
+def test_kb_main_called_in_a_process_leaves_its_tensorflow_alone(
+        env: KbSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert main(["build"]) == 0
+    assert sys.modules.get("tensorflow", "absent") is not None  # not blocked for the caller
