@@ -28,8 +28,7 @@ run: setup setup-web ## Set up what is missing, then run the whole system on emb
 	@$(PY) -m scripts.run_all
 
 test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite on every core
-	@# one worker more than cores: about a quarter of a worker's time is spent waiting on servers
-	@$(PY) -m pytest -n $$(( $$(nproc) + 1 )) --dist loadgroup --no-loadscope-reorder
+	@$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 
 test-fast: setup ## Run the tests that start no servers and train no models
 	@$(PY) -m pytest -m "not integration and not browser and not slow"
