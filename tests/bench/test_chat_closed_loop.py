@@ -13,6 +13,7 @@ from aiohttp import web
 from bench import chat_closed_loop, systems
 from bench.chat_customers import LevelResult, run_load
 from bench.chat_think_time import HEADING as THINK_TIME_HEADING
+from tests.support.loopback_http import post_server
 
 
 def _result(system: str, customers: int, tps: float, p50: float, repeat: int = 1) -> LevelResult:
@@ -74,18 +75,9 @@ def test_customers_without_think_time_send_as_soon_as_answered() -> None:
         return web.json_response([{"text": f"ok {body['message']}{order}"}])
 
     async def scenario() -> Any:
-        app = web.Application()
-        app.router.add_post("/webhook", reply)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            return await run_load(f"http://127.0.0.1:{port}/webhook", 2, 0.6, 0.0,
+        async with post_server("/webhook", reply) as url:
+            return await run_load(url, 2, 0.6, 0.0,
                                   [("NV-10001", "a@example.com", "shipped")], "t")
-        finally:
-            await runner.cleanup()
 
     outcome = asyncio.run(scenario())
     # with think time (mean 8 s) two customers would send a message or two in 0.6 s

@@ -30,6 +30,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from runtime import rasa_speedups
 from runtime.rasa_speedups import install
+from tests.support.loopback_http import post_server
 
 VALID: list[dict[str, Any]] = [
     {"events": [], "responses": []},
@@ -306,21 +307,13 @@ async def _calls(pause: float) -> tuple[list[int], list[str], list[Any]]:
         auth.append(request.headers.get("Authorization", ""))
         return web.json_response({"n": len(ports)})
 
-    app = web.Application()
-    app.router.add_post("/webhook", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook",
-                              headers={"Authorization": "Bearer s3cret"})
-    answers = [await endpoint.request(json={"a": 1}, method="post"),
-               await endpoint.request(json={"a": 2}, method="post")]
-    await asyncio.sleep(pause)
-    answers.append(await endpoint.request(json={"a": 3}, method="post"))
-    await rasa_speedups.close_kept_connections()  # what the Rasa server does when it stops
-    await runner.cleanup()
+    async with post_server("/webhook", handle) as url:
+        endpoint = EndpointConfig(url=url, headers={"Authorization": "Bearer s3cret"})
+        answers = [await endpoint.request(json={"a": 1}, method="post"),
+                   await endpoint.request(json={"a": 2}, method="post")]
+        await asyncio.sleep(pause)
+        answers.append(await endpoint.request(json={"a": 3}, method="post"))
+        await rasa_speedups.close_kept_connections()  # what the Rasa server does when it stops
     return ports, auth, answers
 
 
