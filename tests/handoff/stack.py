@@ -8,6 +8,7 @@ again (same model, same tracker store) to test that a restart loses nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -150,9 +151,13 @@ class WidgetClient:
         self.headers = headers or {}  # e.g. X-Forwarded-For, as the trusted proxy sets it
         self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.confirmed = asyncio.Event()
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.sio.on("bot_uttered", self._on_bot)
-        self.sio.on("session_confirm", self._on_confirm)
+        self.sio = self._client()
+
+    def _client(self) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("bot_uttered", self._on_bot)
+        client.on("session_confirm", self._on_confirm)
+        return client
 
     async def _on_bot(self, data: dict[str, Any]) -> None:
         await self.received.put(data)
@@ -175,8 +180,26 @@ class WidgetClient:
         await asyncio.wait_for(self.confirmed.wait(), 20)
 
     async def disconnect(self) -> None:
-        if self.sio.connected:
-            await self.sio.disconnect()
+        """Leave as a closed tab does: the goodbye (socket.io DISCONNECT, engine.io CLOSE) is
+        sent and the server has handled it when this returns, and the next `connect` opens a new
+        socket. What is not waited for is the long poll the server holds open: python-engineio's
+        server answers it only with its next ping (up to 25 s after a CLOSE), which a browser
+        leaving the page never waits for either."""
+        client = self.sio
+        if not client.connected:
+            return
+        self.sio = self._client()
+        writer = client.eio.write_loop_task
+        leaving = asyncio.ensure_future(client.disconnect())
+        if writer is not None:  # ends once it has POSTed the goodbye and had the server's answer
+            await asyncio.wait_for(asyncio.shield(writer), 20)
+        else:  # already gone
+            await asyncio.wait_for(asyncio.shield(leaving), 20)
+        leaving.cancel()  # and with it the held poll
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
+        if client.eio.http is not None and not client.eio.http.closed:
+            await client.eio.http.close()
 
     async def say(self, text: str, language: str = "en") -> None:
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id,
