@@ -4,6 +4,7 @@ the lock) with pip as the fallback, one line per step and a failing step's error
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import stat
@@ -90,7 +91,7 @@ def test_uv_syncs_exactly_the_lock_then_installs_the_project(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     python = f"--python {venv}/bin/python"
     assert [c for c in _calls(venv) if "--version" not in c] == [
-        f"uv pip sync --quiet {python} requirements/lock.txt",
+        f"uv pip sync --quiet {python} --compile-bytecode requirements/lock.txt",
         f"uv pip install --quiet {python} --no-deps --no-build-isolation -e .",
     ]
     lines = result.stdout.splitlines()
@@ -154,3 +155,16 @@ def test_make_run_installs_no_browser_and_make_test_does() -> None:
     assert "apt-get install -y -qq chromium" not in web and "fonts-wqy" not in web
     assert "apt-get install -y -qq haproxy" in web
     assert "apt-get install -y -qq chromium" in browser and "fonts-wqy-microhei" in browser
+
+
+def test_the_installed_packages_carry_their_bytecode() -> None:
+    """The Makefile keeps Python from writing __pycache__, so the venv's packages must have been
+    compiled at set-up, or each server would compile Rasa and TensorFlow at every start."""
+    for package, source in (("rasa", "core/agent.py"), ("tensorflow", "__init__.py"),
+                            ("sanic", "app.py"), ("rasa_sdk", "endpoint.py")):
+        spec = importlib.util.find_spec(package)  # locates the package without importing it
+        assert spec is not None and spec.origin is not None, package
+        origin = Path(spec.origin).parent / source
+        cached = Path(importlib.util.cache_from_source(str(origin)))
+        assert cached.is_file(), f"{origin}: no {cached.name} (set-up compiles the venv)"
+        assert cached.stat().st_mtime >= origin.stat().st_mtime, origin
