@@ -34,10 +34,13 @@ atexit.register(shutil.rmtree, _STATE, ignore_errors=True)
 
 
 # Test packages that run whole on one pytest-xdist worker: e2e shares one Rasa stack across its
-# files (package-scoped fixtures), the security suite writes its report when the session ends.
-_WHOLE_PACKAGES = frozenset({"e2e", "security"})
-# Runs after every other group: its last test scans the logs the other groups' stacks wrote.
+# files (package-scoped fixtures).
+_WHOLE_PACKAGES = frozenset({"e2e"})
+# The security tests on the package's shared stack (tests/security/conftest.py) run as one group,
+# after every other group: its last test scans the logs the other groups' stacks wrote. The
+# security package's other files (their own stacks, or none) are groups like any other.
 _LAST_GROUP = "security"
+_LAST_GROUP_FIXTURE = "security_stack"
 _HEAVY_MARKS = ("integration", "browser", "slow")  # tests that start servers or train
 # A rough cost, to start the longest groups first: a group whose tests start servers pays their
 # start once; `pytest.mark.slow(seconds=N)` states a test known to take much longer.
@@ -52,8 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (or a package of _WHOLE_PACKAGES) runs whole on one worker, so what its tests share starts
     once, as in a serial run; each worker has its own state folder (above), and its servers take
     free ports. On a worker the groups go by their rough cost, longest first, so that no long
-    group is left to run alone at the end; the security package goes last (its leak scan reads
-    what the others wrote)."""
+    group is left to run alone at the end; the tests on the security stack go last (their leak
+    scan reads what the others wrote)."""
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_group_of(item)))
@@ -66,7 +69,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _group_of(item: pytest.Item) -> str:
     path = Path(str(item.path)).relative_to(_REPO / "tests")
-    return path.parts[0] if path.parts[0] in _WHOLE_PACKAGES else path.as_posix()
+    if path.parts[0] in _WHOLE_PACKAGES:
+        return path.parts[0]
+    if _LAST_GROUP_FIXTURE in getattr(item, "fixturenames", ()):
+        return _LAST_GROUP
+    return path.as_posix()
 
 
 def _cost(group: list[pytest.Item]) -> float:

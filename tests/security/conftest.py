@@ -12,6 +12,7 @@ own address ranges so that per-client limits of one test do not touch another.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -103,23 +104,33 @@ def _render(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def attack_log() -> Iterator[AttackLog]:
     log = AttackLog()
     yield log
-    if not log.attacks:
-        return
+    if log.attacks:
+        write_report(log)
+
+
+def write_report(log: AttackLog, data: Path = REPORT_DATA, report: Path = REPORT) -> None:
+    """Merge this session's attacks into the report. Under pytest-xdist each worker has its own
+    session and attack log, and they finish at about the same time: the read, merge and write
+    happen under an exclusive lock on the data file, so no worker's rows are lost."""
     run = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    previous: dict[str, dict[str, Any]] = {}
-    if REPORT_DATA.exists():
+    with open(data, "a+", encoding="utf-8") as locked:
+        fcntl.flock(locked, fcntl.LOCK_EX)  # released when the file is closed
+        locked.seek(0)
         try:
-            previous = {r["name"]: r for r in json.loads(REPORT_DATA.read_text())["attacks"]}
+            previous = {r["name"]: r for r in json.loads(locked.read())["attacks"]}
         except (ValueError, KeyError, TypeError):
             previous = {}
-    for attack in log.attacks.values():
-        previous[attack.name] = {**asdict(attack), "run": run}
-    rows = sorted(previous.values(), key=lambda r: r["name"])
-    meta = {"run": run, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                   f"load {os.getloadavg()[0]:.1f}"}
-    REPORT_DATA.write_text(json.dumps({"meta": meta, "attacks": rows}, indent=1,
-                                      ensure_ascii=False) + "\n")
-    REPORT.write_text(_render(rows, meta), encoding="utf-8")
+        for attack in log.attacks.values():
+            previous[attack.name] = {**asdict(attack), "run": run}
+        rows = sorted(previous.values(), key=lambda r: r["name"])
+        meta = {"run": run, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                       f"load {os.getloadavg()[0]:.1f}"}
+        locked.seek(0)
+        locked.truncate()
+        locked.write(json.dumps({"meta": meta, "attacks": rows}, indent=1,
+                                ensure_ascii=False) + "\n")
+        locked.flush()
+        report.write_text(_render(rows, meta), encoding="utf-8")
 
 
 @pytest.fixture(scope="package")

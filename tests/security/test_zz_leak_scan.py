@@ -1,7 +1,8 @@
 """After the end-to-end tests: no seeded customer's e-mail address in any log or tracker store.
 
-Runs last in the package (file name), and the package runs last in a parallel run
-(tests/conftest.py), so the other groups' stacks have written their logs. It scans
+Runs last among the tests on the security stack (file name), and those run as one group after
+every other group in a parallel run (tests/conftest.py), so the other groups' stacks have
+written their logs. It scans
 - every log file the test run wrote (the security stack's, and, in a whole-suite run, every
   other stack's under pytest's base temp directory: the whole run's, all workers', under
   pytest-xdist) and `make run`'s service logs in the session's state folder
