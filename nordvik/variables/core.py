@@ -72,7 +72,9 @@ VARIABLES: tuple[Variable, ...] = (
         "Shared secret Rasa sends the action server.", "var/secrets/action_server_token"),
     var("ACTION_THREADS", "int", 8, "actions", "Threads that run synchronous actions."),
     # make run: processes and supervision
-    var("RASA_REPLICAS", "int", 1, "run", "Rasa servers behind HAProxy (more than 1 needs Redis)."),
+    var("RASA_REPLICAS", "str", "auto", "run",
+        "Rasa servers behind HAProxy: a number (above 1 needs Redis) or auto (one per 2 cores "
+        "with REDIS_URL, else 1)."),
     var("ACTION_REPLICAS", "int", 1, "run", "Action servers behind HAProxy."),
     var("REPLICA_PORT_OFFSET", "int", 100, "run",
         "Replicas listen on the public port + this + their index."),

@@ -4,13 +4,14 @@ the configuration written for it."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from nordvik.env import SettingsError
 from runtime import haproxy
-from runtime.settings import RuntimeSettings
+from runtime.settings import MAX_REPLICAS, RuntimeSettings, available_cores, rasa_replicas
 from scripts.services import describe
 
 HAPROXY = "/usr/sbin/haproxy"
@@ -29,6 +30,27 @@ def test_replicas_need_a_shared_lock_store() -> None:
         _settings(RASA_REPLICAS="two")
     with pytest.raises(SettingsError, match="at least 1"):
         _settings(ACTION_REPLICAS="0")
+
+
+def test_auto_runs_one_rasa_server_per_two_cores_only_when_redis_shares_the_locks() -> None:
+    redis = "redis://127.0.0.1:6379/0"
+    assert [rasa_replicas("auto", redis_url=redis, cores=n) for n in (1, 2, 3, 4, 8, 64)] == [
+        1, 1, 1, 2, 4, MAX_REPLICAS]
+    # embedded defaults keep conversation locks in one process: one Rasa server, on any machine
+    assert [rasa_replicas("auto", redis_url="", cores=n) for n in (2, 8, 64)] == [1, 1, 1]
+    assert rasa_replicas(" AUTO ", redis_url=redis, cores=4) == 2
+    assert rasa_replicas("3", redis_url=redis, cores=2) == 3  # a number is taken as it is
+    for bad, message in (("0", "auto or 1 to"), (str(MAX_REPLICAS + 1), "auto or 1 to"),
+                         ("many", "neither auto nor a whole number")):
+        with pytest.raises(SettingsError, match=message):
+            rasa_replicas(bad, redis_url=redis, cores=2)
+
+
+def test_auto_is_the_default_and_follows_this_machines_cores() -> None:
+    assert _settings().rasa_replicas == 1  # no REDIS_URL
+    with_redis = _settings(REDIS_URL="redis://127.0.0.1:6379/0")
+    assert with_redis.rasa_replicas == max(1, available_cores() // 2)
+    assert 1 <= available_cores() <= (os.cpu_count() or 1)
 
 
 def test_replicas_without_haproxy_are_refused() -> None:
