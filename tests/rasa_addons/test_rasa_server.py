@@ -71,7 +71,9 @@ def test_the_launcher_patches_rasa_before_it_starts(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("runtime.rasa_speedups.install", lambda: calls.append("validator"))
     monkeypatch.setattr("runtime.rasa_speedups.install_local_actions",
                         lambda: calls.append("local actions"))
+    monkeypatch.setattr("runtime.rasa_speedups.install_kept_connections",
+                        lambda: calls.append("kept connections"))
     monkeypatch.setattr(rasa_server, "secret_arguments", lambda: ["--auth-token=t"])
     monkeypatch.setattr("rasa.__main__.main", lambda: calls.append("rasa"))
     rasa_server.main(["run", "--enable-api"])
-    assert calls == ["validator", "local actions", "patch", "rasa"]
+    assert calls == ["validator", "local actions", "kept connections", "patch", "rasa"]

@@ -14,6 +14,7 @@ from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.engine.training.hooks import TrainingHook
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -254,15 +255,23 @@ class _Unfingerprintable:
 
 def _training_hook(cache: _Cache) -> Any:
     from rasa.engine.graph import GraphSchema, SchemaNode
-    from rasa.engine.training.hooks import TrainingHook
 
     schema = GraphSchema({"node": SchemaNode(needs={}, uses=SdkAction, constructor_name="create",
                                              fn="run", config={})})
     return TrainingHook(cache=cache, model_storage=None, pruned_schema=schema)  # type: ignore[arg-type]
 
 
-def test_a_training_without_cache_computes_no_fingerprints() -> None:
+def _training_patch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """install_training for this test only (the patch and its marker are undone after)."""
+    monkeypatch.setattr(TrainingHook, "on_before_node", TrainingHook.on_before_node)
+    monkeypatch.setattr(TrainingHook, "on_after_node", TrainingHook.on_after_node)
+    monkeypatch.setattr(TrainingHook, rasa_speedups._TRAINING, False, raising=False)
     rasa_speedups.install_training()
+
+
+def test_a_training_without_cache_computes_no_fingerprints(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _training_patch(monkeypatch)
     rasa_speedups.install_training()  # idempotent
     cache = _Cache(disabled=True)
     hook = _training_hook(cache)
@@ -273,10 +282,11 @@ def test_a_training_without_cache_computes_no_fingerprints() -> None:
     assert cache.stored == []
 
 
-def test_a_training_with_a_cache_still_fingerprints_and_caches() -> None:
+def test_a_training_with_a_cache_still_fingerprints_and_caches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.shared.utils.io import deep_container_fingerprint
 
-    rasa_speedups.install_training()
+    _training_patch(monkeypatch)
     cache = _Cache(disabled=False)
     hook = _training_hook(cache)
     hook.on_after_node("node", None, {}, {"rows": [1, 2]}, {"fingerprint_key": "key"})

@@ -68,6 +68,10 @@ def test_the_launcher_adds_the_token_only_to_rasa_run(monkeypatch) -> None:  # t
 
     seen: list[list[str]] = []
     monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(list(__import__("sys").argv)))
+    # the launcher's patches of Rasa are not this test's subject, and must not outlive it
+    for patch in ("install", "install_local_actions", "install_kept_connections"):
+        monkeypatch.setattr(f"runtime.rasa_speedups.{patch}", lambda: None)
+    monkeypatch.setattr(rasa_server, "constant_time_token_check", lambda: None)
     monkeypatch.setenv("RASA_TOKEN", "rasa-token-0123456789abcdef")
     monkeypatch.delenv("RASA_JWT_SECRET", raising=False)
     rasa_server.main(["run", "--enable-api"])
