@@ -30,8 +30,8 @@ run: setup setup-web ## Set up what is missing, then run the whole system on emb
 test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite on every core
 	@$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 
-test-fast: setup ## Run the tests that start no servers and train no models
-	@$(PY) -m pytest -m "not integration and not browser and not slow"
+test-fast: setup ## Run the tests that start no servers and train no models, on every core
+	@$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder -m "not integration and not browser and not slow"
 
 lint: setup ## ruff (lint), import-linter (layers) and mypy (types)
 	@$(VENV)/bin/ruff check .
