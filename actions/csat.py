@@ -65,10 +65,13 @@ class ActionSubmitCsat(Action):
             # for this one answer, and anything else moves on.
             dispatcher.utter_message(response="utter_csat_rating_invalid")
             return []
+        # the case the rating follows: the one an agent closed in Slack (csat_case_id), else
+        # the handoff still in hand, as after a phone call's answered transfer
+        case_id = slot_int(tracker, "csat_case_id") or slot_int(tracker, "handoff_case_id")
         try:
             order_store().record_csat(conversation_id=tracker.sender_id, rating=rating,
                                       customer_id=slot_int(tracker, "verified_customer"),
-                                      case_id=slot_int(tracker, "csat_case_id"))
+                                      case_id=case_id)
         except StoreError:
             logger.exception("CSAT rating could not be stored")
             dispatcher.utter_message(response="utter_csat_not_saved")

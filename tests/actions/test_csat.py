@@ -99,6 +99,26 @@ async def test_a_rating_is_stored_with_the_customer_and_the_case(test_store: Ord
     assert slots_of(events) == {"csat_due": False, "csat_case_id": None}
 
 
+async def test_a_rating_after_a_phone_transfer_is_stored_with_the_handoffs_case(
+        test_store: OrderStore) -> None:
+    # an answered transfer ends the call's handoff on the phone, not in Slack: the rating the
+    # phone asks follows the case still in hand
+    case = test_store.open_case(subject="handoff", channel="phone", conversation_id="call-csat")
+    tracker = make_tracker(intent="csat_rating", text="5", sender_id="call-csat",
+                           slots={"pending_question": "csat_rating", "csat_due": True,
+                                  "handoff_case_id": float(case.id)})
+    await run(ActionSubmitCsat(), tracker)
+    assert ratings(test_store) == [("call-csat", 5, None, None, case.id)]
+    # a case an agent closed in Slack comes first
+    other = test_store.open_case(subject="handoff", channel="chat", conversation_id="chat-csat")
+    tracker = make_tracker(intent="csat_rating", text="3", sender_id="chat-csat",
+                           slots={"pending_question": "csat_rating", "csat_due": True,
+                                  "csat_case_id": float(other.id),
+                                  "handoff_case_id": float(case.id)})
+    await run(ActionSubmitCsat(), tracker)
+    assert ratings(test_store)[-1] == ("chat-csat", 3, None, None, other.id)
+
+
 @pytest.mark.parametrize(("intent", "text"), [("csat_skip", "/csat_skip"), ("deny", "no"),
                                               ("deny", "5 no thanks")])
 async def test_skipping_stores_nothing(test_store: OrderStore, intent: str, text: str) -> None:

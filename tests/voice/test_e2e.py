@@ -147,8 +147,11 @@ def test_a_person_in_hours_is_a_dial_with_its_slack_thread(
     with Session(crm.engine, future=True) as session:
         rows = session.execute(select(CsatFeedback).where(
             CsatFeedback.conversation_id == conv)).scalars().all()
-        # once, by the dialogue's rating action (it knows the verified customer)
+        # once, by the dialogue's rating action (it knows the verified customer), and with
+        # the case of the transfer it rates
         assert [(row.rating, row.customer_id is not None) for row in rows] == [(4, True)]
+        handoff = crm.find_open_handoff(conv)
+        assert handoff is not None and rows[0].case_id == handoff.id
     facts = analytics_facts(stack, conv)  # what the dashboard's CSAT figure counts
     assert [(f.channel, f.language, f.csat_asked, f.csat_rating) for f in facts] == [
         ("phone", lang, True, 4)]
