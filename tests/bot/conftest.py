@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -192,8 +192,8 @@ def payload_body(payload: dict[str, Any]) -> str:
 def dispatch(app: App, body: str, *, content_type: str = "application/x-www-form-urlencoded",
              headers: dict[str, str] | None = None, timestamp: int | None = None,
              secret: str = SECRET) -> BoltResponse:
-    all_headers = {"content-type": content_type, **sign(body, timestamp, secret),
-                   **(headers or {})}
+    all_headers: dict[str, str | Sequence[str]] = {
+        "content-type": content_type, **sign(body, timestamp, secret), **(headers or {})}
     return app.dispatch(BoltRequest(body=body, headers=all_headers))
 
 

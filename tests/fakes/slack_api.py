@@ -140,8 +140,8 @@ class FakeSlackApi:
             return {"ok": True, "user_id": self.bot_user_id, "bot_id": "BBOT", "team_id": "T1",
                     "user": "nordvik-assist", "team": "Nordvik", "url": "https://nordvik.test/"}
         if method == "conversations.replies":
-            key = (str(params.get("channel")), str(params.get("ts")))
-            messages = self.replies.get(key)
+            thread = (str(params.get("channel")), str(params.get("ts")))
+            messages = self.replies.get(thread)
             if messages is None:
                 return {"ok": False, "error": "thread_not_found"}
             return {"ok": True, "messages": messages, "has_more": False}
