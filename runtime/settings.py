@@ -26,22 +26,15 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def rasa_replicas(raw: str, *, redis_url: str, cores: int) -> int:
+def rasa_replicas(env: Mapping[str, str] | None, *, redis_url: str, cores: int) -> int:
     """RASA_REPLICAS: a number, or `auto` (the default): one Rasa server per
     CORES_PER_RASA_SERVER cores when Redis gives the replicas a shared lock store, and one
     without it (embedded defaults), since conversation locks in memory are per process."""
-    value = raw.strip().lower()
-    if value == "auto":
-        if not redis_url:
-            return 1
-        return max(1, min(MAX_REPLICAS, cores // CORES_PER_RASA_SERVER))
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise SettingsError(f"RASA_REPLICAS={raw!r} is neither auto nor a whole number") from exc
-    if not 1 <= number <= MAX_REPLICAS:
-        raise SettingsError(f"RASA_REPLICAS={number} must be auto or 1 to {MAX_REPLICAS}")
-    return number
+    if env_str(env, "RASA_REPLICAS").strip().lower() != "auto":
+        return env_int(env, "RASA_REPLICAS", low=1, high=MAX_REPLICAS)
+    if not redis_url:
+        return 1
+    return max(1, min(MAX_REPLICAS, cores // CORES_PER_RASA_SERVER))
 
 
 @dataclass(frozen=True)
@@ -75,8 +68,7 @@ class RuntimeSettings:
             haproxy = "/usr/sbin/haproxy"
         redis_url = env_str(env, "REDIS_URL")
         settings = cls(
-            rasa_replicas=rasa_replicas(env_str(env, "RASA_REPLICAS"), redis_url=redis_url,
-                                        cores=available_cores()),
+            rasa_replicas=rasa_replicas(env, redis_url=redis_url, cores=available_cores()),
             action_replicas=env_int(env, "ACTION_REPLICAS", low=1, high=MAX_REPLICAS),
             rasa_host=env_str(env, "RASA_HOST"),
             rasa_port=env_int(env, "RASA_PORT", low=1, high=65535),

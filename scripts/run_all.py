@@ -36,7 +36,7 @@ from messaging.settings import channel_status
 from nordvik.env import SettingsError, env_int, process_env
 from nordvik.secrets import rasa_api_token, secret
 from runtime import haproxy, supervisor
-from runtime.settings import RuntimeSettings
+from runtime.settings import RuntimeSettings, available_cores
 from scripts.rasa_env import write_endpoints
 from scripts.services import describe, skipped
 from voice.settings import VoiceSettings
@@ -298,7 +298,7 @@ def train_and_index(env: dict[str, str], cores: int | None = None) -> None:
         kb_title, kb_argv = "building the knowledge index (no version is live yet)", [kb, "build"]
     else:
         kb_title, kb_argv = "updating the knowledge index with changed articles", [kb, "update"]
-    if (cores if cores is not None else os.cpu_count() or 1) < PARALLEL_INDEX_CORES:
+    if (cores if cores is not None else available_cores()) < PARALLEL_INDEX_CORES:
         _step(train_title, train_argv, env)
         _step(kb_title, kb_argv, env)
         return

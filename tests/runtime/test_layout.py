@@ -34,16 +34,19 @@ def test_replicas_need_a_shared_lock_store() -> None:
 
 def test_auto_runs_one_rasa_server_per_two_cores_only_when_redis_shares_the_locks() -> None:
     redis = "redis://127.0.0.1:6379/0"
-    assert [rasa_replicas("auto", redis_url=redis, cores=n) for n in (1, 2, 3, 4, 8, 64)] == [
+    auto = {"RASA_REPLICAS": "auto"}
+    assert [rasa_replicas(auto, redis_url=redis, cores=n) for n in (1, 2, 3, 4, 8, 64)] == [
         1, 1, 1, 2, 4, MAX_REPLICAS]
     # embedded defaults keep conversation locks in one process: one Rasa server, on any machine
-    assert [rasa_replicas("auto", redis_url="", cores=n) for n in (2, 8, 64)] == [1, 1, 1]
-    assert rasa_replicas(" AUTO ", redis_url=redis, cores=4) == 2
-    assert rasa_replicas("3", redis_url=redis, cores=2) == 3  # a number is taken as it is
-    for bad, message in (("0", "auto or 1 to"), (str(MAX_REPLICAS + 1), "auto or 1 to"),
-                         ("many", "neither auto nor a whole number")):
+    assert [rasa_replicas(auto, redis_url="", cores=n) for n in (2, 8, 64)] == [1, 1, 1]
+    assert rasa_replicas({"RASA_REPLICAS": " AUTO "}, redis_url=redis, cores=4) == 2
+    assert rasa_replicas({}, redis_url=redis, cores=4) == 2  # auto is the default
+    # a number is taken as it is
+    assert rasa_replicas({"RASA_REPLICAS": "3"}, redis_url=redis, cores=2) == 3
+    for bad, message in (("0", "at least 1"), (str(MAX_REPLICAS + 1), f"at most {MAX_REPLICAS}"),
+                         ("many", "RASA_REPLICAS='many' is not a whole number")):
         with pytest.raises(SettingsError, match=message):
-            rasa_replicas(bad, redis_url=redis, cores=2)
+            rasa_replicas({"RASA_REPLICAS": bad}, redis_url=redis, cores=2)
 
 
 def test_auto_is_the_default_and_follows_this_machines_cores() -> None:
