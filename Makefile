@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
+# pytest-xdist, one worker per core; a test file (or package, tests/conftest.py) per worker
+PYTEST_EVERY_CORE := $(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -28,10 +30,10 @@ run: setup setup-web ## Set up what is missing, then run the whole system on emb
 	@$(PY) -m scripts.run_all
 
 test: setup setup-web setup-browser ## Set up what is missing, then run the whole test suite on every core
-	@$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
+	@$(PYTEST_EVERY_CORE)
 
 test-fast: setup ## Run the tests that start no servers and train no models, on every core
-	@$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder -m "not integration and not browser and not slow"
+	@$(PYTEST_EVERY_CORE) -m "not integration and not browser and not slow"
 
 lint: setup ## ruff (lint), import-linter (layers) and mypy (types)
 	@$(VENV)/bin/ruff check .
